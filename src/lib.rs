@@ -1,0 +1,18 @@
+//! Threadkeeper's core: every rule about data lives here.
+//!
+//! Layers depend only downward: `model` (plain data) and `crypto` (primitives and
+//! envelopes) at the bottom, `store` (where bytes live), then `vault` (lock state and
+//! the operations people do). `wasm` only converts types for the browser.
+
+pub mod crypto;
+pub mod error;
+pub mod model;
+pub mod store;
+pub mod vault;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use error::VaultError;
+pub use model::{Conversation, ConversationSummary, Message, Provenance, Role, Site};
+pub use vault::{Vault, VaultState, VaultStatus};

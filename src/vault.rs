@@ -1,0 +1,762 @@
+//! The vault: lock state and the operations people do, over any [`Store`].
+//!
+//! # The meta record (store `meta`, key `"vault"`), format 1
+//!
+//! Plain JSON, because it must be read before anything is unlocked. It holds nothing
+//! secret: the data key and the X25519 private key appear only sealed.
+//!
+//! ```json
+//! { "format": 1,
+//!   "kdf": { "mKiB": 65536, "t": 3, "p": 1 },      // Argon2id, checked on every read
+//!   "salt": "<base64, 16 bytes>",
+//!   "wrappedKey": "<base64 envelope v1 of the data key under the KEK>",
+//!   "publicKey": "<base64, 32 bytes X25519>",
+//!   "sealedPrivateKey": "<base64 record envelope, store meta, key private-key>",
+//!   "createdAt": 1764000000000 }
+//! ```
+//!
+//! The test `vault_meta_vector_v1_is_pinned` opens a stored literal of this record.
+//!
+//! # Records
+//!
+//! - `conversations/<K>`: sealed JSON [`ConversationRecord`], where
+//!   `K = derive_store_key(site, conversationId)`. `K` is the conversation's `id`.
+//! - `messages/<K>:<M>`: sealed JSON [`MessageRecord`], `M = derive_store_key("msg", K, seq)`.
+//!
+//! Every record's associated data names its store and key (see `crypto::envelope`).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::crypto::kdf::{derive_kek, KdfParams, SALT_LEN};
+use crate::crypto::keys::DataKey;
+use crate::crypto::sealed_box::BoxKeyPair;
+use crate::crypto::{make_random, CryptoError};
+use crate::error::VaultError;
+use crate::model::{Conversation, ConversationSummary, Message, Site};
+use crate::store::{Op, Store, StoreName};
+
+pub const META_FORMAT: u32 = 1;
+const META_KEY: &str = "vault";
+const PRIVATE_KEY_SLOT: &str = "private-key";
+
+pub const MIN_PASSPHRASE_CHARS: usize = 8;
+pub const MAX_PASSPHRASE_BYTES: usize = 4096;
+pub const MAX_MESSAGES_PER_CONVERSATION: usize = 100_000;
+pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
+pub const MAX_ID_BYTES: usize = 512;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MetaRecord {
+    format: u32,
+    kdf: KdfParams,
+    salt: String,
+    wrapped_key: String,
+    public_key: String,
+    sealed_private_key: String,
+    created_at: i64,
+}
+
+/// What `conversations/<K>` holds, sealed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationRecord {
+    pub site: Site,
+    pub conversation_id: String,
+    pub title: String,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub message_count: u32,
+}
+
+/// What `messages/<K>:<M>` holds, sealed: the message and its place in the thread.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRecord {
+    pub seq: u32,
+    pub message: Message,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VaultState {
+    New,
+    Locked,
+    Unlocked,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VaultStatus {
+    pub state: VaultState,
+    pub conversations: u32,
+    pub messages: u32,
+}
+
+/// A list of conversations, newest first, and how many records could not be opened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConversationList {
+    pub conversations: Vec<ConversationSummary>,
+    pub damaged: u32,
+}
+
+/// How strong a new passphrase looks, for the onboarding hint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PassphraseStrength {
+    /// 0 (refused) to 4 (strong).
+    pub score: u8,
+    pub hint: String,
+}
+
+struct Unlocked {
+    data: DataKey,
+    /// Opens captures sealed while the vault was locked (the inbox, capture issue).
+    #[allow(dead_code)]
+    box_pair: BoxKeyPair,
+}
+
+pub struct Vault<S: Store> {
+    store: S,
+    unlocked: RefCell<Option<Rc<Unlocked>>>,
+}
+
+impl<S: Store> Vault<S> {
+    pub fn new(store: S) -> Self {
+        Vault { store, unlocked: RefCell::new(None) }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn is_unlocked(&self) -> bool {
+        self.unlocked.borrow().is_some()
+    }
+
+    fn keys(&self) -> Result<Rc<Unlocked>, VaultError> {
+        self.unlocked.borrow().clone().ok_or(VaultError::Locked)
+    }
+
+    async fn read_meta(&self) -> Result<Option<MetaRecord>, VaultError> {
+        let Some(bytes) = self.store.get(StoreName::Meta, META_KEY).await? else {
+            return Ok(None);
+        };
+        #[derive(Deserialize)]
+        struct Version {
+            format: u32,
+        }
+        let version: Version = serde_json::from_slice(&bytes)
+            .map_err(|_| VaultError::Damaged("the vault's settings record".into()))?;
+        if version.format > META_FORMAT {
+            return Err(VaultError::NewerVersion);
+        }
+        let meta: MetaRecord = serde_json::from_slice(&bytes)
+            .map_err(|_| VaultError::Damaged("the vault's settings record".into()))?;
+        meta.kdf.check().map_err(kdf_error)?;
+        Ok(Some(meta))
+    }
+
+    pub async fn status(&self) -> Result<VaultStatus, VaultError> {
+        let state = if self.is_unlocked() {
+            VaultState::Unlocked
+        } else if self.read_meta().await?.is_some() {
+            VaultState::Locked
+        } else {
+            VaultState::New
+        };
+        Ok(VaultStatus {
+            state,
+            conversations: self.store.count(StoreName::Conversations).await?,
+            messages: self.store.count(StoreName::Messages).await?,
+        })
+    }
+
+    /// Creates the vault and leaves it unlocked.
+    ///
+    /// # Errors
+    /// [`VaultError::AlreadyExists`] if there is one; [`VaultError::InvalidInput`] for a
+    /// passphrase that is too short; [`VaultError::WeakKdf`] for unsafe parameters.
+    pub async fn create(&self, passphrase: &str, params: KdfParams, now: i64) -> Result<(), VaultError> {
+        check_new_passphrase(passphrase)?;
+        params.check().map_err(kdf_error)?;
+        if self.read_meta().await?.is_some() {
+            return Err(VaultError::AlreadyExists);
+        }
+        let mut salt = [0u8; SALT_LEN];
+        make_random(&mut salt).map_err(|_| VaultError::Random)?;
+        let kek = derive_kek(passphrase, &salt, &params).map_err(kdf_error)?;
+        let data = DataKey::make().map_err(|_| VaultError::Random)?;
+        let box_pair = BoxKeyPair::make().map_err(|_| VaultError::Random)?;
+        let sealed_private = data
+            .seal_record(StoreName::Meta.as_str(), PRIVATE_KEY_SLOT, box_pair.secret_bytes().as_ref())
+            .map_err(|_| VaultError::Random)?;
+        let meta = MetaRecord {
+            format: META_FORMAT,
+            kdf: params,
+            salt: B64.encode(salt),
+            wrapped_key: B64.encode(data.wrap(&kek).map_err(|_| VaultError::Random)?),
+            public_key: B64.encode(box_pair.public),
+            sealed_private_key: B64.encode(sealed_private),
+            created_at: now,
+        };
+        self.write_meta(&meta).await?;
+        *self.unlocked.borrow_mut() = Some(Rc::new(Unlocked { data, box_pair }));
+        Ok(())
+    }
+
+    async fn write_meta(&self, meta: &MetaRecord) -> Result<(), VaultError> {
+        let value = serde_json::to_vec(meta).expect("meta serialises");
+        self.store
+            .apply(vec![Op::Put { store: StoreName::Meta, key: META_KEY.into(), value }])
+            .await?;
+        Ok(())
+    }
+
+    /// Unlocks with the passphrase.
+    ///
+    /// # Errors
+    /// [`VaultError::WrongPassphrase`], [`VaultError::NoVault`], or
+    /// [`VaultError::Damaged`] when the stored key material was changed.
+    pub async fn unlock(&self, passphrase: &str) -> Result<(), VaultError> {
+        let meta = self.read_meta().await?.ok_or(VaultError::NoVault)?;
+        let salt: [u8; SALT_LEN] = decode_b64(&meta.salt)?
+            .try_into()
+            .map_err(|_| VaultError::Damaged("the vault's salt".into()))?;
+        if passphrase.len() > MAX_PASSPHRASE_BYTES {
+            return Err(VaultError::WrongPassphrase);
+        }
+        let kek = derive_kek(passphrase, &salt, &meta.kdf).map_err(kdf_error)?;
+        let data = DataKey::unwrap(&kek, &decode_b64(&meta.wrapped_key)?).map_err(|e| match e {
+            CryptoError::Decrypt => VaultError::WrongPassphrase,
+            other => VaultError::damaged("the vault's wrapped key", other),
+        })?;
+        self.finish_unlock(&meta, data)
+    }
+
+    /// Unlocks with a data key kept in the browser's session storage (a restarted
+    /// service worker). The key is checked against the stored private key.
+    pub async fn unlock_with_key(&self, raw: &[u8]) -> Result<(), VaultError> {
+        let meta = self.read_meta().await?.ok_or(VaultError::NoVault)?;
+        let raw: [u8; 32] = raw
+            .try_into()
+            .map_err(|_| VaultError::InvalidInput("a session key has 32 bytes".into()))?;
+        self.finish_unlock(&meta, DataKey::from_bytes(raw))
+    }
+
+    fn finish_unlock(&self, meta: &MetaRecord, data: DataKey) -> Result<(), VaultError> {
+        let secret = Zeroizing::new(
+            data.open_record(StoreName::Meta.as_str(), PRIVATE_KEY_SLOT, &decode_b64(&meta.sealed_private_key)?)
+                .map_err(|e| VaultError::damaged("the vault's private key", e))?,
+        );
+        let secret: [u8; 32] = secret
+            .as_slice()
+            .try_into()
+            .map_err(|_| VaultError::Damaged("the vault's private key".into()))?;
+        let box_pair = BoxKeyPair::from_secret_bytes(secret);
+        if B64.encode(box_pair.public) != meta.public_key {
+            return Err(VaultError::Damaged("the vault's public key".into()));
+        }
+        *self.unlocked.borrow_mut() = Some(Rc::new(Unlocked { data, box_pair }));
+        Ok(())
+    }
+
+    pub fn lock(&self) {
+        self.unlocked.borrow_mut().take();
+    }
+
+    /// The raw data key, to keep in memory-only session storage while unlocked.
+    pub fn session_key(&self) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+        Ok(self.keys()?.data.to_bytes())
+    }
+
+    /// The vault's public key (for sealing captures while locked).
+    pub async fn public_key(&self) -> Result<[u8; 32], VaultError> {
+        let meta = self.read_meta().await?.ok_or(VaultError::NoVault)?;
+        decode_b64(&meta.public_key)?
+            .try_into()
+            .map_err(|_| VaultError::Damaged("the vault's public key".into()))
+    }
+
+    /// Re-wraps the data key under a new passphrase; no record is re-encrypted.
+    pub async fn change_passphrase(&self, old: &str, new: &str, params: KdfParams) -> Result<(), VaultError> {
+        check_new_passphrase(new)?;
+        params.check().map_err(kdf_error)?;
+        self.unlock(old).await?;
+        let keys = self.keys()?;
+        let mut meta = self.read_meta().await?.ok_or(VaultError::NoVault)?;
+        let mut salt = [0u8; SALT_LEN];
+        make_random(&mut salt).map_err(|_| VaultError::Random)?;
+        let kek = derive_kek(new, &salt, &params).map_err(kdf_error)?;
+        meta.kdf = params;
+        meta.salt = B64.encode(salt);
+        meta.wrapped_key = B64.encode(keys.data.wrap(&kek).map_err(|_| VaultError::Random)?);
+        self.write_meta(&meta).await
+    }
+
+    /// The opaque id under which a site's conversation is stored.
+    pub fn conversation_key(&self, site: &Site, conversation_id: &str) -> Result<String, VaultError> {
+        Ok(self.keys()?.data.derive_store_key(&[site.as_str(), conversation_id]))
+    }
+
+    /// Stores a conversation with all its messages, replacing what was stored under
+    /// the same site and id, in one atomic write. Returns its id.
+    pub async fn put_conversation(&self, conv: &Conversation) -> Result<String, VaultError> {
+        check_conversation(conv)?;
+        let keys = self.keys()?;
+        let k = keys.data.derive_store_key(&[conv.site.as_str(), &conv.conversation_id]);
+        let record = ConversationRecord {
+            site: conv.site.clone(),
+            conversation_id: conv.conversation_id.clone(),
+            title: conv.title.clone(),
+            url: conv.url.clone(),
+            model: conv.model.clone(),
+            created_at: conv.created_at,
+            updated_at: conv.updated_at,
+            message_count: conv.messages.len() as u32,
+        };
+        let mut ops = Vec::with_capacity(conv.messages.len() + 2);
+        ops.push(Op::DeletePrefix { store: StoreName::Messages, prefix: format!("{k}:") });
+        ops.push(self.sealed_put(&keys, StoreName::Conversations, k.clone(), &record)?);
+        for (seq, message) in conv.messages.iter().enumerate() {
+            let mk = message_key(&keys.data, &k, seq as u32);
+            let rec = MessageRecord { seq: seq as u32, message: message.clone() };
+            ops.push(self.sealed_put(&keys, StoreName::Messages, mk, &rec)?);
+        }
+        self.store.apply(ops).await?;
+        Ok(k)
+    }
+
+    fn sealed_put<T: Serialize>(&self, keys: &Unlocked, store: StoreName, key: String, value: &T) -> Result<Op, VaultError> {
+        let plain = Zeroizing::new(serde_json::to_vec(value).expect("records serialise"));
+        let value = keys.data.seal_record(store.as_str(), &key, &plain).map_err(|_| VaultError::Random)?;
+        Ok(Op::Put { store, key, value })
+    }
+
+    fn open_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        keys: &Unlocked,
+        store: StoreName,
+        key: &str,
+        sealed: &[u8],
+        what: &str,
+    ) -> Result<T, VaultError> {
+        let plain = Zeroizing::new(
+            keys.data.open_record(store.as_str(), key, sealed).map_err(|e| VaultError::damaged(what, e))?,
+        );
+        serde_json::from_slice(&plain).map_err(|_| VaultError::Damaged(what.to_owned()))
+    }
+
+    /// Reads one conversation with its messages in order.
+    pub async fn get_conversation(&self, id: &str) -> Result<Conversation, VaultError> {
+        let keys = self.keys()?;
+        check_key(id)?;
+        let sealed = self
+            .store
+            .get(StoreName::Conversations, id)
+            .await?
+            .ok_or_else(|| VaultError::NotFound("this conversation is not in the vault".into()))?;
+        let rec: ConversationRecord =
+            self.open_json(&keys, StoreName::Conversations, id, &sealed, "a conversation record")?;
+        let mut messages: Vec<MessageRecord> = Vec::with_capacity(rec.message_count as usize);
+        for (mk, sealed) in self.store.get_prefix(StoreName::Messages, &format!("{id}:")).await? {
+            messages.push(self.open_json(&keys, StoreName::Messages, &mk, &sealed, "a message of this conversation")?);
+        }
+        messages.sort_by_key(|m| m.seq);
+        Ok(Conversation {
+            site: rec.site,
+            conversation_id: rec.conversation_id,
+            title: rec.title,
+            url: rec.url,
+            model: rec.model,
+            created_at: rec.created_at,
+            updated_at: rec.updated_at,
+            messages: messages.into_iter().map(|m| m.message).collect(),
+        })
+    }
+
+    /// Every conversation, most recently updated first. Records that fail to open are
+    /// counted, not fatal: one damaged record must not hide the rest.
+    pub async fn list_conversations(&self) -> Result<ConversationList, VaultError> {
+        let keys = self.keys()?;
+        let mut list = ConversationList { conversations: Vec::new(), damaged: 0 };
+        for (k, sealed) in self.store.get_prefix(StoreName::Conversations, "").await? {
+            match self.open_json::<ConversationRecord>(&keys, StoreName::Conversations, &k, &sealed, "a conversation") {
+                Ok(rec) => list.conversations.push(ConversationSummary {
+                    id: k,
+                    site: rec.site,
+                    conversation_id: rec.conversation_id,
+                    title: rec.title,
+                    url: rec.url,
+                    message_count: rec.message_count,
+                    created_at: rec.created_at,
+                    updated_at: rec.updated_at,
+                }),
+                Err(_) => list.damaged += 1,
+            }
+        }
+        list.conversations.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.id.cmp(&b.id)));
+        Ok(list)
+    }
+
+    /// Deletes a conversation and its messages.
+    pub async fn delete_conversation(&self, id: &str) -> Result<(), VaultError> {
+        self.keys()?;
+        check_key(id)?;
+        self.store
+            .apply(vec![
+                Op::Delete { store: StoreName::Conversations, key: id.to_owned() },
+                Op::DeletePrefix { store: StoreName::Messages, prefix: format!("{id}:") },
+            ])
+            .await?;
+        Ok(())
+    }
+}
+
+fn message_key(data: &DataKey, conversation_key: &str, seq: u32) -> String {
+    format!("{conversation_key}:{}", data.derive_store_key(&["msg", conversation_key, &seq.to_string()]))
+}
+
+fn decode_b64(s: &str) -> Result<Vec<u8>, VaultError> {
+    B64.decode(s).map_err(|_| VaultError::Damaged("the vault's settings record".into()))
+}
+
+fn kdf_error(e: CryptoError) -> VaultError {
+    match e {
+        CryptoError::WeakKdf(why) => VaultError::WeakKdf(why),
+        other => VaultError::damaged("the key derivation", other),
+    }
+}
+
+fn check_key(id: &str) -> Result<(), VaultError> {
+    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(VaultError::InvalidInput("That is not a conversation id of this vault.".into()))
+    }
+}
+
+fn check_conversation(conv: &Conversation) -> Result<(), VaultError> {
+    if conv.conversation_id.is_empty() || conv.conversation_id.len() > MAX_ID_BYTES {
+        return Err(VaultError::InvalidInput("A conversation needs an id of 1 to 512 bytes.".into()));
+    }
+    if conv.site.as_str().is_empty() || conv.site.as_str().len() > 64 {
+        return Err(VaultError::InvalidInput("A conversation needs a site name.".into()));
+    }
+    if conv.messages.len() > MAX_MESSAGES_PER_CONVERSATION {
+        return Err(VaultError::InvalidInput(format!(
+            "A conversation holds at most {MAX_MESSAGES_PER_CONVERSATION} messages."
+        )));
+    }
+    if conv.messages.iter().any(|m| m.markdown.len() > MAX_MESSAGE_BYTES) {
+        return Err(VaultError::InvalidInput("A message is larger than 8 MiB and was not saved.".into()));
+    }
+    Ok(())
+}
+
+fn check_new_passphrase(passphrase: &str) -> Result<(), VaultError> {
+    if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
+        return Err(VaultError::InvalidInput(format!(
+            "Choose a passphrase of at least {MIN_PASSPHRASE_CHARS} characters."
+        )));
+    }
+    if passphrase.len() > MAX_PASSPHRASE_BYTES {
+        return Err(VaultError::InvalidInput("That passphrase is too long.".into()));
+    }
+    Ok(())
+}
+
+/// A rough strength estimate for the onboarding hint: length and variety of
+/// characters, with a penalty for repeats. It is a hint, not a guarantee.
+pub fn passphrase_strength(passphrase: &str) -> PassphraseStrength {
+    let chars: Vec<char> = passphrase.chars().collect();
+    if chars.len() < MIN_PASSPHRASE_CHARS {
+        return PassphraseStrength {
+            score: 0,
+            hint: format!("Too short: use at least {MIN_PASSPHRASE_CHARS} characters."),
+        };
+    }
+    let mut pool = 0u32;
+    if chars.iter().any(|c| c.is_lowercase()) {
+        pool += 26;
+    }
+    if chars.iter().any(|c| c.is_uppercase()) {
+        pool += 26;
+    }
+    if chars.iter().any(|c| c.is_ascii_digit()) {
+        pool += 10;
+    }
+    if chars.iter().any(|c| !c.is_alphanumeric()) {
+        pool += 33;
+    }
+    if chars.iter().any(|c| !c.is_ascii()) {
+        pool += 100;
+    }
+    let mut distinct = chars.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let effective = (distinct.len() as f64).max(chars.len() as f64 / 2.0);
+    let bits = effective * (pool.max(1) as f64).log2();
+    let (score, hint) = match bits {
+        b if b < 40.0 => (1, "Weak: add more words or characters."),
+        b if b < 60.0 => (2, "Fair: a few more words would make it strong."),
+        b if b < 80.0 => (3, "Good."),
+        _ => (4, "Strong."),
+    };
+    PassphraseStrength { score, hint: hint.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Role;
+    use crate::store::memory::MemoryStore;
+    use crate::store::StoreError;
+    use pollster::block_on;
+
+    const PASS: &str = "correct horse battery staple";
+
+    fn conversation(id: &str, texts: &[&str]) -> Conversation {
+        Conversation {
+            site: Site::ChatGpt,
+            conversation_id: id.into(),
+            title: format!("Title of {id}"),
+            url: format!("https://chatgpt.com/c/{id}"),
+            model: Some("gpt-5-2".into()),
+            created_at: 1_000,
+            updated_at: 2_000,
+            messages: texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Message::new(if i % 2 == 0 { Role::User } else { Role::Assistant }, *t))
+                .collect(),
+        }
+    }
+
+    fn new_vault() -> Vault<MemoryStore> {
+        let vault = Vault::new(MemoryStore::new());
+        block_on(vault.create(PASS, KdfParams::MINIMUM, 1)).unwrap();
+        vault
+    }
+
+    #[test]
+    fn a_new_vault_goes_through_create_lock_unlock() {
+        let vault = Vault::new(MemoryStore::new());
+        assert_eq!(block_on(vault.status()).unwrap().state, VaultState::New);
+        block_on(vault.create(PASS, KdfParams::MINIMUM, 1)).unwrap();
+        assert_eq!(block_on(vault.status()).unwrap().state, VaultState::Unlocked);
+        let id = block_on(vault.put_conversation(&conversation("c1", &["hello", "world"]))).unwrap();
+        vault.lock();
+        assert_eq!(block_on(vault.status()).unwrap().state, VaultState::Locked);
+        assert_eq!(block_on(vault.get_conversation(&id)), Err(VaultError::Locked));
+        assert_eq!(block_on(vault.unlock("wrong passphrase!")), Err(VaultError::WrongPassphrase));
+        assert!(!vault.is_unlocked());
+        block_on(vault.unlock(PASS)).unwrap();
+        let back = block_on(vault.get_conversation(&id)).unwrap();
+        assert_eq!(back, conversation("c1", &["hello", "world"]));
+        let status = block_on(vault.status()).unwrap();
+        assert_eq!((status.conversations, status.messages), (1, 2));
+    }
+
+    #[test]
+    fn creating_twice_is_refused_and_keeps_the_first_vault() {
+        let vault = new_vault();
+        let id = block_on(vault.put_conversation(&conversation("c1", &["a"]))).unwrap();
+        assert_eq!(block_on(vault.create("another passphrase", KdfParams::MINIMUM, 2)), Err(VaultError::AlreadyExists));
+        vault.lock();
+        block_on(vault.unlock(PASS)).unwrap();
+        assert!(block_on(vault.get_conversation(&id)).is_ok());
+    }
+
+    #[test]
+    fn short_passphrases_and_weak_parameters_are_refused_at_creation() {
+        let vault = Vault::new(MemoryStore::new());
+        assert!(matches!(block_on(vault.create("short", KdfParams::MINIMUM, 1)), Err(VaultError::InvalidInput(_))));
+        let weak = KdfParams { memory_kib: 1024, ..KdfParams::MINIMUM };
+        assert!(matches!(block_on(vault.create(PASS, weak, 1)), Err(VaultError::WeakKdf(_))));
+        assert_eq!(block_on(vault.status()).unwrap().state, VaultState::New);
+    }
+
+    #[test]
+    fn lowered_kdf_parameters_on_disk_are_refused() {
+        let vault = new_vault();
+        vault.lock();
+        let (_, _, meta) = vault.store().raw().into_iter().find(|(s, _, _)| *s == StoreName::Meta).unwrap();
+        let lowered = String::from_utf8(meta).unwrap().replace("\"mKiB\":19456", "\"mKiB\":8");
+        vault.store().put_raw(StoreName::Meta, "vault", lowered.into_bytes());
+        assert!(matches!(block_on(vault.unlock(PASS)), Err(VaultError::WeakKdf(_))));
+    }
+
+    #[test]
+    fn a_newer_meta_format_says_update_and_changes_nothing() {
+        let vault = new_vault();
+        vault.lock();
+        let (_, _, meta) = vault.store().raw().into_iter().find(|(s, _, _)| *s == StoreName::Meta).unwrap();
+        let newer = String::from_utf8(meta.clone()).unwrap().replace("\"format\":1", "\"format\":2");
+        vault.store().put_raw(StoreName::Meta, "vault", newer.clone().into_bytes());
+        assert_eq!(block_on(vault.unlock(PASS)), Err(VaultError::NewerVersion));
+        assert_eq!(block_on(vault.create(PASS, KdfParams::MINIMUM, 1)), Err(VaultError::NewerVersion));
+        let (_, _, after) = vault.store().raw().into_iter().find(|(s, _, _)| *s == StoreName::Meta).unwrap();
+        assert_eq!(after, newer.into_bytes());
+    }
+
+    #[test]
+    fn the_database_reveals_no_ids_titles_or_text() {
+        let vault = new_vault();
+        block_on(vault.put_conversation(&conversation("secret-conv-id", &["confidential banana text"]))).unwrap();
+        for (_, key, value) in vault.store().raw() {
+            let all = format!("{key} {}", String::from_utf8_lossy(&value));
+            for needle in ["secret-conv-id", "Title of", "banana", "chatgpt.com", "gpt-5-2"] {
+                assert!(!all.contains(needle), "{needle} leaked in {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_damaged_record_is_named_and_other_records_still_list() {
+        let vault = new_vault();
+        let a = block_on(vault.put_conversation(&conversation("a", &["one"]))).unwrap();
+        let b = block_on(vault.put_conversation(&conversation("b", &["two"]))).unwrap();
+        let raw = vault.store().raw();
+        let (_, _, mut bytes) = raw.into_iter().find(|(s, k, _)| *s == StoreName::Conversations && *k == a).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        vault.store().put_raw(StoreName::Conversations, &a, bytes);
+        assert!(matches!(block_on(vault.get_conversation(&a)), Err(VaultError::Damaged(_))));
+        let list = block_on(vault.list_conversations()).unwrap();
+        assert_eq!(list.damaged, 1);
+        assert_eq!(list.conversations.len(), 1);
+        assert_eq!(list.conversations[0].id, b);
+    }
+
+    #[test]
+    fn a_record_copied_over_another_fails_to_open() {
+        let vault = new_vault();
+        let a = block_on(vault.put_conversation(&conversation("a", &["one"]))).unwrap();
+        let b = block_on(vault.put_conversation(&conversation("b", &["two"]))).unwrap();
+        let raw = vault.store().raw();
+        let (_, _, bytes_b) = raw.into_iter().find(|(s, k, _)| *s == StoreName::Conversations && *k == b).unwrap();
+        vault.store().put_raw(StoreName::Conversations, &a, bytes_b);
+        assert!(matches!(block_on(vault.get_conversation(&a)), Err(VaultError::Damaged(_))));
+    }
+
+    #[test]
+    fn a_failed_write_leaves_what_was_stored() {
+        let vault = new_vault();
+        let id = block_on(vault.put_conversation(&conversation("c", &["first"]))).unwrap();
+        let before = vault.store().raw();
+        vault.store().fail_next_write(StoreError::QuotaExceeded);
+        let err = block_on(vault.put_conversation(&conversation("c", &["replaced", "text"]))).unwrap_err();
+        assert_eq!(err.code(), "storage");
+        assert!(err.to_string().contains("full"));
+        assert_eq!(vault.store().raw(), before);
+        assert_eq!(block_on(vault.get_conversation(&id)).unwrap().messages[0].markdown, "first");
+    }
+
+    #[test]
+    fn putting_again_replaces_messages_and_delete_removes_everything() {
+        let vault = new_vault();
+        let id = block_on(vault.put_conversation(&conversation("c", &["a", "b", "c"]))).unwrap();
+        assert_eq!(id, block_on(vault.put_conversation(&conversation("c", &["x"]))).unwrap());
+        assert_eq!(block_on(vault.get_conversation(&id)).unwrap().messages.len(), 1);
+        assert_eq!(block_on(vault.status()).unwrap().messages, 1);
+        block_on(vault.delete_conversation(&id)).unwrap();
+        let status = block_on(vault.status()).unwrap();
+        assert_eq!((status.conversations, status.messages), (0, 0));
+        assert!(matches!(block_on(vault.get_conversation(&id)), Err(VaultError::NotFound(_))));
+    }
+
+    #[test]
+    fn list_is_newest_first() {
+        let vault = new_vault();
+        let mut old = conversation("old", &["a"]);
+        old.updated_at = 10;
+        let mut new = conversation("new", &["b"]);
+        new.updated_at = 20;
+        block_on(vault.put_conversation(&old)).unwrap();
+        block_on(vault.put_conversation(&new)).unwrap();
+        let list = block_on(vault.list_conversations()).unwrap();
+        let ids: Vec<_> = list.conversations.iter().map(|c| c.conversation_id.as_str()).collect();
+        assert_eq!(ids, ["new", "old"]);
+        assert_eq!(list.conversations[0].message_count, 1);
+    }
+
+    #[test]
+    fn changing_the_passphrase_rewraps_only_the_key() {
+        let vault = new_vault();
+        let id = block_on(vault.put_conversation(&conversation("c", &["kept"]))).unwrap();
+        let records_before: Vec<_> =
+            vault.store().raw().into_iter().filter(|(s, _, _)| *s != StoreName::Meta).collect();
+        assert_eq!(
+            block_on(vault.change_passphrase("not the passphrase", "new passphrase 123", KdfParams::MINIMUM)),
+            Err(VaultError::WrongPassphrase)
+        );
+        block_on(vault.change_passphrase(PASS, "new passphrase 123", KdfParams::MINIMUM)).unwrap();
+        let records_after: Vec<_> =
+            vault.store().raw().into_iter().filter(|(s, _, _)| *s != StoreName::Meta).collect();
+        assert_eq!(records_before, records_after);
+        vault.lock();
+        assert_eq!(block_on(vault.unlock(PASS)), Err(VaultError::WrongPassphrase));
+        block_on(vault.unlock("new passphrase 123")).unwrap();
+        assert_eq!(block_on(vault.get_conversation(&id)).unwrap().messages[0].markdown, "kept");
+    }
+
+    #[test]
+    fn the_session_key_unlocks_a_fresh_instance_and_a_wrong_one_does_not() {
+        let vault = new_vault();
+        let id = block_on(vault.put_conversation(&conversation("c", &["t"]))).unwrap();
+        let key = vault.session_key().unwrap();
+        let store = std::mem::take(&mut *vault.store().data_for_tests());
+        let fresh = Vault::new(MemoryStore::new());
+        *fresh.store().data_for_tests() = store;
+        assert!(matches!(block_on(fresh.unlock_with_key(&[7; 32])), Err(VaultError::Damaged(_))));
+        assert!(!fresh.is_unlocked());
+        block_on(fresh.unlock_with_key(key.as_ref())).unwrap();
+        assert!(block_on(fresh.get_conversation(&id)).is_ok());
+    }
+
+    #[test]
+    fn oversized_input_is_refused_with_a_reason() {
+        let vault = new_vault();
+        let mut c = conversation("c", &[]);
+        c.conversation_id = String::new();
+        assert!(matches!(block_on(vault.put_conversation(&c)), Err(VaultError::InvalidInput(_))));
+        let huge = "x".repeat(MAX_MESSAGE_BYTES + 1);
+        let c = conversation("c", &[huge.as_str()]);
+        assert!(matches!(block_on(vault.put_conversation(&c)), Err(VaultError::InvalidInput(_))));
+        assert!(matches!(block_on(vault.get_conversation("../../etc")), Err(VaultError::InvalidInput(_))));
+    }
+
+    #[test]
+    fn strength_hints_grow_with_the_passphrase() {
+        assert_eq!(passphrase_strength("abc").score, 0);
+        assert!(passphrase_strength("aaaaaaaa").score <= 1);
+        assert!(passphrase_strength("correct horse battery staple").score >= 3);
+    }
+
+    /// A vault meta record written by format 1 (passphrase "correct horse battery
+    /// staple", minimum parameters) and a conversation record: if the formats change
+    /// silently, this stops opening.
+    #[test]
+    fn vault_meta_vector_v1_is_pinned() {
+        let store = MemoryStore::new();
+        store.put_raw(StoreName::Meta, "vault", PINNED_META.as_bytes().to_vec());
+        store.put_raw(StoreName::Conversations, PINNED_CONV_KEY, hex::decode(PINNED_CONV).unwrap());
+        let vault = Vault::new(store);
+        block_on(vault.unlock(PASS)).unwrap();
+        let list = block_on(vault.list_conversations()).unwrap();
+        assert_eq!(list.damaged, 0);
+        assert_eq!(list.conversations[0].conversation_id, "pinned");
+        assert_eq!(vault.conversation_key(&Site::ChatGpt, "pinned").unwrap(), PINNED_CONV_KEY);
+    }
+
+    const PINNED_META: &str = r#"{"format":1,"kdf":{"mKiB":19456,"t":2,"p":1},"salt":"o1ND/X6UefpiQWZbGTmXJA==","wrappedKey":"ASSnjH+r/eJErwnpWeNGKqX8xVlagYMrQtuVfllg1jDmJhVpQJfsaPXB3BmfFwIgNxZ4Rbdzr+Ses0CMgw==","publicKey":"RRWmCDpGDR4P0y57fuQpJmUvQStq04DvE39K4sssKys=","sealedPrivateKey":"AQlxAykEYsJuTKFCmwHbOdEDFTJlRgcYOre6h1l6q57LC2YpUL8zPYClEtX+5PSarBJjMurIld+kZd4FZg==","createdAt":1764000000000}"#;
+    const PINNED_CONV_KEY: &str = "a96d86c2e09a972a91303da8b48a696b";
+    const PINNED_CONV: &str = "01a004262a85b5bc0500bf47eba7455cbd58833bdc4add4e9d84bcbb20608d904aaf7c50b528a773cb9378b8c5ecc3de03bade82a7fe792fa3c3a2c6e7d0feeec6bed79792cb1538b4877e68c7033d582ba5fddaaa5848ca76b14976a7a733ef7bc5893799f70f29f13a11e7ad28697f0c3c13edc362cf28d1ee10b098cb18910ea1ffd04c0b18291911f8a72497e2774c82c5d44fc778295438c78cb11b9e9a2a13f966d86491570d5da021";
+}
