@@ -1,0 +1,149 @@
+//! The browser's face of the core: `#[wasm_bindgen]` exports that convert types and
+//! hold no logic. Errors cross as plain objects `{code, message}`.
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::crypto::kdf::KdfParams;
+use crate::error::VaultError;
+use crate::model::{Conversation, Site};
+use crate::store::indexeddb::IndexedDbStore;
+use crate::store::StoreError;
+use crate::vault::{self, Vault};
+
+#[derive(Serialize)]
+struct JsError<'a> {
+    code: &'a str,
+    message: String,
+}
+
+fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|_| error(&VaultError::InvalidInput("a value could not be converted".into())))
+}
+
+fn error(err: &VaultError) -> JsValue {
+    JsError { code: err.code(), message: err.to_string() }
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or(JsValue::NULL)
+}
+
+fn err(e: VaultError) -> JsValue {
+    error(&e)
+}
+
+fn from_js<T: for<'de> serde::Deserialize<'de>>(value: JsValue, what: &str) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(value)
+        .map_err(|e| err(VaultError::InvalidInput(format!("{what} is not in the expected shape: {e}"))))
+}
+
+fn now() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// Argon2id parameters as `{mKiB, t, p}`; absent means the default.
+fn params(value: JsValue) -> Result<KdfParams, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        Ok(KdfParams::default())
+    } else {
+        from_js(value, "the key settings")
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WithId<'a> {
+    id: &'a str,
+    #[serde(flatten)]
+    conversation: &'a Conversation,
+}
+
+#[wasm_bindgen]
+pub struct WasmVault {
+    inner: Vault<IndexedDbStore>,
+}
+
+#[wasm_bindgen]
+impl WasmVault {
+    /// Opens the vault stored in the IndexedDB database `dbName`.
+    pub async fn open(db_name: String) -> Result<WasmVault, JsValue> {
+        let store = IndexedDbStore::open(&db_name).await.map_err(|e: StoreError| err(e.into()))?;
+        Ok(WasmVault { inner: Vault::new(store) })
+    }
+
+    pub async fn status(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.status().await.map_err(err)?)
+    }
+
+    /// Creates the vault; `params` is `{mKiB, t, p}` or undefined for the default.
+    pub async fn create(&self, passphrase: String, params_value: JsValue) -> Result<(), JsValue> {
+        self.inner.create(&passphrase, params(params_value)?, now()).await.map_err(err)
+    }
+
+    pub async fn unlock(&self, passphrase: String) -> Result<(), JsValue> {
+        self.inner.unlock(&passphrase).await.map_err(err)
+    }
+
+    #[wasm_bindgen(js_name = unlockWithKey)]
+    pub async fn unlock_with_key(&self, key: Vec<u8>) -> Result<(), JsValue> {
+        self.inner.unlock_with_key(&key).await.map_err(err)
+    }
+
+    pub fn lock(&self) {
+        self.inner.lock();
+    }
+
+    #[wasm_bindgen(js_name = isUnlocked)]
+    pub fn is_unlocked(&self) -> bool {
+        self.inner.is_unlocked()
+    }
+
+    #[wasm_bindgen(js_name = sessionKey)]
+    pub fn session_key(&self) -> Result<Vec<u8>, JsValue> {
+        Ok(self.inner.session_key().map_err(err)?.to_vec())
+    }
+
+    #[wasm_bindgen(js_name = changePassphrase)]
+    pub async fn change_passphrase(&self, old: String, new: String, params_value: JsValue) -> Result<(), JsValue> {
+        self.inner.change_passphrase(&old, &new, params(params_value)?).await.map_err(err)
+    }
+
+    #[wasm_bindgen(js_name = putConversation)]
+    pub async fn put_conversation(&self, conversation: JsValue) -> Result<String, JsValue> {
+        let conv: Conversation = from_js(conversation, "the conversation")?;
+        self.inner.put_conversation(&conv).await.map_err(err)
+    }
+
+    #[wasm_bindgen(js_name = getConversation)]
+    pub async fn get_conversation(&self, id: String) -> Result<JsValue, JsValue> {
+        let conversation = self.inner.get_conversation(&id).await.map_err(err)?;
+        to_js(&WithId { id: &id, conversation: &conversation })
+    }
+
+    #[wasm_bindgen(js_name = listConversations)]
+    pub async fn list_conversations(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.list_conversations().await.map_err(err)?)
+    }
+
+    #[wasm_bindgen(js_name = deleteConversation)]
+    pub async fn delete_conversation(&self, id: String) -> Result<(), JsValue> {
+        self.inner.delete_conversation(&id).await.map_err(err)
+    }
+
+    #[wasm_bindgen(js_name = conversationKey)]
+    pub fn conversation_key(&self, site: String, conversation_id: String) -> Result<String, JsValue> {
+        self.inner.conversation_key(&Site::from(site), &conversation_id).map_err(err)
+    }
+
+    /// Closes the database connection (tests reopen it).
+    pub fn close(&self) {
+        self.inner.store().close();
+    }
+}
+
+/// `{score: 0..4, hint}` for a passphrase being chosen.
+#[wasm_bindgen(js_name = passphraseStrength)]
+pub fn passphrase_strength(passphrase: &str) -> Result<JsValue, JsValue> {
+    to_js(&vault::passphrase_strength(passphrase))
+}
