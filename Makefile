@@ -1,0 +1,65 @@
+# `make` sets up what is missing and builds both browsers' extensions into dist/.
+# `make test` also sets up the test tools (browsers, drivers) and runs every test.
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+WASM := target/wasm32-unknown-unknown/release/threadkeeper.wasm
+RUST_SRC := $(shell find src -name '*.rs') Cargo.toml $(wildcard Cargo.lock)
+WEB_SRC := $(shell find extension www -type f) scripts/build.mjs package.json
+WASM_OPT := node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue
+
+.PHONY: all setup test test-rust test-node test-wasm test-e2e lint clean size
+all: setup dist/.built dist/node/threadkeeper.js
+
+setup: node_modules/.installed
+	@scripts/setup-build.sh
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(WASM): $(RUST_SRC)
+	cargo build --lib --release --target wasm32-unknown-unknown
+	@touch $@
+
+# The web build, optimised with binaryen's npm wasm-opt (Debian's breaks modules).
+build/web/threadkeeper_bg.wasm: $(WASM) node_modules/.installed
+	rm -rf build/web && mkdir -p build/web
+	wasm-bindgen --target web --out-dir build/web $(WASM)
+	$(WASM_OPT) build/web/threadkeeper_bg.wasm -o build/web/threadkeeper_bg.wasm
+
+dist/.built: build/web/threadkeeper_bg.wasm $(WEB_SRC) node_modules/.installed
+	node scripts/build.mjs
+	@touch $@
+
+# The core for node (benchmarks and node tests).
+dist/node/threadkeeper.js: $(WASM) node_modules/.installed
+	rm -rf dist/node && mkdir -p dist/node
+	wasm-bindgen --target nodejs --out-dir dist/node $(WASM)
+	$(WASM_OPT) dist/node/threadkeeper_bg.wasm -o dist/node/threadkeeper_bg.wasm
+	echo '{"name":"threadkeeper-core","version":"0.1.0","main":"threadkeeper.js","type":"commonjs"}' > dist/node/package.json
+
+size: build/web/threadkeeper_bg.wasm
+	@echo "wasm: $$(stat -c %s build/web/threadkeeper_bg.wasm) bytes, $$(gzip -9c build/web/threadkeeper_bg.wasm | wc -c) gzip"
+
+test: all
+	@scripts/setup-test.sh
+	$(MAKE) test-rust test-node test-wasm test-e2e lint
+
+test-rust:
+	cargo test
+
+test-wasm:
+	CHROMEDRIVER=$$(command -v chromedriver) cargo test --target wasm32-unknown-unknown --test idb
+
+test-node:
+	node --test tests/node/
+
+test-e2e:
+	node --test --test-concurrency=1 tests/e2e/
+
+lint:
+	npx web-ext lint --source-dir dist/firefox --self-hosted --output text
+
+clean:
+	rm -rf build dist target/wasm32-unknown-unknown

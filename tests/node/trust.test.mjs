@@ -1,0 +1,21 @@
+// The trust tiers of the background, decided from the sender the browser reports.
+// The browser API is stood in for here because only the sender object matters; the
+// e2e tests exercise the same code with real senders.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+globalThis.chrome = { runtime: { id: 'ourid', getURL: (p) => `chrome-extension://ourid/${p}` } };
+const { senderTier } = await import('../../extension/trust.js');
+
+test('the extension\'s own pages are trusted', () => {
+  assert.equal(senderTier({ id: 'ourid', url: 'chrome-extension://ourid/vault.html' }), 'page');
+  assert.equal(senderTier({ id: 'ourid', url: 'chrome-extension://ourid/popup.html#x' }), 'page');
+});
+
+test('web pages, other extensions and look-alike URLs are refused', () => {
+  assert.equal(senderTier({ id: 'ourid', url: 'https://evil.example/chrome-extension://ourid/' }), null);
+  assert.equal(senderTier({ id: 'other', url: 'chrome-extension://other/page.html' }), null);
+  assert.equal(senderTier({ id: 'ourid', url: 'chrome-extension://ourid.evil/x' }), null);
+  assert.equal(senderTier({ id: 'ourid' }), null);
+  assert.equal(senderTier(undefined), null);
+});

@@ -1,0 +1,78 @@
+// The toolbar popup: the state of the vault first (new, locked, unlocked), then the
+// search field and the conversations. Opened in a tab it behaves the same: it never
+// closes or redirects itself.
+
+import { el, show, send, siteName, formatDate, plural, openVaultPage } from './ui.js';
+
+const main = document.getElementById('main');
+const statusLine = document.getElementById('status');
+
+function errorLine(reply) {
+  return el('p', { class: 'error', role: 'alert' }, reply.error?.message ?? 'Something went wrong.');
+}
+
+function renderNew() {
+  statusLine.textContent = 'not set up';
+  show(main,
+    el('p', {}, 'Threadkeeper keeps your AI chats encrypted on this computer. Set a passphrase to start.'),
+    el('button', { id: 'setup', class: 'primary', onclick: () => openVaultPage() }, 'Set up Threadkeeper'));
+}
+
+function renderLocked(problem) {
+  statusLine.textContent = 'locked';
+  const input = el('input', { type: 'password', id: 'unlock-passphrase', autocomplete: 'current-password', 'aria-label': 'Passphrase', placeholder: 'Passphrase', required: true });
+  const message = el('div', { id: 'unlock-error' }, problem ? errorLine(problem) : null);
+  const form = el('form', { id: 'unlock-form', class: 'stack', onsubmit: async (event) => {
+    event.preventDefault();
+    form.querySelector('button').disabled = true;
+    const reply = await send({ type: 'vault.unlock', passphrase: input.value });
+    form.querySelector('button').disabled = false;
+    if (reply.ok) return render();
+    input.select();
+    show(message, errorLine(reply));
+  } },
+  el('label', { for: 'unlock-passphrase' }, 'Unlock your vault'),
+  input,
+  el('button', { type: 'submit', class: 'primary' }, 'Unlock'),
+  message);
+  show(main, form);
+  input.focus();
+}
+
+async function renderUnlocked(status) {
+  statusLine.textContent = `${plural(status.conversations, 'conversation', 'conversations')}, ${plural(status.messages, 'message', 'messages')}`;
+  const search = el('input', { type: 'search', id: 'search', 'aria-label': 'Search your chats', placeholder: 'Search your chats', autocomplete: 'off', 'aria-controls': 'results' });
+  const results = el('ul', { id: 'results', role: 'listbox', 'aria-label': 'Conversations' });
+  show(main,
+    search,
+    results,
+    el('footer', { class: 'row' },
+      el('button', { id: 'open-vault', onclick: () => openVaultPage() }, 'Open vault'),
+      el('button', { id: 'lock', onclick: async () => { await send({ type: 'vault.lock' }); render(); } }, 'Lock')));
+  search.focus();
+  const list = await send({ type: 'conversation.list' });
+  if (!list.ok) return show(results, errorLine(list));
+  if (list.conversations.length === 0) {
+    return show(results, el('li', { class: 'muted empty' }, 'Nothing saved yet. Chats you have on AI sites will appear here.'));
+  }
+  show(results, list.conversations.slice(0, 20).map((c, i) => el('li', {
+    role: 'option', tabindex: i === 0 ? '0' : '-1', 'aria-selected': i === 0 ? 'true' : 'false',
+    'data-id': c.id, onclick: () => openVaultPage(`#${c.id}`),
+  },
+  el('span', { class: 'site' }, siteName(c.site)),
+  el('span', { class: 'title' }, c.title || 'Untitled'),
+  el('span', { class: 'muted' }, formatDate(c.updatedAt)))));
+}
+
+async function render() {
+  const status = await send({ type: 'vault.status' });
+  if (!status.ok) {
+    statusLine.textContent = '';
+    return show(main, errorLine(status));
+  }
+  if (status.state === 'new') return renderNew();
+  if (status.state === 'locked') return renderLocked();
+  return renderUnlocked(status);
+}
+
+render();

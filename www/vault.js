@@ -1,0 +1,134 @@
+// The vault page: first-run onboarding, unlock, the list of conversations and a
+// transcript view. All captured text is shown through textContent.
+
+import { el, show, send, siteName, formatDate, plural } from './ui.js';
+
+const main = document.getElementById('main');
+const statusLine = document.getElementById('status');
+const headerActions = document.getElementById('header-actions');
+
+function errorLine(reply) {
+  return el('p', { class: 'error', role: 'alert' }, reply.error?.message ?? 'Something went wrong.');
+}
+
+function passwordField(id, label, autocomplete) {
+  return [
+    el('label', { for: id }, label),
+    el('input', { type: 'password', id, autocomplete, required: true }),
+  ];
+}
+
+function renderOnboarding() {
+  statusLine.textContent = 'Welcome';
+  show(headerActions);
+  const meter = el('meter', { id: 'strength-meter', min: '0', max: '4', value: '0', 'aria-label': 'Passphrase strength' });
+  const hint = el('p', { id: 'strength-hint', class: 'muted', 'aria-live': 'polite' }, 'Use a few unrelated words: long beats clever.');
+  const message = el('div', { id: 'onboarding-error' });
+  const [passLabel, pass] = passwordField('new-passphrase', 'Passphrase', 'new-password');
+  const [confirmLabel, confirm] = passwordField('confirm-passphrase', 'Type it again', 'new-password');
+  let strengthRequest = 0;
+  pass.addEventListener('input', async () => {
+    const mine = ++strengthRequest;
+    const reply = await send({ type: 'passphrase.strength', passphrase: pass.value });
+    if (mine !== strengthRequest || !reply.ok) return;
+    meter.value = reply.score;
+    hint.textContent = reply.hint;
+  });
+  const button = el('button', { type: 'submit', id: 'create-vault', class: 'primary' }, 'Create my vault');
+  const form = el('form', { id: 'onboarding', class: 'stack card', onsubmit: async (event) => {
+    event.preventDefault();
+    if (pass.value !== confirm.value) {
+      show(message, errorLine({ error: { message: 'The two passphrases differ. Type the same one twice.' } }));
+      confirm.select();
+      return;
+    }
+    button.disabled = true;
+    button.textContent = 'Creating…';
+    const reply = await send({ type: 'vault.create', passphrase: pass.value });
+    button.disabled = false;
+    button.textContent = 'Create my vault';
+    if (!reply.ok) return show(message, errorLine(reply));
+    render();
+  } },
+  el('h1', {}, 'Set up your vault'),
+  el('p', {}, 'Threadkeeper saves your AI chats on this computer, encrypted with a key only your passphrase opens. Nobody, including us, can recover it if you forget it.'),
+  passLabel, pass, meter, hint, confirmLabel, confirm, button, message);
+  show(main, form);
+  pass.focus();
+}
+
+function renderUnlock() {
+  statusLine.textContent = 'Locked';
+  show(headerActions);
+  const message = el('div', { id: 'unlock-error' });
+  const [label, pass] = passwordField('unlock-passphrase', 'Passphrase', 'current-password');
+  const button = el('button', { type: 'submit', id: 'unlock-button', class: 'primary' }, 'Unlock');
+  const form = el('form', { id: 'unlock-form', class: 'stack card', onsubmit: async (event) => {
+    event.preventDefault();
+    button.disabled = true;
+    const reply = await send({ type: 'vault.unlock', passphrase: pass.value });
+    button.disabled = false;
+    if (!reply.ok) {
+      pass.select();
+      return show(message, errorLine(reply));
+    }
+    render();
+  } }, el('h1', {}, 'Unlock your vault'), label, pass, button, message);
+  show(main, form);
+  pass.focus();
+}
+
+function transcriptView(conversation) {
+  return el('article', { id: 'transcript', 'aria-label': 'Transcript' },
+    el('header', {},
+      el('h2', {}, conversation.title || 'Untitled'),
+      el('p', { class: 'muted' },
+        `${siteName(conversation.site)} · ${plural(conversation.messages.length, 'message', 'messages')} · ${formatDate(conversation.updatedAt)}`),
+      conversation.url ? el('p', { class: 'muted url' }, conversation.url) : null),
+    conversation.messages.map((m) => el('section', { class: `message role-${m.role}`, 'data-role': m.role },
+      el('h3', {}, m.role),
+      el('div', { class: 'markdown' }, m.markdown))));
+}
+
+async function openTranscript(id, pane) {
+  const reply = await send({ type: 'conversation.get', id });
+  if (!reply.ok) return show(pane, errorLine(reply));
+  show(pane, transcriptView(reply.conversation));
+  for (const item of document.querySelectorAll('#conversation-list [data-id]')) {
+    item.setAttribute('aria-current', item.dataset.id === id ? 'true' : 'false');
+  }
+}
+
+async function renderVault(status) {
+  statusLine.textContent = `${plural(status.conversations, 'conversation', 'conversations')}, ${plural(status.messages, 'message', 'messages')}`;
+  show(headerActions, el('button', { id: 'lock', onclick: async () => { await send({ type: 'vault.lock' }); render(); } }, 'Lock'));
+  const list = el('ul', { id: 'conversation-list', 'aria-label': 'Conversations' });
+  const pane = el('div', { id: 'transcript-pane' }, el('p', { class: 'muted' }, 'Choose a conversation to read it.'));
+  show(main, el('div', { class: 'columns' }, el('nav', {}, list), pane));
+  const reply = await send({ type: 'conversation.list' });
+  if (!reply.ok) return show(list, errorLine(reply));
+  const items = reply.conversations.map((c) => el('li', { 'data-id': c.id },
+    el('button', { class: 'conversation', onclick: () => { history.replaceState(null, '', `#${c.id}`); openTranscript(c.id, pane); } },
+      el('span', { class: 'title' }, c.title || 'Untitled'),
+      el('span', { class: 'muted' }, `${siteName(c.site)} · ${plural(c.messageCount, 'message', 'messages')} · ${formatDate(c.updatedAt)}`))));
+  if (reply.damaged > 0) {
+    items.unshift(el('li', { class: 'error' }, `${plural(reply.damaged, 'record', 'records')} could not be opened (damaged or changed). The others are safe.`));
+  }
+  show(list, items.length ? items : el('li', { class: 'muted' }, 'Nothing saved yet.'));
+  const wanted = location.hash.slice(1);
+  if (wanted && reply.conversations.some((c) => c.id === wanted)) openTranscript(wanted, pane);
+}
+
+async function render() {
+  const status = await send({ type: 'vault.status' });
+  if (!status.ok) {
+    statusLine.textContent = '';
+    show(headerActions);
+    return show(main, errorLine(status));
+  }
+  if (status.state === 'new') return renderOnboarding();
+  if (status.state === 'locked') return renderUnlock();
+  return renderVault(status);
+}
+
+render();
