@@ -4,9 +4,14 @@
 //! envelopes) at the bottom, `store` (where bytes live), then `vault` (lock state and
 //! the operations people do). `wasm` only converts types for the browser.
 
+pub mod archive;
+pub mod capture;
 pub mod crypto;
 pub mod error;
+pub mod import;
 pub mod model;
+pub mod restore;
+pub mod search;
 pub mod store;
 pub mod vault;
 

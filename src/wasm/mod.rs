@@ -1,5 +1,11 @@
 //! The browser's face of the core: `#[wasm_bindgen]` exports that convert types and
 //! hold no logic. Errors cross as plain objects `{code, message}`.
+//!
+//! One file per facet: this one the vault, `search` the search index, `files` the
+//! archive and official-export imports.
+
+mod files;
+mod search;
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -17,23 +23,23 @@ struct JsError<'a> {
     message: String,
 }
 
-fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
+pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|_| error(&VaultError::InvalidInput("a value could not be converted".into())))
 }
 
-fn error(err: &VaultError) -> JsValue {
+pub(crate) fn error(err: &VaultError) -> JsValue {
     JsError { code: err.code(), message: err.to_string() }
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .unwrap_or(JsValue::NULL)
 }
 
-fn err(e: VaultError) -> JsValue {
+pub(crate) fn err(e: VaultError) -> JsValue {
     error(&e)
 }
 
-fn from_js<T: for<'de> serde::Deserialize<'de>>(value: JsValue, what: &str) -> Result<T, JsValue> {
+pub(crate) fn from_js<T: for<'de> serde::Deserialize<'de>>(value: JsValue, what: &str) -> Result<T, JsValue> {
     serde_wasm_bindgen::from_value(value)
         .map_err(|e| err(VaultError::InvalidInput(format!("{what} is not in the expected shape: {e}"))))
 }

@@ -1,0 +1,1 @@
+//! The encrypted export archive of the whole vault.

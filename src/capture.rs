@@ -1,0 +1,1 @@
+//! Merging a captured snapshot into what is stored (pure).

@@ -1,0 +1,1 @@
+//! Official data exports of AI sites (ChatGPT, Claude) into conversations.

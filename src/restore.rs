@@ -1,0 +1,1 @@
+//! The restore block: the context put back into a chat (pure).

@@ -1,0 +1,1 @@
+//! Search: tokenizer, inverted index, query parser, snippets, persisted segments.

@@ -1,0 +1,1 @@
+//! `#[wasm_bindgen]` exports for files: encrypted archives and official exports (see `crate::archive`, `crate::import`).

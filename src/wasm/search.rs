@@ -1,0 +1,1 @@
+//! `#[wasm_bindgen]` exports of the search index (see `crate::search`).
