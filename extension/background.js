@@ -2,11 +2,12 @@
 // keys. Chrome runs it as a service worker that may be stopped at any moment, so
 // listeners are registered synchronously here and every handler awaits `vaultReady()`.
 
-import init, { WasmVault, passphraseStrength } from '../build/web/threadkeeper.js';
+import init, { WasmVault, passphraseStrength, parseSiteUrl } from '../build/web/threadkeeper.js';
 import { ext, restrictSessionStorage } from './shim.js';
 import { toBase64, fromBase64 } from './codec.js';
 import { senderTier } from './trust.js';
 import { check, RequestError } from './messages.js';
+import { readSettings, writeSettings, captureAllowed, recordHealth, readHealth, refreshBadge } from './settings.js';
 
 const DB_NAME = 'threadkeeper';
 const SESSION_KEY = 'dataKey';
@@ -31,8 +32,9 @@ async function openVault() {
   if (saved) {
     try {
       await vault.unlockWithKey(fromBase64(saved));
+      await vault.drainInbox();
     } catch {
-      await ext.storage.session.remove(SESSION_KEY);
+      if (!vault.isUnlocked()) await ext.storage.session.remove(SESSION_KEY);
     }
   }
   return vault;
@@ -62,7 +64,8 @@ const pageHandlers = {
     const vault = await vaultReady();
     await vault.unlock(check.passphrase(msg.passphrase));
     await rememberSession(vault);
-    return vault.status();
+    const inbox = await vault.drainInbox();
+    return { ...(await vault.status()), inbox };
   },
   async 'vault.lock'() {
     const vault = await vaultReady();
@@ -99,7 +102,61 @@ const pageHandlers = {
   },
 };
 
-const handlersByTier = { page: pageHandlers };
+Object.assign(pageHandlers, {
+  async 'settings.get'() {
+    return { settings: await readSettings(), health: await readHealth() };
+  },
+  async 'settings.set'(msg) {
+    const settings = await writeSettings({ paused: msg.paused, site: check.site(msg.site), enabled: msg.enabled });
+    await refreshBadge();
+    return { settings };
+  },
+});
+
+/**
+ * The site and conversation of a content script's tab, from the address the browser
+ * reports. The tab's address follows single-page navigation (pushState), the frame's
+ * `sender.url` may not; both must be on the same site.
+ */
+async function senderPage(sender) {
+  await vaultReady();
+  const frameSite = parseSiteUrl(sender.url);
+  const tabUrl = sender.tab?.url;
+  const page = tabUrl ? parseSiteUrl(tabUrl) : frameSite;
+  if (page && frameSite && page.site !== frameSite.site) throw new RequestError('forbidden', 'The tab and the page disagree.');
+  if (!page) throw new RequestError('forbidden', 'This page is not an AI site Threadkeeper knows.');
+  return page;
+}
+
+const contentHandlers = {
+  async capture(msg, sender) {
+    const page = await senderPage(sender);
+    const snapshot = check.snapshot(msg.snapshot);
+    if (!page.conversationId) throw new RequestError('not_a_conversation', 'This page is not a conversation.');
+    // A content script may only speak for the conversation in its own tab.
+    if ((snapshot.site !== undefined && snapshot.site !== page.site) ||
+        (snapshot.conversationId !== undefined && snapshot.conversationId !== page.conversationId)) {
+      throw new RequestError('forbidden', 'A capture may only be for the conversation in its own tab.');
+    }
+    if (!captureAllowed(await readSettings(), page.site)) return { skipped: true };
+    const vault = await vaultReady();
+    const outcome = await vault.capture({ ...snapshot, site: page.site, conversationId: page.conversationId, url: page.url });
+    return { added: outcome.added, updated: outcome.updated, queued: outcome.queued };
+  },
+  async 'capture.health'(msg, sender) {
+    const page = await senderPage(sender);
+    const status = check.health(msg.status);
+    await recordHealth(page.site, status, Date.now());
+    await refreshBadge();
+    return {};
+  },
+  async 'capture.settings'(_msg, sender) {
+    const page = await senderPage(sender);
+    return { enabled: captureAllowed(await readSettings(), page.site) };
+  },
+};
+
+const handlersByTier = { page: pageHandlers, content: contentHandlers };
 
 /** Errors cross as `{code, message}`; anything unexpected is named without details. */
 function failure(err) {
@@ -126,3 +183,4 @@ ext.runtime.onMessage.addListener((msg, sender, sendResponse) => {
 
 // Start opening the vault right away so the first message is answered quickly.
 vaultReady().catch(() => {});
+refreshBadge().catch(() => {});

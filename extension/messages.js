@@ -4,6 +4,9 @@
 
 const MAX_PASSPHRASE = 4096;
 const MAX_ID = 128;
+const MAX_SNAPSHOT_MESSAGES = 5000;
+const ROLES = new Set(['user', 'assistant', 'system', 'tool']);
+const HEALTH = new Set(['ok', 'no_turns', 'unknown_roles']);
 
 export class RequestError extends Error {
   constructor(code, message) {
@@ -29,6 +32,34 @@ export const check = {
       throw new RequestError('invalid_input', 'The messages must be a list.');
     }
     return v;
+  },
+  site(v) {
+    if (v === undefined) return undefined;
+    return text(v, 'The site', 32);
+  },
+  health(v) {
+    if (!HEALTH.has(v)) throw new RequestError('invalid_input', 'Unknown health status.');
+    return v;
+  },
+  /** A capture from a content script: {title?, model?, messages: [{role, markdown, turnId?, streaming?}]}. */
+  snapshot(v) {
+    if (!v || typeof v !== 'object' || !Array.isArray(v.messages)) {
+      throw new RequestError('invalid_input', 'A capture needs a list of messages.');
+    }
+    if (v.messages.length > MAX_SNAPSHOT_MESSAGES) throw new RequestError('invalid_input', 'A capture holds too many messages.');
+    const messages = v.messages.map((m) => {
+      if (!m || !ROLES.has(m.role) || typeof m.markdown !== 'string') {
+        throw new RequestError('invalid_input', 'Each captured message needs a role and text.');
+      }
+      const out = { role: m.role, markdown: m.markdown, streaming: m.streaming === true };
+      if (typeof m.turnId === 'string' && m.turnId.length <= 256) out.turnId = m.turnId;
+      return out;
+    });
+    const snapshot = { messages, title: typeof v.title === 'string' ? v.title.slice(0, 1000) : '' };
+    if (typeof v.model === 'string' && v.model.length <= 128) snapshot.model = v.model;
+    if (v.site !== undefined) snapshot.site = text(v.site, 'The site', 32);
+    if (v.conversationId !== undefined) snapshot.conversationId = text(v.conversationId, 'The conversation id', 512);
+    return snapshot;
   },
   kdf(v) {
     if (v === undefined || v === null) return undefined;

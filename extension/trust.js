@@ -2,15 +2,26 @@
 //
 // Tiers (DESIGN.md, "Runtime"):
 //   'page'    the extension's own pages (popup, vault page): everything.
-//   'content' our content scripts on an allow-listed AI site, top frame only
-//             (capture and restore arrive with the capture issue).
+//   'content' our content script in the top frame of a tab on an allow-listed AI site:
+//             capture, and (for its own tab's conversation only) restore.
 //   null      anything else: refused.
 
 import { ext, extensionOrigin } from './shim.js';
+import { ADAPTERS } from './sites/index.js';
+
+const SITE_HOSTS = new Set(ADAPTERS.flatMap((a) => a.hosts));
 
 export function senderTier(sender) {
   if (!sender || sender.id !== ext.runtime.id) return null;
   const url = typeof sender.url === 'string' ? sender.url : '';
   if (url.startsWith(extensionOrigin)) return 'page';
+  if (!sender.tab || sender.frameId !== 0) return null;
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  if (parsed.protocol === 'https:' && parsed.port === '' && SITE_HOSTS.has(parsed.hostname)) return 'content';
   return null;
 }

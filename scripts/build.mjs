@@ -12,11 +12,24 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const dist = path.join(root, 'dist');
 const BROWSERS = ['chromium', 'firefox'];
 const read = (p) => fs.readFileSync(path.join(root, p));
+const { ADAPTERS } = await import(path.join(root, 'extension/sites/index.js'));
 const readJson = (p) => JSON.parse(read(p));
 
 function manifestFor(browser) {
   const manifest = { ...readJson('extension/manifest.base.json'), ...readJson(`extension/manifest.${browser}.json`) };
   manifest.version = readJson('package.json').version;
+  // Content scripts run on every supported AI site, top frame only; the hosts come from
+  // the adapters, so adding an adapter is the only step to support a site.
+  const matches = ADAPTERS.flatMap((a) => a.hosts.map((h) => `https://${h}/*`));
+  // Host access to the same sites lets the background read a tab's current address
+  // (single-page apps change it without reloading); it grants nothing beyond them.
+  manifest.host_permissions = matches;
+  manifest.content_scripts = [{
+    matches,
+    js: ['content.js'],
+    run_at: 'document_idle',
+    all_frames: false,
+  }];
   return manifest;
 }
 
@@ -74,7 +87,7 @@ async function buildBrowser(browser) {
   fs.mkdirSync(path.join(out, 'icons'), { recursive: true });
   const common = { bundle: true, minify: true, sourcemap: false, target: ['chrome120', 'firefox142'], legalComments: 'none', logLevel: 'warning' };
   await build({ ...common, entryPoints: { background: 'extension/background.js' }, format: 'esm', outdir: out, absWorkingDir: root });
-  await build({ ...common, entryPoints: { popup: 'www/popup.js', vault: 'www/vault.js' }, format: 'iife', outdir: out, absWorkingDir: root });
+  await build({ ...common, entryPoints: { popup: 'www/popup.js', vault: 'www/vault.js', content: 'extension/content/main.js' }, format: 'iife', outdir: out, absWorkingDir: root });
   for (const page of ['popup.html', 'vault.html', 'style.css']) fs.copyFileSync(path.join(root, 'www', page), path.join(out, page));
   fs.copyFileSync(path.join(root, 'build/web/threadkeeper_bg.wasm'), path.join(out, 'threadkeeper_bg.wasm'));
   for (const size of [16, 32, 48, 128]) fs.writeFileSync(path.join(out, 'icons', `${size}.png`), icon(size));

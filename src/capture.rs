@@ -1,1 +1,382 @@
 //! Merging a captured snapshot into what is stored (pure).
+//!
+//! A content script sends what the page shows now; pages virtualise long threads,
+//! stream answers, and replace edited or regenerated turns. The rules:
+//!
+//! 1. A snapshot turn is matched to a stored one by the site's turn id, else by role
+//!    and text (also against earlier versions), searching forward from the previous
+//!    match so repeated short texts ("ok") line up in order.
+//! 2. An unmatched turn right after a matched one, with the same role as the stored
+//!    turn in that slot, replaces that turn's text: in place while the stored turn was
+//!    streaming or the new text only grows, otherwise keeping the old text as an
+//!    earlier version (an edit or a regeneration). A stored turn that appears later in
+//!    the snapshot is not replaced: the new turn is inserted before it instead.
+//! 3. Any other unmatched turn is inserted after the previous match, or appended.
+//! 4. Stored turns missing from the snapshot are never deleted.
+//! 5. The same snapshot twice changes nothing.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Conversation, Message, Provenance, Role, Site};
+
+/// What a content script reports about one conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub site: Site,
+    pub conversation_id: String,
+    pub url: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub messages: Vec<SnapshotMessage>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotMessage {
+    pub role: Role,
+    pub markdown: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_id: Option<String>,
+    #[serde(default)]
+    pub streaming: bool,
+}
+
+/// The merged conversation and which message positions must be written again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MergeOutcome {
+    pub conversation: Conversation,
+    /// Positions whose record changed (new, updated, or moved by an insertion).
+    pub changed: Vec<usize>,
+    /// The conversation's own record (title, url, model, dates, count) changed.
+    pub header_changed: bool,
+    pub added: usize,
+    pub updated: usize,
+}
+
+impl MergeOutcome {
+    pub fn is_unchanged(&self) -> bool {
+        !self.header_changed && self.changed.is_empty()
+    }
+}
+
+fn same_text(stored: &Message, text: &str) -> bool {
+    stored.markdown == text || stored.versions.iter().any(|v| v == text)
+}
+
+fn grows(old: &str, new: &str) -> bool {
+    new.starts_with(old.trim_end())
+}
+
+/// Merges `snapshot` into `stored` (None for a conversation seen for the first time).
+pub fn merge(stored: Option<Conversation>, snapshot: &Snapshot, now: i64) -> MergeOutcome {
+    let is_new = stored.is_none();
+    let mut conv = stored.unwrap_or_else(|| Conversation {
+        site: snapshot.site.clone(),
+        conversation_id: snapshot.conversation_id.clone(),
+        title: String::new(),
+        url: String::new(),
+        model: None,
+        created_at: now,
+        updated_at: now,
+        messages: Vec::new(),
+    });
+    let mut header_changed = is_new;
+    let mut matched = vec![false; conv.messages.len()];
+    let mut first_shift = usize::MAX; // the first position moved by an insertion
+    let mut touched: Vec<usize> = Vec::new();
+    let (mut added, mut updated) = (0, 0);
+    let mut prev: Option<usize> = None;
+
+    let incoming: Vec<&SnapshotMessage> =
+        snapshot.messages.iter().filter(|m| !m.markdown.trim().is_empty() || m.streaming).collect();
+    for (i, s) in incoming.iter().enumerate() {
+        let start = prev.map_or(0, |p| p + 1);
+        let msgs = &conv.messages;
+        let by_id = s.turn_id.as_ref().and_then(|id| {
+            (0..msgs.len()).find(|&j| !matched[j] && msgs[j].turn_id.as_deref() == Some(id.as_str()))
+        });
+        let by_text = || {
+            (start..msgs.len()).find(|&j| !matched[j] && msgs[j].role == s.role && same_text(&msgs[j], &s.markdown))
+        };
+        let pos = match by_id.or_else(by_text) {
+            Some(j) => {
+                let m = &mut conv.messages[j];
+                let mut changed = false;
+                if m.markdown != s.markdown && !m.versions.contains(&s.markdown) {
+                    // Same turn id, new text: streaming growth or an edit.
+                    if !(m.streaming || grows(&m.markdown, &s.markdown)) {
+                        let old = std::mem::take(&mut m.markdown);
+                        m.versions.push(old);
+                    }
+                    m.markdown = s.markdown.clone();
+                    changed = true;
+                }
+                if m.streaming != s.streaming && !(s.streaming && !m.streaming && !changed) {
+                    m.streaming = s.streaming;
+                    changed = true;
+                }
+                if m.turn_id.is_none() && s.turn_id.is_some() {
+                    m.turn_id = s.turn_id.clone();
+                    changed = true;
+                }
+                if changed {
+                    m.provenance.last_seen = now;
+                    touched.push(j);
+                    updated += 1;
+                }
+                j
+            }
+            None => {
+                let slot = prev.map(|p| p + 1).filter(|&j| j < msgs.len() && !matched[j] && msgs[j].role == s.role);
+                let reappears_later = |j: usize| {
+                    incoming[i + 1..].iter().any(|later| {
+                        later.turn_id.is_some() && later.turn_id == msgs[j].turn_id
+                            || later.role == msgs[j].role && same_text(&msgs[j], &later.markdown)
+                    })
+                };
+                match slot.filter(|&j| !reappears_later(j)) {
+                    Some(j) => {
+                        let m = &mut conv.messages[j];
+                        if !(m.streaming || grows(&m.markdown, &s.markdown)) {
+                            let old = std::mem::take(&mut m.markdown);
+                            m.versions.push(old);
+                        }
+                        m.markdown = s.markdown.clone();
+                        m.streaming = s.streaming;
+                        m.turn_id = s.turn_id.clone().or(m.turn_id.take());
+                        m.provenance.last_seen = now;
+                        touched.push(j);
+                        updated += 1;
+                        j
+                    }
+                    None => {
+                        let at = if prev.is_some() { start } else { conv.messages.len() };
+                        conv.messages.insert(
+                            at,
+                            Message {
+                                turn_id: s.turn_id.clone(),
+                                role: s.role,
+                                markdown: s.markdown.clone(),
+                                streaming: s.streaming,
+                                versions: Vec::new(),
+                                provenance: Provenance {
+                                    url: Some(snapshot.url.clone()),
+                                    model: if s.role == Role::Assistant { snapshot.model.clone() } else { None },
+                                    first_seen: now,
+                                    last_seen: now,
+                                    source: Some("capture".into()),
+                                },
+                            },
+                        );
+                        matched.insert(at, false);
+                        first_shift = first_shift.min(at);
+                        added += 1;
+                        at
+                    }
+                }
+            }
+        };
+        matched[pos] = true;
+        prev = Some(pos);
+    }
+
+    let mut changed: Vec<usize> = touched.into_iter().filter(|&j| j < first_shift).collect();
+    if first_shift != usize::MAX {
+        changed.extend(first_shift..conv.messages.len());
+    }
+    changed.sort_unstable();
+    changed.dedup();
+
+    if !snapshot.title.trim().is_empty() && conv.title != snapshot.title.trim() {
+        conv.title = snapshot.title.trim().to_owned();
+        header_changed = true;
+    }
+    if conv.url.is_empty() && !snapshot.url.is_empty() {
+        conv.url = snapshot.url.clone();
+        header_changed = true;
+    }
+    if snapshot.model.is_some() && conv.model != snapshot.model {
+        conv.model = snapshot.model.clone();
+        header_changed = true;
+    }
+    if !changed.is_empty() {
+        header_changed = true;
+    }
+    if header_changed {
+        conv.updated_at = now;
+    }
+    MergeOutcome { conversation: conv, changed, header_changed, added, updated }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(turns: &[(Role, &str)]) -> Snapshot {
+        Snapshot {
+            site: Site::Claude,
+            conversation_id: "c1".into(),
+            url: "https://claude.ai/chat/c1".into(),
+            title: "Plans".into(),
+            model: None,
+            messages: turns
+                .iter()
+                .map(|(role, text)| SnapshotMessage { role: *role, markdown: (*text).into(), turn_id: None, streaming: false })
+                .collect(),
+        }
+    }
+
+    fn texts(c: &Conversation) -> Vec<&str> {
+        c.messages.iter().map(|m| m.markdown.as_str()).collect()
+    }
+
+    use Role::{Assistant as A, User as U};
+
+    #[test]
+    fn a_first_snapshot_stores_every_turn_in_order_with_provenance() {
+        let out = merge(None, &snap(&[(U, "hi"), (A, "hello")]), 10);
+        assert_eq!(texts(&out.conversation), ["hi", "hello"]);
+        assert_eq!(out.added, 2);
+        assert_eq!(out.changed, [0, 1]);
+        let p = &out.conversation.messages[1].provenance;
+        assert_eq!((p.first_seen, p.last_seen), (10, 10));
+        assert_eq!(p.url.as_deref(), Some("https://claude.ai/chat/c1"));
+        assert_eq!(out.conversation.title, "Plans");
+        assert_eq!(out.conversation.created_at, 10);
+    }
+
+    #[test]
+    fn the_same_snapshot_twice_changes_nothing() {
+        let s = snap(&[(U, "hi"), (A, "hello")]);
+        let first = merge(None, &s, 10).conversation;
+        let again = merge(Some(first.clone()), &s, 20);
+        assert!(again.is_unchanged());
+        assert_eq!(again.conversation, first);
+    }
+
+    #[test]
+    fn new_turns_are_appended() {
+        let first = merge(None, &snap(&[(U, "hi"), (A, "hello")]), 10).conversation;
+        let out = merge(Some(first), &snap(&[(U, "hi"), (A, "hello"), (U, "more?"), (A, "sure")]), 20);
+        assert_eq!(texts(&out.conversation), ["hi", "hello", "more?", "sure"]);
+        assert_eq!(out.changed, [2, 3]);
+        assert_eq!(out.added, 2);
+    }
+
+    #[test]
+    fn a_streaming_turn_is_updated_in_place_until_final() {
+        let mut s = snap(&[(U, "write a poem"), (A, "Roses")]);
+        s.messages[1].streaming = true;
+        let c = merge(None, &s, 1).conversation;
+        s.messages[1].markdown = "Roses are red".into();
+        let c = merge(Some(c), &s, 2).conversation;
+        s.messages[1].markdown = "Roses are red,\nviolets are blue.".into();
+        s.messages[1].streaming = false;
+        let out = merge(Some(c), &s, 3);
+        assert_eq!(out.conversation.messages.len(), 2);
+        let m = &out.conversation.messages[1];
+        assert_eq!(m.markdown, "Roses are red,\nviolets are blue.");
+        assert!(!m.streaming);
+        assert!(m.versions.is_empty());
+        assert_eq!((m.provenance.first_seen, m.provenance.last_seen), (1, 3));
+    }
+
+    #[test]
+    fn a_turn_still_streaming_when_the_tab_closes_stays_marked_unfinished() {
+        let mut s = snap(&[(U, "q"), (A, "partial answ")]);
+        s.messages[1].streaming = true;
+        let c = merge(None, &s, 1).conversation;
+        assert!(c.messages[1].streaming);
+    }
+
+    #[test]
+    fn an_edited_or_regenerated_turn_keeps_its_earlier_version() {
+        let c = merge(None, &snap(&[(U, "q"), (A, "first answer")]), 1).conversation;
+        let out = merge(Some(c), &snap(&[(U, "q"), (A, "a different answer")]), 2);
+        let m = &out.conversation.messages[1];
+        assert_eq!(m.markdown, "a different answer");
+        assert_eq!(m.versions, ["first answer"]);
+        assert_eq!(out.updated, 1);
+        // Flipping back to the earlier version on the page adds nothing.
+        let back = merge(Some(out.conversation.clone()), &snap(&[(U, "q"), (A, "first answer")]), 3);
+        assert!(back.is_unchanged());
+    }
+
+    #[test]
+    fn turns_missing_from_a_snapshot_are_never_deleted() {
+        let all: Vec<(Role, String)> = (0..10).map(|i| (if i % 2 == 0 { U } else { A }, format!("turn {i}"))).collect();
+        let refs: Vec<(Role, &str)> = all.iter().map(|(r, t)| (*r, t.as_str())).collect();
+        let c = merge(None, &snap(&refs[..6]), 1).conversation;
+        // The page dropped turns 0..4 and shows 4..10.
+        let out = merge(Some(c), &snap(&refs[4..]), 2);
+        let want: Vec<&str> = all.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(texts(&out.conversation), want);
+        assert_eq!(out.added, 4);
+    }
+
+    #[test]
+    fn repeated_short_texts_line_up_in_order() {
+        let c = merge(None, &snap(&[(U, "ok"), (A, "done"), (U, "ok"), (A, "done")]), 1).conversation;
+        let out = merge(Some(c), &snap(&[(U, "ok"), (A, "done"), (U, "ok"), (A, "done"), (U, "ok")]), 2);
+        assert_eq!(out.conversation.messages.len(), 5);
+        assert_eq!(out.changed, [4]);
+    }
+
+    #[test]
+    fn turn_ids_match_even_when_the_text_changed() {
+        let mut s = snap(&[(U, "q"), (A, "v1")]);
+        s.messages[1].turn_id = Some("m2".into());
+        let c = merge(None, &s, 1).conversation;
+        s.messages[1].markdown = "v2 entirely new".into();
+        let out = merge(Some(c), &s, 2);
+        assert_eq!(out.conversation.messages.len(), 2);
+        assert_eq!(out.conversation.messages[1].versions, ["v1"]);
+    }
+
+    #[test]
+    fn a_regenerated_turn_with_a_new_id_replaces_the_old_one_as_a_version() {
+        let mut s = snap(&[(U, "q"), (A, "old")]);
+        s.messages[0].turn_id = Some("u1".into());
+        s.messages[1].turn_id = Some("a1".into());
+        let c = merge(None, &s, 1).conversation;
+        s.messages[1].turn_id = Some("a2".into());
+        s.messages[1].markdown = "regenerated".into();
+        let out = merge(Some(c), &s, 2);
+        assert_eq!(texts(&out.conversation), ["q", "regenerated"]);
+        assert_eq!(out.conversation.messages[1].versions, ["old"]);
+        assert_eq!(out.conversation.messages[1].turn_id.as_deref(), Some("a2"));
+    }
+
+    #[test]
+    fn a_turn_inserted_before_a_stored_one_does_not_overwrite_it() {
+        let c = merge(None, &snap(&[(U, "a"), (A, "b")]), 1).conversation;
+        let out = merge(Some(c), &snap(&[(U, "a"), (A, "inserted"), (A, "b")]), 2);
+        assert_eq!(texts(&out.conversation), ["a", "inserted", "b"]);
+        assert_eq!(out.changed, [1, 2]);
+        assert!(out.conversation.messages.iter().all(|m| m.versions.is_empty()));
+    }
+
+    #[test]
+    fn a_window_of_only_new_turns_is_appended() {
+        let c = merge(None, &snap(&[(U, "a"), (A, "b")]), 1).conversation;
+        let out = merge(Some(c), &snap(&[(U, "c"), (A, "d")]), 2);
+        assert_eq!(texts(&out.conversation), ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn empty_turns_are_ignored_and_the_model_and_title_are_kept() {
+        let mut s = snap(&[(U, "q"), (A, "  ")]);
+        s.model = Some("gpt-5-2".into());
+        let out = merge(None, &s, 1);
+        assert_eq!(out.conversation.messages.len(), 1);
+        assert_eq!(out.conversation.model.as_deref(), Some("gpt-5-2"));
+        let mut untitled = s.clone();
+        untitled.title = String::new();
+        let again = merge(Some(out.conversation.clone()), &untitled, 2);
+        assert_eq!(again.conversation.title, "Plans");
+        assert!(again.is_unchanged());
+    }
+}

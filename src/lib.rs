@@ -12,6 +12,7 @@ pub mod import;
 pub mod model;
 pub mod restore;
 pub mod search;
+pub mod sites;
 pub mod store;
 pub mod vault;
 

@@ -35,7 +35,9 @@ use zeroize::Zeroizing;
 
 use crate::crypto::kdf::{derive_kek, KdfParams, SALT_LEN};
 use crate::crypto::keys::DataKey;
-use crate::crypto::sealed_box::BoxKeyPair;
+use crate::capture::{merge, Snapshot};
+use crate::crypto::envelope::record_aad;
+use crate::crypto::sealed_box::{seal_to, BoxKeyPair};
 use crate::crypto::{make_random, CryptoError};
 use crate::error::VaultError;
 use crate::model::{Conversation, ConversationSummary, Message, Site};
@@ -98,6 +100,8 @@ pub struct VaultStatus {
     pub state: VaultState,
     pub conversations: u32,
     pub messages: u32,
+    /// Captures waiting in the inbox (taken while locked).
+    pub queued: u32,
 }
 
 /// A list of conversations, newest first, and how many records could not be opened.
@@ -125,11 +129,46 @@ struct Unlocked {
 pub struct Vault<S: Store> {
     store: S,
     unlocked: RefCell<Option<Rc<Unlocked>>>,
+    /// The conversation captured last, so a stream of snapshots of one chat does not
+    /// decrypt it again each time. Cleared on lock.
+    recent: RefCell<Option<(String, Conversation)>>,
 }
+
+/// What a capture did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptureOutcome {
+    /// The conversation's id in the vault (None while locked: ids need the data key).
+    pub id: Option<String>,
+    pub added: usize,
+    pub updated: usize,
+    /// Sealed into the inbox because the vault is locked; merged at the next unlock.
+    pub queued: bool,
+}
+
+/// What merging the inbox at unlock did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InboxReport {
+    pub snapshots: usize,
+    pub added: usize,
+    pub updated: usize,
+    /// Inbox records that could not be opened; they are left in place.
+    pub unreadable: usize,
+}
+
+/// The plaintext of an inbox record (sealed to the vault's public key).
+#[derive(Serialize, Deserialize)]
+struct InboxEntry {
+    at: i64,
+    snapshot: Snapshot,
+}
+
+pub const MAX_SNAPSHOT_MESSAGES: usize = 5_000;
 
 impl<S: Store> Vault<S> {
     pub fn new(store: S) -> Self {
-        Vault { store, unlocked: RefCell::new(None) }
+        Vault { store, unlocked: RefCell::new(None), recent: RefCell::new(None) }
     }
 
     pub fn store(&self) -> &S {
@@ -175,6 +214,7 @@ impl<S: Store> Vault<S> {
             state,
             conversations: self.store.count(StoreName::Conversations).await?,
             messages: self.store.count(StoreName::Messages).await?,
+            queued: self.store.count(StoreName::Inbox).await?,
         })
     }
 
@@ -269,6 +309,7 @@ impl<S: Store> Vault<S> {
 
     pub fn lock(&self) {
         self.unlocked.borrow_mut().take();
+        self.recent.borrow_mut().take();
     }
 
     /// The raw data key, to keep in memory-only session storage while unlocked.
@@ -311,6 +352,21 @@ impl<S: Store> Vault<S> {
         check_conversation(conv)?;
         let keys = self.keys()?;
         let k = keys.data.derive_store_key(&[conv.site.as_str(), &conv.conversation_id]);
+        let mut ops = vec![Op::DeletePrefix { store: StoreName::Messages, prefix: format!("{k}:") }];
+        ops.extend(self.conversation_ops(&keys, &k, conv, 0..conv.messages.len())?);
+        self.store.apply(ops).await?;
+        self.recent.borrow_mut().take();
+        Ok(k)
+    }
+
+    /// The record of `conv` and the records of its messages at `positions`.
+    fn conversation_ops(
+        &self,
+        keys: &Unlocked,
+        k: &str,
+        conv: &Conversation,
+        positions: impl IntoIterator<Item = usize>,
+    ) -> Result<Vec<Op>, VaultError> {
         let record = ConversationRecord {
             site: conv.site.clone(),
             conversation_id: conv.conversation_id.clone(),
@@ -321,16 +377,121 @@ impl<S: Store> Vault<S> {
             updated_at: conv.updated_at,
             message_count: conv.messages.len() as u32,
         };
-        let mut ops = Vec::with_capacity(conv.messages.len() + 2);
-        ops.push(Op::DeletePrefix { store: StoreName::Messages, prefix: format!("{k}:") });
-        ops.push(self.sealed_put(&keys, StoreName::Conversations, k.clone(), &record)?);
-        for (seq, message) in conv.messages.iter().enumerate() {
-            let mk = message_key(&keys.data, &k, seq as u32);
-            let rec = MessageRecord { seq: seq as u32, message: message.clone() };
-            ops.push(self.sealed_put(&keys, StoreName::Messages, mk, &rec)?);
+        let mut ops = vec![self.sealed_put(keys, StoreName::Conversations, k.to_owned(), &record)?];
+        for seq in positions {
+            let mk = message_key(&keys.data, k, seq as u32);
+            let rec = MessageRecord { seq: seq as u32, message: conv.messages[seq].clone() };
+            ops.push(self.sealed_put(keys, StoreName::Messages, mk, &rec)?);
         }
+        Ok(ops)
+    }
+
+    /// Takes a snapshot from a content script. Unlocked: merged into the stored
+    /// conversation (only changed records are written). Locked: sealed to the vault's
+    /// public key into the inbox, to be merged at the next unlock.
+    ///
+    /// # Errors
+    /// [`VaultError::NoVault`] before a vault exists; [`VaultError::InvalidInput`] for a
+    /// malformed or oversized snapshot; storage errors (nothing is half-written).
+    pub async fn capture(&self, snapshot: &Snapshot, now: i64) -> Result<CaptureOutcome, VaultError> {
+        check_snapshot(snapshot)?;
+        let Some(keys) = self.unlocked.borrow().clone() else {
+            return self.queue_in_inbox(snapshot, now).await;
+        };
+        let k = keys.data.derive_store_key(&[snapshot.site.as_str(), &snapshot.conversation_id]);
+        let stored = self.load_for_merge(&k).await?;
+        let outcome = merge(stored, snapshot, now);
+        if outcome.is_unchanged() {
+            return Ok(CaptureOutcome { id: Some(k), added: 0, updated: 0, queued: false });
+        }
+        let ops = self.conversation_ops(&keys, &k, &outcome.conversation, outcome.changed.iter().copied())?;
+        self.recent.borrow_mut().take();
         self.store.apply(ops).await?;
-        Ok(k)
+        let result = CaptureOutcome { id: Some(k.clone()), added: outcome.added, updated: outcome.updated, queued: false };
+        *self.recent.borrow_mut() = Some((k, outcome.conversation));
+        Ok(result)
+    }
+
+    async fn load_for_merge(&self, k: &str) -> Result<Option<Conversation>, VaultError> {
+        if let Some((key, conv)) = self.recent.borrow().as_ref() {
+            if key == k {
+                return Ok(Some(conv.clone()));
+            }
+        }
+        match self.get_conversation(k).await {
+            Ok(conv) => Ok(Some(conv)),
+            Err(VaultError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn queue_in_inbox(&self, snapshot: &Snapshot, now: i64) -> Result<CaptureOutcome, VaultError> {
+        let public = self.public_key().await?;
+        let mut raw = [0u8; 16];
+        make_random(&mut raw).map_err(|_| VaultError::Random)?;
+        let key: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+        let plain = Zeroizing::new(
+            serde_json::to_vec(&InboxEntry { at: now, snapshot: snapshot.clone() }).expect("snapshots serialise"),
+        );
+        let value = seal_to(&public, &record_aad(StoreName::Inbox.as_str(), &key), &plain)
+            .map_err(|_| VaultError::Random)?;
+        self.store.apply(vec![Op::Put { store: StoreName::Inbox, key, value }]).await?;
+        Ok(CaptureOutcome { id: None, added: 0, updated: 0, queued: true })
+    }
+
+    /// Merges every capture sealed while the vault was locked, oldest first, and
+    /// removes them from the inbox, all in one atomic write.
+    pub async fn drain_inbox(&self) -> Result<InboxReport, VaultError> {
+        let keys = self.keys()?;
+        let mut report = InboxReport::default();
+        let mut entries: Vec<(String, InboxEntry)> = Vec::new();
+        for (key, sealed) in self.store.get_prefix(StoreName::Inbox, "").await? {
+            let opened = keys
+                .box_pair
+                .open(&record_aad(StoreName::Inbox.as_str(), &key), &sealed)
+                .ok()
+                .map(Zeroizing::new)
+                .and_then(|plain| serde_json::from_slice::<InboxEntry>(&plain).ok())
+                .filter(|e| check_snapshot(&e.snapshot).is_ok());
+            match opened {
+                Some(entry) => entries.push((key, entry)),
+                None => report.unreadable += 1,
+            }
+        }
+        if entries.is_empty() {
+            return Ok(report);
+        }
+        entries.sort_by_key(|(_, e)| e.at);
+        // Each conversation is loaded once, merged with all its snapshots in order, and
+        // written once with the union of the positions that changed.
+        let mut merged: Vec<(String, Option<Conversation>, std::collections::BTreeSet<usize>)> = Vec::new();
+        let mut ops = Vec::new();
+        for (inbox_key, entry) in entries {
+            let snap = &entry.snapshot;
+            let k = keys.data.derive_store_key(&[snap.site.as_str(), &snap.conversation_id]);
+            let slot = match merged.iter().position(|(key, _, _)| *key == k) {
+                Some(i) => i,
+                None => {
+                    merged.push((k.clone(), self.load_for_merge(&k).await?, Default::default()));
+                    merged.len() - 1
+                }
+            };
+            let (_, conv, changed) = &mut merged[slot];
+            let outcome = merge(conv.take(), snap, entry.at);
+            report.added += outcome.added;
+            report.updated += outcome.updated;
+            report.snapshots += 1;
+            changed.extend(outcome.changed.iter().copied());
+            *conv = Some(outcome.conversation);
+            ops.push(Op::Delete { store: StoreName::Inbox, key: inbox_key });
+        }
+        for (k, conv, changed) in &merged {
+            let conv = conv.as_ref().expect("every slot holds its merged conversation");
+            ops.extend(self.conversation_ops(&keys, k, conv, changed.iter().copied())?);
+        }
+        self.recent.borrow_mut().take();
+        self.store.apply(ops).await?;
+        Ok(report)
     }
 
     fn sealed_put<T: Serialize>(&self, keys: &Unlocked, store: StoreName, key: String, value: &T) -> Result<Op, VaultError> {
@@ -409,6 +570,7 @@ impl<S: Store> Vault<S> {
     pub async fn delete_conversation(&self, id: &str) -> Result<(), VaultError> {
         self.keys()?;
         check_key(id)?;
+        self.recent.borrow_mut().take();
         self.store
             .apply(vec![
                 Op::Delete { store: StoreName::Conversations, key: id.to_owned() },
@@ -417,6 +579,19 @@ impl<S: Store> Vault<S> {
             .await?;
         Ok(())
     }
+}
+
+fn check_snapshot(snap: &Snapshot) -> Result<(), VaultError> {
+    if snap.messages.len() > MAX_SNAPSHOT_MESSAGES {
+        return Err(VaultError::InvalidInput(format!("A capture holds at most {MAX_SNAPSHOT_MESSAGES} messages.")));
+    }
+    if snap.messages.iter().any(|m| m.markdown.len() > MAX_MESSAGE_BYTES) {
+        return Err(VaultError::InvalidInput("A message is larger than 8 MiB and was not saved.".into()));
+    }
+    if snap.conversation_id.is_empty() || snap.conversation_id.len() > MAX_ID_BYTES || snap.title.len() > 4096 {
+        return Err(VaultError::InvalidInput("A capture needs a conversation id and a short title.".into()));
+    }
+    Ok(())
 }
 
 fn message_key(data: &DataKey, conversation_key: &str, seq: u32) -> String {
@@ -759,4 +934,112 @@ mod tests {
     const PINNED_META: &str = r#"{"format":1,"kdf":{"mKiB":19456,"t":2,"p":1},"salt":"o1ND/X6UefpiQWZbGTmXJA==","wrappedKey":"ASSnjH+r/eJErwnpWeNGKqX8xVlagYMrQtuVfllg1jDmJhVpQJfsaPXB3BmfFwIgNxZ4Rbdzr+Ses0CMgw==","publicKey":"RRWmCDpGDR4P0y57fuQpJmUvQStq04DvE39K4sssKys=","sealedPrivateKey":"AQlxAykEYsJuTKFCmwHbOdEDFTJlRgcYOre6h1l6q57LC2YpUL8zPYClEtX+5PSarBJjMurIld+kZd4FZg==","createdAt":1764000000000}"#;
     const PINNED_CONV_KEY: &str = "a96d86c2e09a972a91303da8b48a696b";
     const PINNED_CONV: &str = "01a004262a85b5bc0500bf47eba7455cbd58833bdc4add4e9d84bcbb20608d904aaf7c50b528a773cb9378b8c5ecc3de03bade82a7fe792fa3c3a2c6e7d0feeec6bed79792cb1538b4877e68c7033d582ba5fddaaa5848ca76b14976a7a733ef7bc5893799f70f29f13a11e7ad28697f0c3c13edc362cf28d1ee10b098cb18910ea1ffd04c0b18291911f8a72497e2774c82c5d44fc778295438c78cb11b9e9a2a13f966d86491570d5da021";
+}
+
+#[cfg(test)]
+mod capture_tests {
+    use super::*;
+    use crate::capture::SnapshotMessage;
+    use crate::model::Role;
+    use crate::store::memory::MemoryStore;
+    use pollster::block_on;
+
+    const PASS: &str = "correct horse battery staple";
+
+    fn snapshot(id: &str, turns: &[(Role, &str)]) -> Snapshot {
+        Snapshot {
+            site: Site::Claude,
+            conversation_id: id.into(),
+            url: format!("https://claude.ai/chat/{id}"),
+            title: format!("Chat {id}"),
+            model: None,
+            messages: turns
+                .iter()
+                .map(|(role, t)| SnapshotMessage { role: *role, markdown: (*t).into(), turn_id: None, streaming: false })
+                .collect(),
+        }
+    }
+
+    fn vault() -> Vault<MemoryStore> {
+        let v = Vault::new(MemoryStore::new());
+        block_on(v.create(PASS, KdfParams::MINIMUM, 1)).unwrap();
+        v
+    }
+
+    #[test]
+    fn captures_merge_and_write_only_what_changed() {
+        let v = vault();
+        let s1 = snapshot("a", &[(Role::User, "hello"), (Role::Assistant, "hi there")]);
+        let out = block_on(v.capture(&s1, 10)).unwrap();
+        assert_eq!((out.added, out.queued), (2, false));
+        let before = v.store().raw();
+        assert_eq!(block_on(v.capture(&s1, 11)).unwrap().added, 0);
+        assert_eq!(v.store().raw(), before, "an identical snapshot writes nothing");
+        let s2 = snapshot("a", &[(Role::Assistant, "hi there"), (Role::User, "next")]);
+        let out = block_on(v.capture(&s2, 12)).unwrap();
+        assert_eq!(out.added, 1);
+        let conv = block_on(v.get_conversation(out.id.as_deref().unwrap())).unwrap();
+        let texts: Vec<_> = conv.messages.iter().map(|m| m.markdown.as_str()).collect();
+        assert_eq!(texts, ["hello", "hi there", "next"]);
+    }
+
+    #[test]
+    fn while_locked_captures_go_sealed_to_the_inbox_and_merge_at_unlock() {
+        let v = vault();
+        block_on(v.capture(&snapshot("a", &[(Role::User, "before lock")]), 1)).unwrap();
+        v.lock();
+        let out = block_on(v.capture(&snapshot("a", &[(Role::User, "before lock"), (Role::Assistant, "secret pangolin")]), 2)).unwrap();
+        assert!(out.queued);
+        block_on(v.capture(&snapshot("b", &[(Role::User, "another chat")]), 3)).unwrap();
+        let inbox: Vec<_> = v.store().raw().into_iter().filter(|(s, _, _)| *s == StoreName::Inbox).collect();
+        assert_eq!(inbox.len(), 2);
+        for (_, key, value) in &inbox {
+            let text = String::from_utf8_lossy(value);
+            assert!(!text.contains("pangolin") && !text.contains("another chat") && !text.contains("claude.ai"));
+            assert_eq!(key.len(), 32);
+        }
+        block_on(v.unlock(PASS)).unwrap();
+        let report = block_on(v.drain_inbox()).unwrap();
+        assert_eq!((report.snapshots, report.added, report.unreadable), (2, 2, 0));
+        assert_eq!(block_on(v.store().count(StoreName::Inbox)).unwrap(), 0);
+        let list = block_on(v.list_conversations()).unwrap();
+        assert_eq!(list.conversations.len(), 2);
+        let a = list.conversations.iter().find(|c| c.conversation_id == "a").unwrap();
+        let conv = block_on(v.get_conversation(&a.id)).unwrap();
+        assert_eq!(conv.messages[1].markdown, "secret pangolin");
+    }
+
+    #[test]
+    fn a_failed_inbox_merge_leaves_the_inbox_and_the_records_as_they_were() {
+        let v = vault();
+        v.lock();
+        block_on(v.capture(&snapshot("a", &[(Role::User, "queued")]), 2)).unwrap();
+        block_on(v.unlock(PASS)).unwrap();
+        let before = v.store().raw();
+        v.store().fail_next_write(crate::store::StoreError::QuotaExceeded);
+        assert!(block_on(v.drain_inbox()).is_err());
+        assert_eq!(v.store().raw(), before);
+        assert_eq!(block_on(v.drain_inbox()).unwrap().added, 1);
+    }
+
+    #[test]
+    fn an_unreadable_inbox_record_is_counted_and_kept() {
+        let v = vault();
+        v.lock();
+        block_on(v.capture(&snapshot("a", &[(Role::User, "queued")]), 2)).unwrap();
+        v.store().put_raw(StoreName::Inbox, "0000", vec![1, 2, 3]);
+        block_on(v.unlock(PASS)).unwrap();
+        let report = block_on(v.drain_inbox()).unwrap();
+        assert_eq!((report.added, report.unreadable), (1, 1));
+        assert_eq!(block_on(v.store().count(StoreName::Inbox)).unwrap(), 1);
+    }
+
+    #[test]
+    fn captures_without_a_vault_or_oversized_are_refused() {
+        let v = Vault::new(MemoryStore::new());
+        assert_eq!(block_on(v.capture(&snapshot("a", &[(Role::User, "x")]), 1)).unwrap_err(), VaultError::NoVault);
+        let v = vault();
+        let big = "x".repeat(MAX_MESSAGE_BYTES + 1);
+        assert!(matches!(block_on(v.capture(&snapshot("a", &[(Role::User, &big)]), 1)), Err(VaultError::InvalidInput(_))));
+    }
 }

@@ -10,11 +10,13 @@ mod search;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use crate::capture::Snapshot;
 use crate::crypto::kdf::KdfParams;
 use crate::error::VaultError;
 use crate::model::{Conversation, Site};
 use crate::store::indexeddb::IndexedDbStore;
 use crate::store::StoreError;
+use crate::sites;
 use crate::vault::{self, Vault};
 
 #[derive(Serialize)]
@@ -142,9 +144,31 @@ impl WasmVault {
         self.inner.conversation_key(&Site::from(site), &conversation_id).map_err(err)
     }
 
+    /// Takes a snapshot `{site, conversationId, url, title, model, messages}`; gives
+    /// `{id, added, updated, queued}`.
+    pub async fn capture(&self, snapshot: JsValue) -> Result<JsValue, JsValue> {
+        let snapshot: Snapshot = from_js(snapshot, "the capture")?;
+        to_js(&self.inner.capture(&snapshot, now()).await.map_err(err)?)
+    }
+
+    /// Merges captures sealed while locked; gives `{snapshots, added, updated, unreadable}`.
+    #[wasm_bindgen(js_name = drainInbox)]
+    pub async fn drain_inbox(&self) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.drain_inbox().await.map_err(err)?)
+    }
+
     /// Closes the database connection (tests reopen it).
     pub fn close(&self) {
         self.inner.store().close();
+    }
+}
+
+/// `{site, conversationId, url}` for an AI site's address, or null.
+#[wasm_bindgen(js_name = parseSiteUrl)]
+pub fn parse_site_url(url: &str) -> Result<JsValue, JsValue> {
+    match sites::parse_url(url) {
+        Some(page) => to_js(&page),
+        None => Ok(JsValue::NULL),
     }
 }
 

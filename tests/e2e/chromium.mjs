@@ -90,3 +90,58 @@ export function sampleConversation(secret, id = 'e2e-1') {
     ],
   };
 }
+
+export const FIXTURES = path.join(ROOT, '../shared/fixtures/real');
+export const FAST_KDF = { mKiB: 19456, t: 2, p: 1 };
+
+/** Wraps a saved page fragment into a document with a title, as the live site would serve it. */
+export function pageHtml(fragment, title = 'Threadkeeper fixture') {
+  if (/<html[\s>]/i.test(fragment)) return fragment;
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body>${fragment}</body></html>`;
+}
+
+/** Serves `body` at every address under `origin` (the real match patterns then run). */
+export async function serve(context, origin, handler) {
+  await context.route(`${origin}/**`, (route) => {
+    const result = handler(new URL(route.request().url()));
+    if (!result) return route.fulfill({ status: 404, body: 'not found' });
+    return route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: result });
+  });
+}
+
+export async function waitFor(fn, { timeout = 15000, interval = 200, what = 'condition' } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)?.slice(0, 500)}`);
+}
+
+/** The stored conversation of a site's conversation id, once it holds `count` messages. */
+export async function storedConversation(page, conversationId, count) {
+  return waitFor(async () => {
+    const list = await send(page, { type: 'conversation.list' });
+    const hit = list.conversations?.find((c) => c.conversationId === conversationId && (count === undefined || c.messageCount >= count));
+    if (!hit) return null;
+    return (await send(page, { type: 'conversation.get', id: hit.id })).conversation;
+  }, { what: `conversation ${conversationId} with ${count} messages` });
+}
+
+/**
+ * Runs `expression` inside our content script's isolated world of `page` (through the
+ * DevTools protocol), as a compromised or confused content script would.
+ */
+export async function evaluateInContentScript(page, expression) {
+  const cdp = await page.context().newCDPSession(page);
+  const contexts = [];
+  cdp.on('Runtime.executionContextCreated', ({ context }) => contexts.push(context));
+  await cdp.send('Runtime.enable');
+  const ours = await waitFor(() => contexts.find((c) => c.name === 'Threadkeeper' && c.auxData?.type === 'isolated'), { what: 'the content script world' });
+  const { result, exceptionDetails } = await cdp.send('Runtime.evaluate', { expression, contextId: ours.id, awaitPromise: true, returnByValue: true });
+  await cdp.detach();
+  if (exceptionDetails) throw new Error(exceptionDetails.exception?.description ?? exceptionDetails.text);
+  return result.value;
+}

@@ -33,7 +33,7 @@ test('a new vault: the popup sends people to onboarding, which creates the vault
   await vault.locator('#create-vault').click();
   await vault.locator('#conversation-list').waitFor();
   const status = await send(vault, { type: 'vault.status' });
-  assert.deepEqual(status, { ok: true, state: 'unlocked', conversations: 0, messages: 0 });
+  assert.deepEqual(status, { ok: true, state: 'unlocked', conversations: 0, messages: 0, queued: 0 });
   await popup.close();
   await vault.close();
 });

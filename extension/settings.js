@@ -1,0 +1,62 @@
+// Settings and site health, kept in storage.local (nothing secret: switches, site
+// names and times). The background is the only writer.
+
+import { ext } from './shim.js';
+
+export const DEFAULT_SETTINGS = Object.freeze({ paused: false, disabledSites: [] });
+
+export async function readSettings() {
+  const { settings } = await ext.storage.local.get('settings');
+  return { ...DEFAULT_SETTINGS, ...(settings ?? {}) };
+}
+
+export async function writeSettings(changes) {
+  const current = await readSettings();
+  const next = { ...current };
+  if (typeof changes.paused === 'boolean') next.paused = changes.paused;
+  if (changes.site && typeof changes.enabled === 'boolean') {
+    const off = new Set(current.disabledSites);
+    if (changes.enabled) off.delete(changes.site);
+    else off.add(changes.site);
+    next.disabledSites = [...off].sort();
+  }
+  await ext.storage.local.set({ settings: next });
+  return next;
+}
+
+export function captureAllowed(settings, site) {
+  return !settings.paused && !settings.disabledSites.includes(site);
+}
+
+/** Records a site's health; returns the whole map. Only changes are written. */
+export async function recordHealth(site, status, at) {
+  const { health = {} } = await ext.storage.local.get('health');
+  const before = health[site];
+  if (status === 'ok') {
+    if (!before) return health;
+    delete health[site];
+  } else {
+    if (before?.status === status) return health;
+    health[site] = { status, at };
+  }
+  await ext.storage.local.set({ health });
+  return health;
+}
+
+export async function readHealth() {
+  const { health = {} } = await ext.storage.local.get('health');
+  return health;
+}
+
+/** The toolbar badge: "!" when a site's capture is degraded, "off" when paused. */
+export async function refreshBadge() {
+  if (!ext.action?.setBadgeText) return;
+  const [settings, health] = await Promise.all([readSettings(), readHealth()]);
+  const degraded = Object.keys(health).length > 0;
+  const text = degraded ? '!' : settings.paused ? 'off' : '';
+  await ext.action.setBadgeText({ text });
+  if (text) await ext.action.setBadgeBackgroundColor({ color: degraded ? '#c0392b' : '#6b7280' });
+  await ext.action.setTitle({
+    title: degraded ? `Threadkeeper: capture needs attention on ${Object.keys(health).join(', ')}` : settings.paused ? 'Threadkeeper: capture paused' : 'Threadkeeper',
+  });
+}
