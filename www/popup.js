@@ -3,6 +3,7 @@
 // closes or redirects itself.
 
 import { el, show, send, siteName, formatDate, plural, openVaultPage } from './ui.js';
+import { ADAPTERS } from '../extension/sites/index.js';
 
 const main = document.getElementById('main');
 const statusLine = document.getElementById('status');
@@ -64,6 +65,27 @@ async function renderUnlocked(status) {
   el('span', { class: 'muted' }, formatDate(c.updatedAt)))));
 }
 
+/** Capture switches: a global pause and one switch per site, applied at once. */
+async function captureControls() {
+  const reply = await send({ type: 'settings.get' });
+  if (!reply.ok) return null;
+  const { settings, health } = reply;
+  const pause = el('input', { type: 'checkbox', id: 'pause-capture', checked: settings.paused });
+  pause.addEventListener('change', () => send({ type: 'settings.set', paused: pause.checked }));
+  const sites = ADAPTERS.map((a) => {
+    const box = el('input', { type: 'checkbox', 'data-site': a.site, checked: !settings.disabledSites.includes(a.site) });
+    box.addEventListener('change', () => send({ type: 'settings.set', site: a.site, enabled: box.checked }));
+    const problem = health[a.site];
+    return el('label', { class: 'site-switch' }, box, siteName(a.site),
+      problem ? el('span', { class: 'error', title: 'Threadkeeper could not read this site\'s chats' }, ' · needs attention') : null);
+  });
+  const degraded = Object.keys(health);
+  return el('details', { id: 'capture-settings', open: degraded.length > 0 || settings.paused },
+    el('summary', {}, settings.paused ? 'Capture is paused' : 'Capture', degraded.length ? el('span', { class: 'error' }, ` · ${degraded.map(siteName).join(', ')} needs attention`) : null),
+    el('label', {}, pause, 'Pause all capture'),
+    el('div', { class: 'sites' }, sites));
+}
+
 async function render() {
   const status = await send({ type: 'vault.status' });
   if (!status.ok) {
@@ -71,8 +93,10 @@ async function render() {
     return show(main, errorLine(status));
   }
   if (status.state === 'new') return renderNew();
-  if (status.state === 'locked') return renderLocked();
-  return renderUnlocked(status);
+  if (status.state === 'locked') renderLocked();
+  else await renderUnlocked(status);
+  const controls = await captureControls();
+  if (controls) main.append(controls);
 }
 
 render();

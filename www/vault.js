@@ -104,7 +104,9 @@ async function renderVault(status) {
   show(headerActions, el('button', { id: 'lock', onclick: async () => { await send({ type: 'vault.lock' }); render(); } }, 'Lock'));
   const list = el('ul', { id: 'conversation-list', 'aria-label': 'Conversations' });
   const pane = el('div', { id: 'transcript-pane' }, el('p', { class: 'muted' }, 'Choose a conversation to read it.'));
-  show(main, el('div', { class: 'columns' }, el('nav', {}, list), pane));
+  const notices = el('div', { id: 'notices' });
+  show(main, notices, el('div', { class: 'columns' }, el('nav', {}, list), pane));
+  showHealth(notices);
   const reply = await send({ type: 'conversation.list' });
   if (!reply.ok) return show(list, errorLine(reply));
   const items = reply.conversations.map((c) => el('li', { 'data-id': c.id },
@@ -117,6 +119,17 @@ async function renderVault(status) {
   show(list, items.length ? items : el('li', { class: 'muted' }, 'Nothing saved yet.'));
   const wanted = location.hash.slice(1);
   if (wanted && reply.conversations.some((c) => c.id === wanted)) openTranscript(wanted, pane);
+}
+
+/** One line per site whose capture is degraded, naming the site and since when. */
+async function showHealth(into) {
+  const reply = await send({ type: 'settings.get' });
+  if (!reply.ok) return;
+  const lines = Object.entries(reply.health).map(([site, h]) => el('p', { class: 'error health', role: 'status', 'data-site': site },
+    h.status === 'no_turns'
+      ? `${siteName(site)}: no messages could be read on a conversation page since ${formatDate(h.at)}. The site may have changed; capture resumes by itself when it works again.`
+      : `${siteName(site)}: Threadkeeper could not tell who wrote which message since ${formatDate(h.at)}. Capture resumes by itself when it works again.`));
+  show(into, lines);
 }
 
 async function render() {

@@ -180,3 +180,55 @@ test('a content script cannot store a conversation of another site or tab', asyn
   assert.ok(!list.conversations.some((c) => c.conversationId === 'someone-elses'));
   await tab.close();
 });
+
+test('a page whose markup changed raises the health warning, which clears when capture works again', async () => {
+  const renamed = pageHtml(`<main><article data-turn-kind="user"><div data-author="user">Where did the roles go?</div></article><article data-turn-kind="assistant"><div data-author="assistant">They were renamed.</div></article></main>`);
+  const tab = await visit('https://chatgpt.com/c/markup-changed', renamed);
+  await waitFor(async () => (await ext.evaluate(() => chrome.action.getBadgeText({}))) === '!', { what: 'the warning badge' });
+  const vault = await browser.page('vault.html');
+  const line = vault.locator('.health[data-site="chatgpt"]');
+  await line.waitFor();
+  assert.match(await line.textContent(), /ChatGPT: no messages could be read/);
+  const popup = await browser.page('popup.html');
+  await popup.locator('#capture-settings summary', { hasText: 'ChatGPT needs attention' }).waitFor();
+  await popup.close();
+  // The site works again (here: the next conversation page reads fine).
+  const fixed = await visit('https://chatgpt.com/c/markup-fixed', pageHtml(`<main>${turn('user', 'ok1', 'Back to normal')}</main>`));
+  await storedConversation(ext, 'markup-fixed', 1);
+  await waitFor(async () => (await ext.evaluate(() => chrome.action.getBadgeText({}))) === '', { what: 'the badge to clear' });
+  await vault.reload();
+  await vault.locator('#conversation-list').waitFor();
+  assert.equal(await vault.locator('.health').count(), 0);
+  await vault.close();
+  await fixed.close();
+  await tab.close();
+});
+
+test('pausing capture in the popup stops it at once, and resuming picks up the page', async () => {
+  const popup = await browser.page('popup.html');
+  await popup.locator('#capture-settings summary').click();
+  await popup.locator('#pause-capture').check();
+  await waitFor(async () => (await send(ext, { type: 'settings.get' })).settings.paused === true, { what: 'pause saved' });
+  const tab = await visit('https://chatgpt.com/c/paused-chat', pageHtml(`<main>${turn('user', 'p1', 'Said while paused')}</main>`));
+  await new Promise((r) => setTimeout(r, 2500));
+  let list = await send(ext, { type: 'conversation.list' });
+  assert.ok(!list.conversations.some((c) => c.conversationId === 'paused-chat'), 'captured while paused');
+  assert.equal(await ext.evaluate(() => chrome.action.getBadgeText({})), 'off');
+  // A per-site switch: ChatGPT off, capture resumed globally: still nothing from ChatGPT.
+  await popup.reload();
+  await popup.locator('#capture-settings summary').waitFor();
+  if (!(await popup.locator('#capture-settings').evaluate((d) => d.open))) await popup.locator('#capture-settings summary').click();
+  await popup.locator('input[data-site="chatgpt"]').uncheck();
+  await popup.locator('#pause-capture').uncheck();
+  await waitFor(async () => {
+    const s = (await send(ext, { type: 'settings.get' })).settings;
+    return !s.paused && s.disabledSites.includes('chatgpt');
+  }, { what: 'site switch saved' });
+  await new Promise((r) => setTimeout(r, 2000));
+  list = await send(ext, { type: 'conversation.list' });
+  assert.ok(!list.conversations.some((c) => c.conversationId === 'paused-chat'), 'captured while the site was off');
+  await popup.locator('input[data-site="chatgpt"]').check();
+  await storedConversation(ext, 'paused-chat', 1);
+  await popup.close();
+  await tab.close();
+});
