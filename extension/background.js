@@ -14,6 +14,16 @@ const SESSION_KEY = 'dataKey';
 
 let vaultPromise = null;
 
+// Vault operations run one after another: a capture reads, merges and writes a
+// conversation across several awaits, and two interleaved captures of one chat would
+// otherwise each merge into the same old state.
+let queue = Promise.resolve();
+function serially(task) {
+  const run = queue.then(task, task);
+  queue = run.catch(() => {});
+  return run;
+}
+
 /** Opens the vault once per worker life; a stopped worker comes back unlocked from storage.session. */
 function vaultReady() {
   if (!vaultPromise) {
@@ -173,7 +183,7 @@ async function handle(msg, sender) {
   if (!msg || typeof msg.type !== 'string' || !Object.hasOwn(handlers, msg.type)) {
     throw new RequestError('unknown_request', 'Threadkeeper does not know this request.');
   }
-  return { ok: true, ...(await handlers[msg.type](msg, sender)) };
+  return { ok: true, ...(await serially(() => handlers[msg.type](msg, sender))) };
 }
 
 ext.runtime.onMessage.addListener((msg, sender, sendResponse) => {
