@@ -45,12 +45,15 @@ export function makeConverter(options = {}) {
     hr: '---',
   });
   service.use(gfm);
+  // Turndown tries the rule added last first, so the inline rule must refuse display
+  // math itself (Gemini's `.math-block` also carries `data-math`).
+  const DISPLAY = '.katex-display, .math-block[data-math], mjx-container[display="true"]';
   service.addRule('mathDisplay', {
-    filter: (node) => node.nodeType === 1 && (node.matches('.katex-display, .math-block[data-math], mjx-container[display="true"]')) && texOf(node) !== '',
+    filter: (node) => node.nodeType === 1 && node.matches(DISPLAY) && texOf(node) !== '',
     replacement: (_content, node) => `\n\n$$\n${texOf(node)}\n$$\n\n`,
   });
   service.addRule('mathInline', {
-    filter: (node) => node.nodeType === 1 && node.matches('.katex, .math-inline[data-math], [data-math]') && texOf(node) !== '',
+    filter: (node) => node.nodeType === 1 && node.matches('.katex, .math-inline[data-math], [data-math]') && !node.matches(DISPLAY) && texOf(node) !== '',
     replacement: (_content, node) => `$${texOf(node)}$`,
   });
   service.addRule('codeBlock', {
@@ -64,9 +67,19 @@ export function makeConverter(options = {}) {
   return (element) => service.turndown(element).replace(/\n{3,}/g, '\n\n').trim();
 }
 
+// Elements that end a line when a site draws each typed line as its own block
+// (Gemini puts every line of a prompt in a <p class="query-text-line">).
+const LINE_BLOCKS = 'p, div, li, pre, blockquote, h1, h2, h3, h4, h5, h6, tr';
+
 /** Plain text of a node whose text is shown as typed (pre-wrap user turns). */
 export function plainText(element, strip) {
   const clone = element.cloneNode(true);
   for (const junk of clone.querySelectorAll(CHROME + (strip ? `, ${strip}` : ''))) junk.remove();
+  for (const br of clone.querySelectorAll('br')) br.replaceWith('\n');
+  // A block followed by anything ends its line; the last block of a parent leaves
+  // that to the parent, so nested blocks do not stack up blank lines.
+  for (const block of clone.querySelectorAll(LINE_BLOCKS)) {
+    if (block.nextSibling) block.after('\n');
+  }
   return clone.textContent.replace(/\r\n?/g, '\n').replace(/[ \t]+\n/g, '\n').trim();
 }
