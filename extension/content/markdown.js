@@ -63,7 +63,14 @@ export function makeConverter(options = {}) {
       return fence(code.textContent, codeLanguage(node, options.codeLabel));
     },
   });
-  service.remove((node) => node.nodeType === 1 && node.matches(CHROME + (options.strip ? `, ${options.strip}` : '')));
+  // A rule, not `service.remove`: turndown consults removals only when no rule matches,
+  // so a hidden "Copilot said" <h2> or a chrome <a> would slip through as a heading/link.
+  // Added last, this rule is tried first.
+  const chrome = CHROME + (options.strip ? `, ${options.strip}` : '');
+  service.addRule('chrome', {
+    filter: (node) => node.nodeType === 1 && node.matches(chrome),
+    replacement: () => '',
+  });
   return (element) => service.turndown(element).replace(/\n{3,}/g, '\n\n').trim();
 }
 
