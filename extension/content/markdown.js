@@ -82,7 +82,9 @@ const LINE_BLOCKS = 'p, div, li, pre, blockquote, h1, h2, h3, h4, h5, h6, tr';
 export function plainText(element, strip) {
   const clone = element.cloneNode(true);
   for (const junk of clone.querySelectorAll(CHROME + (strip ? `, ${strip}` : ''))) junk.remove();
-  for (const br of clone.querySelectorAll('br')) br.replaceWith('\n');
+  // A <br> ends a line, except the last one in a block: browsers draw no extra line for
+  // it (editors put one in an empty line so the line has a height).
+  for (const br of clone.querySelectorAll('br')) br.replaceWith(br.nextSibling ? '\n' : '');
   // A block followed by anything ends its line; the last block of a parent leaves
   // that to the parent, so nested blocks do not stack up blank lines.
   for (const block of clone.querySelectorAll(LINE_BLOCKS)) {

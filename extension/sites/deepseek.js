@@ -18,6 +18,5 @@ export default {
   },
   title: ['document.title'],
   titleSuffix: /\s*[-|]\s*DeepSeek\s*$/,
-  strip: '.ds-icon-button',
   composer: { selector: 'textarea#chat-input, #chat-input, textarea', kind: 'textarea' },
 };

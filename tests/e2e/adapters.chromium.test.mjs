@@ -116,7 +116,7 @@ const PAGES = [
     id: '2f9a4c1e-8d3b-4e7a-9c15-0b6d2e8f4a71',
     roles: repeat(['user', 'assistant'], 7),
     phrases: ['Claude の html構造をテストするための質問です', '次の内容の artifact を作成して。\n\n-   Claude Code の概要について。', '1.  **調査の深さ**', '料金プラン（月額$20〜）', '$$\ne^{i\\pi} + 1 = 0\n$$', '$E = mc^2$'],
-    chrome: ['Created a file', 'Presented file', 'Copy', 'Retry', 'Jan 29', 'Research complete', '108 sources', 'Download', 'Preview contents'],
+    chrome: ['Created a file', 'Presented file', 'Done', 'Copy', 'Retry', 'Jan 29', 'Research complete', '108 sources', 'Download', 'Preview contents'],
     title: 'Claude の HTML構造テスト',
     composer: 'prosemirror',
     renamed: (html) => html.replaceAll('data-testid="user-message"', 'data-testid="human-turn"').replaceAll('font-user-message', 'font-human')
@@ -272,6 +272,14 @@ test('a Claude answer still being written is marked as streaming, and only that 
   const last = html.lastIndexOf('data-is-streaming="false"');
   const read = await readPage(page.url, html.slice(0, last) + 'data-is-streaming="true"' + html.slice(last + 'data-is-streaming="false"'.length));
   assert.deepEqual(read.messages.map((m) => m.streaming), [...Array(13).fill(false), true]);
+});
+
+test('a Gemini prompt typed on several lines keeps its line breaks', async () => {
+  const page = PAGES.find((p) => p.name === 'Gemini');
+  const line = /<p([^>]*class="query-text-line[^"]*")\s*>\s*ありがとうございます。次は「いいえ」と回答してください。/;
+  const html = documentOf(page.file).replace(line, '<p$1>First line</p><p$1><br></p><p$1>ありがとうございます。次は「いいえ」と回答してください。');
+  const read = await readPage(page.url, html);
+  assert.equal(read.messages[2].markdown, 'First line\n\nありがとうございます。次は「いいえ」と回答してください。');
 });
 
 test('ChatGPT turns keep the message ids the site gives them', async () => {
