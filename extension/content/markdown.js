@@ -45,12 +45,15 @@ export function makeConverter(options = {}) {
     hr: '---',
   });
   service.use(gfm);
+  // Turndown tries the rule added last first, so the inline rule must refuse display
+  // math itself (Gemini's `.math-block` also carries `data-math`).
+  const DISPLAY = '.katex-display, .math-block[data-math], mjx-container[display="true"]';
   service.addRule('mathDisplay', {
-    filter: (node) => node.nodeType === 1 && (node.matches('.katex-display, .math-block[data-math], mjx-container[display="true"]')) && texOf(node) !== '',
+    filter: (node) => node.nodeType === 1 && node.matches(DISPLAY) && texOf(node) !== '',
     replacement: (_content, node) => `\n\n$$\n${texOf(node)}\n$$\n\n`,
   });
   service.addRule('mathInline', {
-    filter: (node) => node.nodeType === 1 && node.matches('.katex, .math-inline[data-math], [data-math]') && texOf(node) !== '',
+    filter: (node) => node.nodeType === 1 && node.matches('.katex, .math-inline[data-math], [data-math]') && !node.matches(DISPLAY) && texOf(node) !== '',
     replacement: (_content, node) => `$${texOf(node)}$`,
   });
   service.addRule('codeBlock', {
@@ -60,13 +63,32 @@ export function makeConverter(options = {}) {
       return fence(code.textContent, codeLanguage(node, options.codeLabel));
     },
   });
-  service.remove((node) => node.nodeType === 1 && node.matches(CHROME + (options.strip ? `, ${options.strip}` : '')));
+  // A rule, not `service.remove`: turndown consults removals only when no rule matches,
+  // so a hidden "Copilot said" <h2> or a chrome <a> would slip through as a heading/link.
+  // Added last, this rule is tried first.
+  const chrome = CHROME + (options.strip ? `, ${options.strip}` : '');
+  service.addRule('chrome', {
+    filter: (node) => node.nodeType === 1 && node.matches(chrome),
+    replacement: () => '',
+  });
   return (element) => service.turndown(element).replace(/\n{3,}/g, '\n\n').trim();
 }
+
+// Elements that end a line when a site draws each typed line as its own block
+// (Gemini puts every line of a prompt in a <p class="query-text-line">).
+const LINE_BLOCKS = 'p, div, li, pre, blockquote, h1, h2, h3, h4, h5, h6, tr';
 
 /** Plain text of a node whose text is shown as typed (pre-wrap user turns). */
 export function plainText(element, strip) {
   const clone = element.cloneNode(true);
   for (const junk of clone.querySelectorAll(CHROME + (strip ? `, ${strip}` : ''))) junk.remove();
+  // A <br> ends a line, except the last one in a block: browsers draw no extra line for
+  // it (editors put one in an empty line so the line has a height).
+  for (const br of clone.querySelectorAll('br')) br.replaceWith(br.nextSibling ? '\n' : '');
+  // A block followed by anything ends its line; the last block of a parent leaves
+  // that to the parent, so nested blocks do not stack up blank lines.
+  for (const block of clone.querySelectorAll(LINE_BLOCKS)) {
+    if (block.nextSibling) block.after('\n');
+  }
   return clone.textContent.replace(/\r\n?/g, '\n').replace(/[ \t]+\n/g, '\n').trim();
 }
