@@ -20,7 +20,11 @@ fn rules() -> [SiteRule; 8] {
     [
         SiteRule { site: Site::ChatGpt, hosts: &["chatgpt.com", "chat.openai.com"], patterns: &[&["c", "{id}"], &["g", "*", "c", "{id}"]] },
         SiteRule { site: Site::Claude, hosts: &["claude.ai"], patterns: &[&["chat", "{id}"]] },
-        SiteRule { site: Site::Gemini, hosts: &["gemini.google.com"], patterns: &[&["app", "{id}"], &["gem", "*", "{id}"]] },
+        SiteRule {
+            site: Site::Gemini,
+            hosts: &["gemini.google.com"],
+            patterns: &[&["app", "{id}"], &["gem", "*", "{id}"], &["u", "*", "app", "{id}"], &["u", "*", "gem", "*", "{id}"]],
+        },
         SiteRule { site: Site::Perplexity, hosts: &["www.perplexity.ai", "perplexity.ai"], patterns: &[&["search", "{id}"]] },
         SiteRule { site: Site::Grok, hosts: &["grok.com"], patterns: &[&["c", "{id}"]] },
         SiteRule { site: Site::DeepSeek, hosts: &["chat.deepseek.com"], patterns: &[&["a", "chat", "s", "{id}"]] },

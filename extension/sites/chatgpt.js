@@ -6,7 +6,7 @@
 export default {
   site: 'chatgpt',
   hosts: ['chatgpt.com', 'chat.openai.com'],
-  conversation: /^\/(?:g\/[^/]+\/)?c\/([0-9A-Za-z-]{6,})/,
+  conversation: /^\/(?:g\/[^/]+\/)?c\/([0-9A-Za-z_-]{1,128})(?:\/|$)/,
   turns: {
     user: ['[data-message-author-role="user"]', 'article[data-turn="user"]'],
     assistant: ['[data-message-author-role="assistant"]', 'article[data-turn="assistant"]'],

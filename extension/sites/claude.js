@@ -10,7 +10,7 @@
 export default {
   site: 'claude',
   hosts: ['claude.ai'],
-  conversation: /^\/chat\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/,
+  conversation: /^\/chat\/([0-9A-Za-z_-]{1,128})(?:\/|$)/,
   turns: {
     user: ['[data-testid="user-message"]', '.font-user-message'],
     assistant: ['[data-is-streaming]', '.font-claude-response'],

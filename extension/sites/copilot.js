@@ -7,7 +7,7 @@
 export default {
   site: 'copilot',
   hosts: ['copilot.microsoft.com'],
-  conversation: /^\/chats\/([0-9A-Za-z_-]+)/,
+  conversation: /^\/chats\/([0-9A-Za-z_-]{1,128})(?:\/|$)/,
   turns: {
     user: ['[data-content="user-message"]', '[data-message-id][class*="user-message"]'],
     assistant: ['[data-content="ai-message"]', '[data-message-id][class*="ai-message"]'],

@@ -7,7 +7,7 @@
 export default {
   site: 'deepseek',
   hosts: ['chat.deepseek.com'],
-  conversation: /^\/a\/chat\/s\/([0-9A-Za-z-]+)/,
+  conversation: /^\/a\/chat\/s\/([0-9A-Za-z_-]{1,128})(?:\/|$)/,
   turns: {
     user: ['.ds-message:not(:has(.ds-markdown))'],
     assistant: ['.ds-message:has(.ds-markdown)'],

@@ -11,7 +11,7 @@
 export default {
   site: 'gemini',
   hosts: ['gemini.google.com'],
-  conversation: /^\/(?:u\/\d+\/)?(?:app|gem\/[^/]+)\/([0-9a-f]{8,})/,
+  conversation: /^\/(?:u\/\d+\/)?(?:app|gem\/[^/]+)\/([0-9A-Za-z_-]{1,128})(?:\/|$)/,
   turns: {
     user: ['user-query', '.user-query-container'],
     assistant: ['model-response', '.response-container'],

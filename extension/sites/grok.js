@@ -9,7 +9,7 @@
 export default {
   site: 'grok',
   hosts: ['grok.com'],
-  conversation: /^\/c\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/,
+  conversation: /^\/c\/([0-9A-Za-z_-]{1,128})(?:\/|$)/,
   turns: {
     user: ['[id^="response-"].items-end', '.items-end:has(> .message-bubble)'],
     assistant: ['[id^="response-"].items-start', '.items-start:has(> .message-bubble)'],

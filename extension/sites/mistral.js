@@ -8,7 +8,7 @@
 export default {
   site: 'mistral',
   hosts: ['chat.mistral.ai'],
-  conversation: /^\/chat\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/,
+  conversation: /^\/chat\/([0-9A-Za-z_-]{1,128})(?:\/|$)/,
   turns: {
     user: ['[data-message-author-role="user"]'],
     assistant: ['[data-message-author-role="assistant"]'],

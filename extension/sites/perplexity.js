@@ -10,7 +10,7 @@
 export default {
   site: 'perplexity',
   hosts: ['www.perplexity.ai', 'perplexity.ai'],
-  conversation: /^\/search\/([^/?#]+)/,
+  conversation: /^\/search\/([0-9A-Za-z_-]{1,128})(?:\/|$)/,
   turns: {
     user: ['[class~="group/query"]', 'h1[class*="whitespace-pre-line"]'],
     assistant: ['[id^="markdown-content-"]', '.prose'],

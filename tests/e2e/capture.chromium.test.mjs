@@ -13,7 +13,7 @@ const pages = new Map(); // pathname -> html, per origin
 
 before(async () => {
   browser = await launch();
-  for (const origin of ['https://chatgpt.com']) {
+  for (const origin of ['https://chatgpt.com', 'https://claude.ai', 'https://gemini.google.com', 'https://www.perplexity.ai', 'https://grok.com', 'https://chat.deepseek.com', 'https://copilot.microsoft.com', 'https://chat.mistral.ai']) {
     await serve(browser.context, origin, (url) => pages.get(origin + url.pathname));
   }
   ext = await browser.page('vault.html');
@@ -54,6 +54,33 @@ test('a ChatGPT conversation is stored with exactly the page\'s turns, roles, te
   }
   await tab.close();
 });
+
+const OURS = path.join(path.dirname(new URL(import.meta.url).pathname), '../fixtures/sites');
+const alternate = (n) => Array.from({ length: n * 2 }, (_, i) => (i % 2 ? 'assistant' : 'user'));
+// Real snapshots (Claude, Gemini, Perplexity) and realistic fixtures built from the
+// facts in SOURCES.md (Grok, DeepSeek, Copilot, Mistral; see each fixture's header).
+const SITES = [
+  { site: 'claude', file: path.join(FIXTURES, 'claude/page-chat-simple.html'), url: 'https://claude.ai/chat/2f9a4c1e-8d3b-4e7a-9c15-0b6d2e8f4a71', roles: alternate(7), phrase: 'Claude の html構造をテストするための質問です' },
+  { site: 'gemini', file: path.join(FIXTURES, 'gemini/page-chat-simple.html'), url: 'https://gemini.google.com/app/8c2f7d3e1a9b4c60', roles: alternate(3), phrase: 'テストのための質問をします' },
+  { site: 'perplexity', file: path.join(FIXTURES, 'perplexity/page-chat-simple.html'), url: 'https://www.perplexity.ai/search/perplexitynohtmlgou-zao-wotesu-Qm3xT8a1Rk2', roles: alternate(3), phrase: 'html構造をテストするための質問です' },
+  { site: 'grok', file: path.join(OURS, 'grok.html'), url: 'https://grok.com/c/0e2b5d4a-7c1f-4a22-8b33-9e4455a6b7c8', roles: alternate(2) },
+  { site: 'deepseek', file: path.join(OURS, 'deepseek.html'), url: 'https://chat.deepseek.com/a/chat/s/5d1f9c2a-3e7b-4a60-b8d4-2c9e0f1a7b36', roles: alternate(3) },
+  { site: 'copilot', file: path.join(OURS, 'copilot.html'), url: 'https://copilot.microsoft.com/chats/Xk9pQ2rT7vLmB4nH', roles: alternate(2) },
+  { site: 'mistral', file: path.join(OURS, 'mistral.html'), url: 'https://chat.mistral.ai/chat/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d', roles: alternate(2) },
+];
+
+for (const row of SITES) {
+  test(`a ${row.site} conversation is captured with every turn, in order, with the right roles`, async () => {
+    const tab = await visit(row.url, pageHtml(fs.readFileSync(row.file, 'utf8')));
+    const id = new URL(row.url).pathname.split('/').filter(Boolean).at(-1);
+    const conv = await storedConversation(ext, id, row.roles.length);
+    assert.equal(conv.site, row.site);
+    assert.deepEqual(conv.messages.map((m) => m.role), row.roles);
+    if (row.phrase) assert.ok(conv.messages[0].markdown.includes(row.phrase), conv.messages[0].markdown.slice(0, 200));
+    assert.ok(conv.messages.every((m) => m.markdown.trim().length > 0));
+    await tab.close();
+  });
+}
 
 test('code blocks are fenced with their language', async () => {
   const tab = await visit('https://chatgpt.com/c/code-turns', pageHtml(fixture('chatgpt/page-chat-code.html')));

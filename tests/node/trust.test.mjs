@@ -15,7 +15,7 @@ test('the extension\'s own pages are trusted', () => {
 
 test('our content script in the top frame of an AI site is a content sender', () => {
   assert.equal(senderTier({ id: 'ourid', url: 'https://chatgpt.com/c/abc', tab, frameId: 0 }), 'content');
-  assert.equal(senderTier({ id: 'ourid', url: 'https://chat.openai.com/c/x', tab, frameId: 0 }), 'content');
+  assert.equal(senderTier({ id: 'ourid', url: 'https://claude.ai/chat/x', tab, frameId: 0 }), 'content');
 });
 
 test('frames, other sites, insecure pages and look-alike hosts are refused', () => {

@@ -1,0 +1,32 @@
+// The background decides site and conversation in Rust (src/sites.rs); the content
+// scripts' adapters carry the same address patterns. Both must agree on every site.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { ADAPTERS } from '../../extension/sites/index.js';
+import { conversationIdOf } from '../../extension/content/extract.js';
+
+const core = createRequire(import.meta.url)('../../dist/node/threadkeeper.js');
+
+const SAMPLES = {
+  chatgpt: ['https://chatgpt.com/c/6981fbd6-7a54-8006', 'https://chatgpt.com/g/g-abc-helper/c/xyz-1', 'https://chatgpt.com/', 'https://chat.openai.com/c/abc'],
+  claude: ['https://claude.ai/chat/2f9a4c1e-8d3b-4e7a-9c15-0b6d2e8f4a71', 'https://claude.ai/new', 'https://claude.ai/recents', 'https://claude.ai/chat/bad%20id'],
+  gemini: ['https://gemini.google.com/app/8c2f7d3e1a9b4c60', 'https://gemini.google.com/u/1/app/8c2f7d3e1a9b4c60', 'https://gemini.google.com/app'],
+  perplexity: ['https://www.perplexity.ai/search/what-is-rust-Ab3xY', 'https://perplexity.ai/search/q-1', 'https://www.perplexity.ai/'],
+  grok: ['https://grok.com/c/0e2b5d4a-7c1f-4a22-8b33-9e4455a6b7c8', 'https://grok.com/'],
+  deepseek: ['https://chat.deepseek.com/a/chat/s/5d1f9c2a-3e7b', 'https://chat.deepseek.com/'],
+  copilot: ['https://copilot.microsoft.com/chats/Xk9pQ2rT7vLmB4nH', 'https://copilot.microsoft.com/'],
+  mistral: ['https://chat.mistral.ai/chat/1a2b3c4d-5e6f-4a7b', 'https://chat.mistral.ai/chat'],
+};
+
+test('every adapter has sample addresses, and Rust and the adapter agree on each', () => {
+  assert.deepEqual(ADAPTERS.map((a) => a.site).sort(), Object.keys(SAMPLES).sort());
+  for (const adapter of ADAPTERS) {
+    for (const url of SAMPLES[adapter.site]) {
+      const rust = core.parseSiteUrl(url);
+      assert.ok(rust, `Rust does not know ${url}`);
+      assert.equal(rust.site, adapter.site, url);
+      assert.equal(rust.conversationId ?? null, conversationIdOf(adapter, url), url);
+    }
+  }
+});
