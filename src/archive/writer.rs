@@ -57,6 +57,16 @@ impl ArchiveWriter {
         Ok((writer, header.encode()))
     }
 
+    /// A writer with a known archive key and no header: for fuzzing the chunk and
+    /// record layers together with [`super::ArchiveReader::with_archive_key_for_fuzzing`].
+    #[doc(hidden)]
+    pub fn with_archive_key_for_fuzzing(archive_key: &[u8; 32], prefix: [u8; PREFIX_LEN]) -> Self {
+        ArchiveWriter {
+            sealer: StreamSealer::with_prefix(archive_key, prefix),
+            pending: Zeroizing::new(Vec::with_capacity(CHUNK_DATA)),
+        }
+    }
+
     /// Adds one conversation; returns the bytes to append now (often none).
     ///
     /// # Errors
