@@ -22,7 +22,7 @@
 //! (the empty system message that starts every tree). Nodes without `children` (some
 //! exports drop the field) are linked from their `parent`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -48,7 +48,7 @@ struct RawConversation {
     current_node: Option<String>,
     #[serde(default)]
     default_model_slug: Option<String>,
-    mapping: HashMap<String, RawNode>,
+    mapping: BTreeMap<String, RawNode>,
 }
 
 #[derive(Deserialize)]
@@ -119,7 +119,7 @@ pub fn convert(value: Value) -> Result<Conversation, ()> {
         if i > 0 {
             let mut alternatives: Vec<&str> =
                 tree.children(path[i - 1]).iter().copied().filter(|&c| c != node_id).collect();
-            alternatives.sort_by(|a, b| tree.time(a).total_cmp(&tree.time(b)).then(a.cmp(b)));
+            tree.sort_by_time(&mut alternatives);
             for alt in alternatives {
                 if let Some(version) = tree.render_branch(alt, &ctx) {
                     pending_versions.push(version);
@@ -190,14 +190,14 @@ struct Context<'a> {
 }
 
 struct Tree<'a> {
-    mapping: &'a HashMap<String, RawNode>,
+    mapping: &'a BTreeMap<String, RawNode>,
     /// Children of nodes whose own `children` field was missing, rebuilt from `parent`.
-    rebuilt: HashMap<&'a str, Vec<&'a str>>,
+    rebuilt: BTreeMap<&'a str, Vec<&'a str>>,
 }
 
 impl<'a> Tree<'a> {
-    fn new(mapping: &'a HashMap<String, RawNode>) -> Self {
-        let mut rebuilt: HashMap<&str, Vec<&str>> = HashMap::new();
+    fn new(mapping: &'a BTreeMap<String, RawNode>) -> Self {
+        let mut rebuilt: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for (id, node) in mapping {
             if let Some(parent) = node.parent.as_deref() {
                 if mapping.get(parent).is_some_and(|p| p.children.is_none()) {
@@ -208,10 +208,15 @@ impl<'a> Tree<'a> {
         let mut tree = Tree { mapping, rebuilt };
         let mut lists = std::mem::take(&mut tree.rebuilt);
         for list in lists.values_mut() {
-            list.sort_by(|a, b| tree.time(a).total_cmp(&tree.time(b)).then(a.cmp(b)));
+            tree.sort_by_time(list);
         }
         tree.rebuilt = lists;
         tree
+    }
+
+    /// Oldest first, ties by id. (One sort for every list keeps the wasm small.)
+    fn sort_by_time(&self, ids: &mut [&'a str]) {
+        ids.sort_by(|a, b| self.time(a).total_cmp(&self.time(b)).then(a.cmp(b)));
     }
 
     fn time(&self, id: &str) -> f64 {
@@ -238,7 +243,7 @@ impl<'a> Tree<'a> {
     /// Root to `current_node`; without one, root down the newest children.
     fn main_path(&self, current: Option<&str>) -> Vec<&'a str> {
         let mut path = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen = BTreeSet::new();
         let mut at = current.and_then(|c| self.mapping.get_key_value(c)).map(|(k, _)| k.as_str());
         if at.is_some() {
             while let Some(id) = at {
@@ -261,7 +266,7 @@ impl<'a> Tree<'a> {
             .filter(|(_, n)| n.parent.as_deref().is_none_or(|p| !self.mapping.contains_key(p)))
             .map(|(k, _)| k.as_str())
             .collect();
-        roots.sort_by(|a, b| self.time(a).total_cmp(&self.time(b)).then(a.cmp(b)));
+        self.sort_by_time(&mut roots);
         let mut at = roots.first().copied();
         while let Some(id) = at {
             if !seen.insert(id) {
@@ -277,7 +282,7 @@ impl<'a> Tree<'a> {
     fn render_branch(&self, start: &str, ctx: &Context) -> Option<(Kind, String)> {
         let mut first: Option<(Kind, Role)> = None;
         let mut blocks = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen = BTreeSet::new();
         let mut at = Some(start);
         while let Some(id) = at {
             if !seen.insert(id) {

@@ -70,20 +70,25 @@ pub fn convert(value: Value) -> Result<Conversation, ()> {
     let created_at = raw.created_at.as_deref().and_then(ms_from_rfc3339).unwrap_or(0);
     let updated_at = raw.updated_at.as_deref().and_then(ms_from_rfc3339).unwrap_or(created_at);
 
-    let mut ordered: Vec<(i64, u8, usize, &RawMessage)> = raw
+    // Sort keys: time, then the person before the assistant, then the array's order.
+    let times: Vec<i64> = raw
         .chat_messages
         .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            let at = m.created_at.as_deref().and_then(ms_from_rfc3339).unwrap_or(i64::MIN);
-            (at, u8::from(m.sender != "human"), i, m)
-        })
+        .map(|m| m.created_at.as_deref().and_then(ms_from_rfc3339).unwrap_or(i64::MIN))
         .collect();
-    ordered.sort_by_key(|&(at, rank, i, _)| (at, rank, i));
-
-    let messages = ordered
+    let order = super::order_by_key(
+        raw.chat_messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (times[i], u64::from(m.sender != "human") << 32 | i as u64))
+            .collect(),
+    );
+    let messages = order
         .into_iter()
-        .filter_map(|(at, _, _, m)| render(m, if at == i64::MIN { created_at } else { at }, &url, raw.model.as_deref()))
+        .filter_map(|i| {
+            let at = if times[i] == i64::MIN { created_at } else { times[i] };
+            render(&raw.chat_messages[i], at, &url, raw.model.as_deref())
+        })
         .collect();
     Ok(Conversation {
         site: Site::Claude,

@@ -129,6 +129,14 @@ fn only(parsed: ParsedExport, site: &str) -> Result<ParsedExport, ImportError> {
     Ok(parsed)
 }
 
+/// The positions of `keys` in ascending order of key (keys are unique, so the order is
+/// total). One sort instance serves every importer, which keeps the wasm small.
+fn order_by_key(keys: Vec<(i64, u64)>) -> Vec<usize> {
+    let mut indexed: Vec<(i64, u64, usize)> = keys.into_iter().enumerate().map(|(i, (a, b))| (a, b, i)).collect();
+    indexed.sort_unstable();
+    indexed.into_iter().map(|(_, _, i)| i).collect()
+}
+
 /// One element of an export: which site's shape it has.
 fn convert(value: Value) -> Option<Result<Conversation, ()>> {
     let obj = value.as_object()?;

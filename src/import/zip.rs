@@ -56,13 +56,12 @@ pub fn conversation_entries(bytes: &[u8]) -> Result<Vec<Vec<u8>>, ImportError> {
             shards.push((n, path.clone(), i));
         }
     }
-    shards.sort();
     let chosen: Vec<usize> = if !shards.is_empty() {
-        shards.into_iter().map(|(_, _, i)| i).collect()
+        let order = super::order_by_key(shards.iter().map(|&(n, _, i)| (i64::from(n), i as u64)).collect());
+        order.into_iter().map(|k| shards[k].2).collect()
     } else {
         // The shallowest conversations.json is the export's own.
-        whole.sort_by_key(|(name, _)| (name.matches('/').count(), name.clone()));
-        whole.into_iter().take(1).map(|(_, i)| i).collect()
+        whole.iter().min_by_key(|(name, _)| name.matches('/').count()).map(|&(_, i)| i).into_iter().collect()
     };
     if chosen.is_empty() {
         return Err(ImportError::NotAnExport);
