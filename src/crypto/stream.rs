@@ -164,7 +164,7 @@ mod tests {
         let chunks = sealed_stream(&[b"one", b"two", b"three"]);
         let mut o = StreamOpener::new(&KEY, [7; 7]);
         assert_eq!(o.open_chunk(&chunks[0]).unwrap(), OpenedChunk { plaintext: b"one".to_vec(), last: false });
-        assert_eq!(o.open_chunk(&chunks[1]).unwrap().last, false);
+        assert!(!o.open_chunk(&chunks[1]).unwrap().last);
         assert_eq!(o.open_chunk(&chunks[2]).unwrap(), OpenedChunk { plaintext: b"three".to_vec(), last: true });
         assert!(o.is_finished());
         assert!(o.open_chunk(&chunks[2]).is_err());
