@@ -3,6 +3,8 @@
 //! Everything here is serde data. The JSON field names are part of the message API
 //! (DESIGN.md, "Contracts") and of the sealed records, so renaming one is a format change.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// Who wrote a message, whatever the site calls it.
@@ -104,6 +106,11 @@ pub struct Message {
     pub versions: Vec<String>,
     #[serde(default)]
     pub provenance: Provenance,
+    /// What a site keeps beside the answer, by name: `thoughts`, `reasoningRecap`,
+    /// `thinking` (reasoning that is not the answer), `attachments` (file names, one a
+    /// line). Not searched as the message's text.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -119,6 +126,7 @@ impl Message {
             streaming: false,
             versions: Vec::new(),
             provenance: Provenance::default(),
+            metadata: BTreeMap::new(),
         }
     }
 }

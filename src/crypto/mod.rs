@@ -2,14 +2,16 @@
 //!
 //! - `primitives`: the dangerous inner part (raw AES-256-GCM with a caller's nonce,
 //!   HKDF, HMAC, randomness). Only this module's safe wrappers call it.
-//! - `envelope`, `kdf`, `keys`, `sealed_box`: misuse-resistant envelopes with random
-//!   nonces, versions and associated data. The rest of the crate uses only these.
+//! - `envelope`, `kdf`, `keys`, `sealed_box`, `stream`: misuse-resistant envelopes with
+//!   random nonces (or, for `stream`, nonces it counts itself), versions and
+//!   associated data. The rest of the crate uses only these.
 
 pub mod envelope;
 pub mod kdf;
 pub mod keys;
 mod primitives;
 pub mod sealed_box;
+pub mod stream;
 
 use thiserror::Error;
 

@@ -1,1 +1,177 @@
-//! `#[wasm_bindgen]` exports for files: encrypted archives and official exports (see `crate::archive`, `crate::import`).
+//! `#[wasm_bindgen]` exports for files: encrypted archives (`crate::archive`) and
+//! official exports (`crate::import`). Conversion only.
+//!
+//! Conversations cross as `{id, site, conversationId, title, url, messages: [{role,
+//! markdown, ...}], ...}`: `id` is the site's conversation id on the way out; on the way
+//! in `conversationId` wins and `id` (the vault's key, when a vault listing is passed)
+//! is ignored. Errors are thrown as `{code, message}`.
+
+use serde::Serialize;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+use super::to_js;
+use crate::archive::{self, ArchiveError};
+use crate::crypto::kdf::KdfParams;
+use crate::import::{self, ImportError};
+use crate::model::Conversation;
+
+#[derive(Serialize)]
+struct JsError<'a> {
+    code: &'a str,
+    message: String,
+}
+
+fn thrown(code: &str, message: String) -> JsValue {
+    JsError { code, message }
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or(JsValue::NULL)
+}
+
+fn archive_err(e: ArchiveError) -> JsValue {
+    thrown(e.code(), e.to_string())
+}
+
+fn import_err(e: ImportError) -> JsValue {
+    thrown(e.code(), e.to_string())
+}
+
+fn invalid(what: &str) -> JsValue {
+    thrown("invalid_input", format!("{what} is not in the expected shape."))
+}
+
+#[derive(Serialize)]
+struct JsConversation<'a> {
+    id: &'a str,
+    #[serde(flatten)]
+    conversation: &'a Conversation,
+}
+
+#[derive(Serialize)]
+struct Conversations<'a> {
+    conversations: Vec<JsConversation<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<usize>,
+}
+
+fn conversations_out(list: &[Conversation], skipped: Option<usize>) -> Result<JsValue, JsValue> {
+    to_js(&Conversations {
+        conversations: list.iter().map(|c| JsConversation { id: &c.conversation_id, conversation: c }).collect(),
+        skipped,
+    })
+}
+
+fn conversation_in(value: JsValue) -> Result<Conversation, JsValue> {
+    let mut json: Value = serde_wasm_bindgen::from_value(value).map_err(|_| invalid("a conversation"))?;
+    if let Some(obj) = json.as_object_mut() {
+        if obj.contains_key("conversationId") {
+            obj.remove("id");
+        }
+    }
+    serde_json::from_value(json).map_err(|_| invalid("a conversation"))
+}
+
+/// `{mKiB, t, p}`, or the default (m = 64 MiB, t = 3, p = 1) when absent.
+fn params(value: JsValue) -> Result<KdfParams, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        Ok(KdfParams::default())
+    } else {
+        serde_wasm_bindgen::from_value(value).map_err(|_| invalid("the key settings"))
+    }
+}
+
+/// `parseExport(bytes, fileName)`: an official ChatGPT or Claude export (JSON or zip)
+/// to `{conversations, skipped}`.
+#[wasm_bindgen(js_name = parseExport)]
+pub fn parse_export(bytes: &[u8], file_name: &str) -> Result<JsValue, JsValue> {
+    let parsed = import::read_export(bytes, file_name).map_err(import_err)?;
+    conversations_out(&parsed.conversations, Some(parsed.skipped))
+}
+
+/// `sealArchive(conversations, passphrase, params?)`: the whole archive as bytes.
+#[wasm_bindgen(js_name = sealArchive)]
+pub fn seal_archive(conversations: Vec<JsValue>, passphrase: &str, params_value: JsValue) -> Result<Vec<u8>, JsValue> {
+    let list = conversations.into_iter().map(conversation_in).collect::<Result<Vec<_>, _>>()?;
+    archive::seal_archive(&list, passphrase, params(params_value)?).map_err(archive_err)
+}
+
+/// `openArchive(bytes, passphrase)`: `{conversations}`, after checking the whole file.
+#[wasm_bindgen(js_name = openArchive)]
+pub fn open_archive(bytes: &[u8], passphrase: &str) -> Result<JsValue, JsValue> {
+    let list = archive::open_archive(bytes, passphrase).map_err(archive_err)?;
+    conversations_out(&list, None)
+}
+
+/// Streaming export: `new ArchiveWriter(passphrase, params?)`, then append `header()`,
+/// each `push(conversation)` and `finish()`, in that order.
+#[wasm_bindgen(js_name = ArchiveWriter)]
+pub struct WasmArchiveWriter {
+    inner: Option<archive::ArchiveWriter>,
+    header: Vec<u8>,
+}
+
+#[wasm_bindgen(js_class = ArchiveWriter)]
+impl WasmArchiveWriter {
+    #[wasm_bindgen(constructor)]
+    pub fn new(passphrase: &str, params_value: JsValue) -> Result<WasmArchiveWriter, JsValue> {
+        let (inner, header) = archive::ArchiveWriter::new(passphrase, params(params_value)?).map_err(archive_err)?;
+        Ok(WasmArchiveWriter { inner: Some(inner), header })
+    }
+
+    /// The file's first bytes.
+    pub fn header(&self) -> Vec<u8> {
+        self.header.clone()
+    }
+
+    /// Bytes to append after adding `conversation` (often empty).
+    pub fn push(&mut self, conversation: JsValue) -> Result<Vec<u8>, JsValue> {
+        let conversation = conversation_in(conversation)?;
+        let inner = self.inner.as_mut().ok_or_else(finished)?;
+        inner.push(&conversation).map_err(archive_err)
+    }
+
+    /// The last bytes of the file; the writer cannot be used after.
+    pub fn finish(&mut self) -> Result<Vec<u8>, JsValue> {
+        self.inner.take().ok_or_else(finished)?.finish().map_err(archive_err)
+    }
+}
+
+fn finished() -> JsValue {
+    thrown("invalid_input", "This archive was already finished.".into())
+}
+
+/// Streaming import: `new ArchiveReader(passphrase)`, `feed(bytes)` with the file's
+/// slices in order (each gives the conversations they completed), then `finish()`,
+/// which throws `truncated` unless the file was whole.
+#[wasm_bindgen(js_name = ArchiveReader)]
+pub struct WasmArchiveReader {
+    inner: Option<archive::ArchiveReader>,
+    fed: u64,
+}
+
+#[wasm_bindgen(js_class = ArchiveReader)]
+impl WasmArchiveReader {
+    #[wasm_bindgen(constructor)]
+    pub fn new(passphrase: &str) -> WasmArchiveReader {
+        WasmArchiveReader { inner: Some(archive::ArchiveReader::new(passphrase)), fed: 0 }
+    }
+
+    /// `{conversations}` completed by these bytes.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<JsValue, JsValue> {
+        let inner = self.inner.as_mut().ok_or_else(finished)?;
+        let list = inner.feed(bytes).map_err(archive_err)?;
+        self.fed = inner.bytes_fed();
+        conversations_out(&list, None)
+    }
+
+    /// Bytes fed so far, for a progress bar.
+    #[wasm_bindgen(getter, js_name = bytesFed)]
+    pub fn bytes_fed(&self) -> f64 {
+        self.fed as f64
+    }
+
+    /// Throws unless the file ended with its last chunk.
+    pub fn finish(&mut self) -> Result<(), JsValue> {
+        self.inner.take().ok_or_else(finished)?.finish().map_err(archive_err)
+    }
+}

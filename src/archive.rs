@@ -1,1 +1,0 @@
-//! The encrypted export archive of the whole vault.

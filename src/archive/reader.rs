@@ -1,0 +1,183 @@
+//! Reading an archive from byte slices fed in order (format in `format.rs`).
+
+use zeroize::Zeroizing;
+
+use super::format::{self, Start, CHUNK_LEN, HEADER_LEN, MAX_RECORD, RECORD_CONVERSATION, RECORD_HEAD_LEN};
+use super::ArchiveError;
+use crate::crypto::envelope;
+use crate::crypto::kdf::derive_kek;
+use crate::crypto::stream::StreamOpener;
+use crate::crypto::CryptoError;
+use crate::model::Conversation;
+
+enum State {
+    /// Waiting for the whole header.
+    Header,
+    /// Opening chunks.
+    Body(Box<StreamOpener>),
+    /// The chunk marked last was opened: nothing may follow.
+    Done,
+}
+
+/// Turns an archive, fed as byte slices in order, back into conversations. It holds at
+/// most one chunk of ciphertext and one partial record at a time.
+///
+/// Every conversation it yields has been authenticated, but only [`ArchiveReader::finish`]
+/// says whether the file was complete: a caller that must not change anything for a
+/// cut file (an import) checks the whole file first, then merges.
+pub struct ArchiveReader {
+    passphrase: Zeroizing<String>,
+    state: State,
+    /// Bytes fed but not yet used: part of the header or of a chunk.
+    pending: Vec<u8>,
+    /// Record-stream bytes not yet forming a whole record.
+    records: Zeroizing<Vec<u8>>,
+    bytes_fed: u64,
+    /// Once an error is found it is the answer to every later call.
+    failed: Option<ArchiveError>,
+}
+
+impl ArchiveReader {
+    pub fn new(passphrase: &str) -> Self {
+        ArchiveReader {
+            passphrase: Zeroizing::new(passphrase.to_owned()),
+            state: State::Header,
+            pending: Vec::new(),
+            records: Zeroizing::new(Vec::new()),
+            bytes_fed: 0,
+            failed: None,
+        }
+    }
+
+    /// A reader past the header, with a known archive key: for fuzzing the chunk and
+    /// record layers without Argon2 on every input.
+    #[doc(hidden)]
+    pub fn with_archive_key_for_fuzzing(archive_key: &[u8; 32], prefix: [u8; 7]) -> Self {
+        let mut reader = Self::new("");
+        reader.state = State::Body(Box::new(StreamOpener::new(archive_key, prefix)));
+        reader
+    }
+
+    /// How many bytes were fed so far (for a progress bar against the file's size).
+    pub fn bytes_fed(&self) -> u64 {
+        self.bytes_fed
+    }
+
+    /// Feeds the next bytes of the file; returns the conversations they completed.
+    ///
+    /// # Errors
+    /// [`ArchiveError::NotAnArchive`], [`ArchiveError::NewerVersion`] and
+    /// [`ArchiveError::WeakKdf`] from the header, [`ArchiveError::WrongPassphrase`] once
+    /// the header is complete, [`ArchiveError::Damaged`] for any changed, moved or
+    /// foreign chunk and for bytes after the end. After an error, every call repeats it.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Conversation>, ArchiveError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        self.bytes_fed += bytes.len() as u64;
+        let result = self.feed_inner(bytes);
+        if let Err(err) = &result {
+            self.failed = Some(err.clone());
+            self.pending = Vec::new();
+        }
+        result
+    }
+
+    /// Says whether the file was whole: it must have ended with the chunk marked last.
+    ///
+    /// # Errors
+    /// [`ArchiveError::Truncated`] when the file ended early (anywhere: in the header,
+    /// inside a chunk, or at a chunk boundary before the last chunk),
+    /// [`ArchiveError::NotAnArchive`] for an empty file, or the error already found.
+    pub fn finish(self) -> Result<(), ArchiveError> {
+        if let Some(err) = self.failed {
+            return Err(err);
+        }
+        match self.state {
+            State::Done => Ok(()),
+            State::Header if self.bytes_fed == 0 => Err(ArchiveError::NotAnArchive),
+            State::Header | State::Body(_) => Err(ArchiveError::Truncated),
+        }
+    }
+
+    fn feed_inner(&mut self, bytes: &[u8]) -> Result<Vec<Conversation>, ArchiveError> {
+        let mut out = Vec::new();
+        if let State::Done = self.state {
+            return if bytes.is_empty() { Ok(out) } else { Err(ArchiveError::Damaged) };
+        }
+        self.pending.extend_from_slice(bytes);
+        let mut used = 0;
+        if let State::Header = self.state {
+            if format::read_start(&self.pending)? == Start::NeedMore || self.pending.len() < HEADER_LEN {
+                return Ok(out);
+            }
+            self.state = State::Body(Box::new(self.open_header()?));
+            used = HEADER_LEN;
+        }
+        while self.pending.len() - used >= CHUNK_LEN {
+            let State::Body(opener) = &mut self.state else {
+                // Only the chunk marked last ends the body: anything after it is foreign.
+                return Err(ArchiveError::Damaged);
+            };
+            let chunk = opener.open_chunk(&self.pending[used..used + CHUNK_LEN])?;
+            used += CHUNK_LEN;
+            let plain = Zeroizing::new(chunk.plaintext);
+            self.records.extend_from_slice(format::chunk_data(&plain, chunk.last)?);
+            decode_records(&mut self.records, &mut out)?;
+            if chunk.last {
+                if !self.records.is_empty() {
+                    return Err(ArchiveError::Damaged);
+                }
+                self.state = State::Done;
+            }
+        }
+        if let State::Done = self.state {
+            if self.pending.len() > used {
+                return Err(ArchiveError::Damaged);
+            }
+        }
+        self.pending.drain(..used);
+        Ok(out)
+    }
+
+    /// Decodes the complete header and unwraps the archive key with the passphrase.
+    fn open_header(&self) -> Result<StreamOpener, ArchiveError> {
+        let header = format::decode_header(&self.pending)?;
+        let kek = derive_kek(&self.passphrase, &header.salt, &header.params)?;
+        let key = envelope::open(&kek, &header.wrap_aad(), &header.wrapped_key).map_err(|e| match e {
+            // The check matched, so the header is as written: the passphrase is wrong.
+            CryptoError::Decrypt => ArchiveError::WrongPassphrase,
+            other => ArchiveError::from(other),
+        })?;
+        let key = Zeroizing::new(key);
+        let key: &[u8; 32] = key.as_slice().try_into().map_err(|_| ArchiveError::Damaged)?;
+        Ok(StreamOpener::new(key, header.prefix))
+    }
+}
+
+/// Takes every whole record off the front of `buf`.
+fn decode_records(buf: &mut Vec<u8>, out: &mut Vec<Conversation>) -> Result<(), ArchiveError> {
+    let mut at = 0;
+    while buf.len() - at >= RECORD_HEAD_LEN {
+        let kind = buf[at];
+        let len = u32::from_be_bytes(buf[at + 1..at + 5].try_into().expect("4 bytes")) as usize;
+        if len > MAX_RECORD {
+            return Err(ArchiveError::Damaged);
+        }
+        let start = at + RECORD_HEAD_LEN;
+        if buf.len() - start < len {
+            break;
+        }
+        let payload = &buf[start..start + len];
+        match kind {
+            RECORD_CONVERSATION => {
+                out.push(serde_json::from_slice(payload).map_err(|_| ArchiveError::Damaged)?)
+            }
+            0x80..=0xFF => {} // an optional extra of a newer version
+            _ => return Err(ArchiveError::NewerVersion),
+        }
+        at = start + len;
+    }
+    buf.drain(..at);
+    Ok(())
+}

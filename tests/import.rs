@@ -1,0 +1,271 @@
+//! Importing the official ChatGPT and Claude exports, with real export files.
+
+use std::io::Write;
+
+use threadkeeper::import::{parse_chatgpt, parse_claude, parse_export, read_export, ImportError};
+use threadkeeper::{Conversation, Role, Site};
+
+const REAL: &str = "../shared/fixtures/real";
+
+fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(format!("{REAL}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn roles(c: &Conversation) -> Vec<Role> {
+    c.messages.iter().map(|m| m.role).collect()
+}
+
+fn count(c: &Conversation, role: Role) -> usize {
+    c.messages.iter().filter(|m| m.role == role).count()
+}
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in entries {
+        zip.start_file(*name, options).unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn a_2023_chatgpt_export_follows_the_current_branch_and_keeps_the_other_as_a_version() {
+    let chats = parse_export(&fixture("chatgpt/export-conversations-2023.json"), "conversations.json").unwrap();
+    assert_eq!(chats.len(), 2);
+
+    let oscar = &chats[0];
+    assert_eq!(oscar.site, Site::ChatGpt);
+    assert_eq!(oscar.title, "Oscar for Rental Webshop");
+    assert_eq!(oscar.url, "https://chatgpt.com/c/65e5bb56-a41c-407c-8e90-6261edbed4fa");
+    assert_eq!(oscar.model.as_deref(), Some("gpt-4-browsing"));
+    assert_eq!(oscar.created_at, 1_686_142_873_878);
+    // 27 nodes on the current branch; the empty system message is left out.
+    assert_eq!(oscar.messages.len(), 26);
+    assert_eq!((count(oscar, Role::User), count(oscar, Role::Assistant), count(oscar, Role::Tool)), (4, 13, 9));
+    assert_eq!(count(oscar, Role::System), 0);
+    assert!(oscar.messages[0].markdown.starts_with("Can you read the documentation at: https://django-oscar"));
+    assert!(oscar.messages[25].markdown.starts_with("Zeker, hier is het advies vertaald"));
+    assert_eq!(roles(oscar)[20..], [Role::User, Role::Assistant, Role::User, Role::Assistant, Role::User, Role::Assistant]);
+
+    // The branch point: the first answer was regenerated; the abandoned attempt,
+    // with its own browsing, is kept as an earlier version of the turn.
+    let first_answer = &oscar.messages[1];
+    assert!(first_answer.markdown.contains("I'll start by opening the provided URL"));
+    assert_eq!(first_answer.versions.len(), 1);
+    let old = &first_answer.versions[0];
+    assert!(old.starts_with("```\n# Let's start by opening the provided URL"));
+    assert!(old.contains("Oscar is used in production by sites with more than 20 million products"));
+    assert_eq!(oscar.messages.iter().map(|m| m.versions.len()).sum::<usize>(), 1);
+
+    // Browsing: the tool's calls in code fences, its pages and quotes as quoted tool output.
+    assert_eq!(first_answer.metadata.get("toolCall").map(String::as_str), Some("browser"));
+    let page = &oscar.messages[2];
+    assert_eq!(page.role, Role::Tool);
+    assert!(page.markdown.starts_with("> URL: https://django-oscar.readthedocs.io/en/stable/"));
+    assert!(oscar.messages[4].markdown.starts_with("> Oscar is an e-commerce framework"));
+    for m in &oscar.messages {
+        assert_eq!(m.provenance.source.as_deref(), Some("import:chatgpt"));
+        assert_eq!(m.provenance.url.as_deref(), Some(oscar.url.as_str()));
+        assert!(m.turn_id.is_some());
+    }
+
+    let radio = &chats[1];
+    assert_eq!(radio.title, "How to Use Radio");
+    assert_eq!(radio.messages.len(), 16);
+    assert_eq!((count(radio, Role::User), count(radio, Role::Assistant), count(radio, Role::Tool)), (2, 7, 7));
+    assert_eq!(radio.messages[4].markdown, "Yes");
+    assert!(radio.messages[15].markdown.starts_with("Apologies, but as an AI model developed by OpenAI"));
+}
+
+#[test]
+fn a_2026_chatgpt_conversation_keeps_reasoning_beside_the_answer_not_in_it() {
+    let parsed = parse_chatgpt(&fixture("chatgpt/backend-conversation-2026.json")).unwrap();
+    assert_eq!(parsed.skipped, 0);
+    let chat = &parsed.conversations[0];
+    assert_eq!(chat.conversation_id, "chatgpt-fixture-conversation");
+    assert_eq!(chat.model.as_deref(), Some("gpt-5-6-pro"));
+    assert_eq!(roles(chat), [Role::User, Role::Assistant, Role::Tool, Role::Assistant]);
+
+    let question = &chat.messages[0];
+    assert_eq!(question.markdown, "Analyze the attached fixture and create an artifact.\n\n[image]");
+    assert_eq!(question.metadata["attachments"], "input.txt");
+
+    assert_eq!(chat.messages[1].markdown, "```\n{\"query\":\"fixture evidence\"}\n```");
+    assert_eq!(chat.messages[2].markdown, "> Privacy-safe tool result.");
+
+    let answer = &chat.messages[3];
+    assert_eq!(answer.markdown, "Final answer. [Download artifact](sandbox:/mnt/data/fixture-result.zip)\n\n[image]");
+    assert_eq!(answer.metadata["thoughts"], "Privacy-safe reasoning trace.");
+    assert_eq!(answer.metadata["reasoningRecap"], "Privacy-safe reasoning summary.");
+    assert_eq!(answer.versions, ["Superseded answer."]);
+    assert_eq!(answer.provenance.model.as_deref(), Some("gpt-5-6-pro"));
+    for m in &chat.messages {
+        assert!(!m.markdown.contains("reasoning"), "reasoning leaked into {:?}", m.markdown);
+        assert!(!m.markdown.contains("Preserve structured provider evidence"), "custom instructions imported");
+    }
+}
+
+#[test]
+fn a_2024_claude_export_is_put_back_in_time_order() {
+    let parsed = parse_claude(&fixture("claude/export-conversations-2024.json")).unwrap();
+    let chat = &parsed.conversations[0];
+    assert_eq!(chat.site, Site::Claude);
+    assert_eq!(chat.title, "LLM Pricing Calculator");
+    assert_eq!(chat.url, "https://claude.ai/chat/91098bc8-f2c4-427b-b71b-1e25efa2e871");
+    assert_eq!(chat.messages.len(), 20);
+    for (i, m) in chat.messages.iter().enumerate() {
+        assert_eq!(m.role, if i % 2 == 0 { Role::User } else { Role::Assistant }, "message {i}");
+        assert_eq!(m.provenance.source.as_deref(), Some("import:claude"));
+    }
+    let times: Vec<i64> = chat.messages.iter().map(|m| m.provenance.first_seen).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
+    // In the file, this request comes first; in time it is the fourth.
+    assert!(chat.messages[0].markdown.starts_with("Built me an artifact with no react"));
+    assert!(chat.messages[6].markdown.starts_with("Add a onkeyup event too"));
+    assert_eq!(chat.messages[6].metadata["attachments"].lines().count(), 5);
+    assert!(chat.messages[7].markdown.starts_with("Certainly! I'll update the calculator to include the onkeyup event"));
+    assert!(chat.messages[19].markdown.contains("trim unnecessary trailing zeros"));
+
+    // <antThinking> is reasoning, kept aside; the artifact stays in the answer.
+    let first_answer = &chat.messages[1];
+    assert!(!first_answer.markdown.contains("antThinking"));
+    assert!(first_answer.metadata["thinking"].starts_with("This request is suitable for an artifact"));
+    assert!(first_answer.markdown.contains("<antArtifact"));
+    assert!(!first_answer.markdown.contains("\n\n\n"));
+}
+
+#[test]
+fn a_trimmed_claude_export_gives_its_two_turns() {
+    let chats = parse_export(&fixture("claude/export-example-2024.json"), "conversations.json").unwrap();
+    assert_eq!(chats.len(), 1);
+    let chat = &chats[0];
+    assert_eq!(chat.title, "Bash Command for OpenAI API");
+    assert_eq!(roles(chat), [Role::User, Role::Assistant]);
+    assert_eq!(chat.messages[0].markdown, "Turn this into a bash command");
+    assert_eq!(chat.messages[0].metadata["attachments"], "CleanShot 20241017 at 22.29.542x.png");
+    assert!(chat.messages[1].markdown.starts_with("To turn this into a bash command"));
+    assert_eq!(chat.created_at, 1_729_229_410_325);
+}
+
+#[test]
+fn newer_claude_content_blocks_are_read_with_thinking_aside() {
+    let json = br#"[{"uuid": "u1", "name": "Blocks", "created_at": "2025-05-01T10:00:00Z",
+      "chat_messages": [
+        {"uuid": "m2", "sender": "assistant", "created_at": "2025-05-01T10:00:05Z", "text": "",
+         "content": [
+           {"type": "thinking", "thinking": "Let me look this up."},
+           {"type": "tool_use", "name": "web_search", "input": {"query": "kettle temperature"}},
+           {"type": "tool_result", "name": "web_search", "content": [{"type": "text", "text": "80 degrees for green tea"}]},
+           {"type": "text", "text": "Use water at about 80 \u00b0C."}]},
+        {"uuid": "m1", "sender": "human", "created_at": "2025-05-01T10:00:01Z", "text": "",
+         "content": [{"type": "text", "text": "How hot for green tea?"}]}]}]"#;
+    let chats = parse_export(json, "conversations.json").unwrap();
+    let chat = &chats[0];
+    assert_eq!(roles(chat), [Role::User, Role::Assistant]);
+    assert_eq!(chat.messages[0].markdown, "How hot for green tea?");
+    let answer = &chat.messages[1];
+    assert_eq!(answer.metadata["thinking"], "Let me look this up.");
+    assert!(!answer.markdown.contains("Let me look this up"));
+    assert!(answer.markdown.contains("`web_search`\n\n```json\n{\n  \"query\": \"kettle temperature\"\n}\n```"));
+    assert!(answer.markdown.contains("> 80 degrees for green tea"));
+    assert!(answer.markdown.ends_with("Use water at about 80 °C."));
+}
+
+#[test]
+fn chatgpt_nodes_without_children_are_linked_from_their_parents() {
+    let mut value: serde_json::Value = serde_json::from_slice(&fixture("chatgpt/export-conversations-2023.json")).unwrap();
+    for conv in value.as_array_mut().unwrap() {
+        for node in conv["mapping"].as_object_mut().unwrap().values_mut() {
+            node.as_object_mut().unwrap().remove("children");
+        }
+    }
+    let stripped = serde_json::to_vec(&value).unwrap();
+    let original = parse_export(&fixture("chatgpt/export-conversations-2023.json"), "").unwrap();
+    assert_eq!(parse_export(&stripped, "").unwrap(), original);
+
+    // Without current_node either, the newest branch is followed.
+    for conv in value.as_array_mut().unwrap() {
+        conv.as_object_mut().unwrap().remove("current_node");
+    }
+    let chats = parse_export(&serde_json::to_vec(&value).unwrap(), "").unwrap();
+    assert_eq!(chats[0].messages.len(), 26);
+    assert_eq!(chats[0].messages[1].versions.len(), 1);
+}
+
+#[test]
+fn hidden_chatgpt_messages_are_left_out() {
+    let json = br#"{"id": "h1", "title": "Hidden", "current_node": "b", "mapping": {
+      "r": {"message": null, "parent": null, "children": ["a"]},
+      "a": {"parent": "r", "children": ["b"], "message": {"id": "a", "author": {"role": "system"},
+            "content": {"content_type": "text", "parts": ["You are ChatGPT"]},
+            "metadata": {"is_visually_hidden_from_conversation": true}}},
+      "b": {"parent": "a", "children": [], "message": {"id": "b", "author": {"role": "user"},
+            "content": {"content_type": "text", "parts": ["hello"]}, "metadata": {}}}}}"#;
+    let chats = parse_export(json, "conversation.json").unwrap();
+    assert_eq!(roles(&chats[0]), [Role::User]);
+}
+
+#[test]
+fn an_export_zip_is_read_whole_and_sharded() {
+    let chatgpt = fixture("chatgpt/export-conversations-2023.json");
+    let expected = parse_export(&chatgpt, "conversations.json").unwrap();
+
+    let zip = zip_of(&[("chat.html", b"<html></html>"), ("conversations.json", &chatgpt), ("user.json", b"{}")]);
+    assert_eq!(parse_export(&zip, "export.zip").unwrap(), expected);
+
+    // The newer layout: conversations-000.json, -001.json..., in number order.
+    let value: Vec<serde_json::Value> = serde_json::from_slice(&chatgpt).unwrap();
+    let shard0 = serde_json::to_vec(&value[..1]).unwrap();
+    let shard1 = serde_json::to_vec(&value[1..]).unwrap();
+    let sharded = zip_of(&[("conversations-001.json", &shard1), ("conversations-000.json", &shard0)]);
+    assert_eq!(parse_export(&sharded, "export.zip").unwrap(), expected);
+
+    let claude = fixture("claude/export-conversations-2024.json");
+    let zip = zip_of(&[("users.json", b"[{\"uuid\": \"x\", \"full_name\": \"A\"}]"), ("conversations.json", &claude)]);
+    assert_eq!(parse_export(&zip, "data-2024.zip").unwrap(), parse_export(&claude, "").unwrap());
+}
+
+#[test]
+fn wrong_files_are_named_for_what_they_are() {
+    let not = |bytes: &[u8]| parse_export(bytes, "file").unwrap_err();
+    assert_eq!(not(b"hello, I am a text file"), ImportError::NotAnExport);
+    assert_eq!(not(b""), ImportError::NotAnExport);
+    assert_eq!(not(b"[{\"uuid\": \"x\", \"full_name\": \"Someone\"}]"), ImportError::NotAnExport);
+    assert_eq!(not(&zip_of(&[("photo.png", b"\x89PNG")])), ImportError::NotAnExport);
+
+    let archive = threadkeeper::archive::seal_archive(&[], "pw", threadkeeper::crypto::kdf::KdfParams::MINIMUM).unwrap();
+    assert_eq!(not(&archive), ImportError::IsArchive);
+
+    let broken = not(b"[{\"uuid\": \"secret words\", \"chat_messages\": [");
+    assert_eq!(broken.code(), "damaged_export");
+    assert!(!broken.to_string().contains("secret"), "{broken}");
+
+    let zip = zip_of(&[("conversations.json", &fixture("claude/export-example-2024.json"))]);
+    assert_eq!(not(&zip[..zip.len() / 2]).code(), "damaged_export");
+
+    // A Claude file given to the ChatGPT reader.
+    assert_eq!(parse_chatgpt(&fixture("claude/export-example-2024.json")).unwrap_err(), ImportError::NotAnExport);
+    assert_eq!(parse_claude(&fixture("chatgpt/backend-conversation-2026.json")).unwrap_err(), ImportError::NotAnExport);
+}
+
+#[test]
+fn a_zip_bomb_is_refused_before_it_fills_memory() {
+    let mut bomb = Vec::with_capacity(24 << 20);
+    bomb.extend_from_slice(b"[\"");
+    bomb.resize(24 << 20, b' ');
+    let zip = zip_of(&[("conversations.json", &bomb)]);
+    assert!(zip.len() < 200 << 10, "the bomb compresses well: {}", zip.len());
+    assert_eq!(parse_export(&zip, "export.zip").unwrap_err().code(), "too_large");
+}
+
+#[test]
+fn one_unreadable_conversation_does_not_spoil_the_others() {
+    let json = br#"[{"uuid": "ok", "name": "Fine", "chat_messages": [{"sender": "human", "text": "hi"}]},
+                    {"uuid": 42, "chat_messages": "not a list"}]"#;
+    let parsed = read_export(json, "conversations.json").unwrap();
+    assert_eq!(parsed.conversations.len(), 1);
+    assert_eq!(parsed.skipped, 1);
+}
