@@ -162,6 +162,7 @@ pub fn merge(stored: Option<Conversation>, snapshot: &Snapshot, now: i64) -> Mer
                                 markdown: s.markdown.clone(),
                                 streaming: s.streaming,
                                 versions: Vec::new(),
+                                metadata: Default::default(),
                                 provenance: Provenance {
                                     url: Some(snapshot.url.clone()),
                                     model: if s.role == Role::Assistant { snapshot.model.clone() } else { None },
