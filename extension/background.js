@@ -2,7 +2,8 @@
 // keys. Chrome runs it as a service worker that may be stopped at any moment, so
 // listeners are registered synchronously here and every handler awaits `vaultReady()`.
 
-import init, { WasmVault, passphraseStrength, parseSiteUrl } from '../build/web/threadkeeper.js';
+import init, { WasmVault, passphraseStrength, parseSiteUrl, restoreBlock } from '../build/web/threadkeeper.js';
+import { ADAPTERS } from './sites/index.js';
 import { ext, restrictSessionStorage } from './shim.js';
 import { toBase64, fromBase64 } from './codec.js';
 import { senderTier } from './trust.js';
@@ -117,9 +118,67 @@ Object.assign(pageHandlers, {
     return { settings: await readSettings(), health: await readHealth() };
   },
   async 'settings.set'(msg) {
-    const settings = await writeSettings({ paused: msg.paused, site: check.site(msg.site), enabled: msg.enabled });
+    const settings = await writeSettings({ paused: msg.paused, site: check.site(msg.site), enabled: msg.enabled, restoreBudget: msg.restoreBudget });
     await refreshBadge();
     return { settings };
+  },
+});
+
+async function blockFor(vault, id, budgetTokens) {
+  const conversation = await vault.getConversation(check.id(id));
+  const budget = Number.isInteger(budgetTokens) ? budgetTokens : (await readSettings()).restoreBudget;
+  return restoreBlock(conversation, { budgetTokens: Math.min(100000, Math.max(200, budget)) }).text;
+}
+
+// Blocks waiting for a tab opened by "Continue in", by tab id. Kept in storage.session
+// (a stopped worker must not lose them); they expire after a minute.
+const CARRY_TTL_MS = 60000;
+async function rememberCarry(tabId, text) {
+  await ext.storage.session.set({ [`carry:${tabId}`]: { text, at: Date.now() } });
+}
+async function takeCarry(tabId) {
+  const key = `carry:${tabId}`;
+  const entry = (await ext.storage.session.get(key))[key];
+  if (!entry) return null;
+  await ext.storage.session.remove(key);
+  return Date.now() - entry.at < CARRY_TTL_MS ? entry.text : null;
+}
+
+/** The AI-site tab the person used last (the popup may itself be open in a tab). */
+async function lastSiteTab() {
+  const tabs = await ext.tabs.query({});
+  const sites = tabs.filter((t) => t.url && parseSiteUrl(t.url));
+  sites.sort((a, b) => (b.lastAccessed ?? 0) - (a.lastAccessed ?? 0) || (b.active ? 1 : 0) - (a.active ? 1 : 0));
+  return sites[0] ?? null;
+}
+
+Object.assign(pageHandlers, {
+  async 'restore.block'(msg) {
+    const vault = await vaultReady();
+    return { text: await blockFor(vault, msg.id, msg.budgetTokens) };
+  },
+  async 'carry.insert'(msg) {
+    const vault = await vaultReady();
+    const text = await blockFor(vault, msg.id);
+    const tab = await lastSiteTab();
+    if (!tab) throw new RequestError('no_chat_tab', 'Open a chat on a supported AI site first, then insert.');
+    const result = await ext.tabs.sendMessage(tab.id, { type: 'insert.block', text }, { frameId: 0 }).catch(() => null);
+    if (!result?.ok) {
+      throw new RequestError('insert_failed', result?.copied
+        ? 'The chat did not take the text, so it was copied: paste it with Ctrl+V.'
+        : 'The chat did not take the text. Reload the chat tab and try again.');
+    }
+    await ext.tabs.update(tab.id, { active: true });
+    return { tabId: tab.id, site: parseSiteUrl(tab.url).site };
+  },
+  async 'carry.continue'(msg) {
+    const vault = await vaultReady();
+    const adapter = ADAPTERS.find((a) => a.site === msg.site);
+    if (!adapter) throw new RequestError('invalid_input', 'Threadkeeper cannot open that site.');
+    const text = await blockFor(vault, msg.id);
+    const tab = await ext.tabs.create({ url: adapter.newChat, active: true });
+    await rememberCarry(tab.id, text);
+    return { tabId: tab.id };
   },
 });
 
@@ -159,6 +218,30 @@ const contentHandlers = {
     await recordHealth(page.site, status, Date.now());
     await refreshBadge();
     return {};
+  },
+  async 'restore.count'(_msg, sender) {
+    const page = await senderPage(sender);
+    const vault = await vaultReady();
+    if (!page.conversationId || !vault.isUnlocked()) return { count: 0 };
+    const id = vault.conversationKey(page.site, page.conversationId);
+    try {
+      return { count: (await vault.getConversation(id)).messages.length };
+    } catch (err) {
+      if (err?.code === 'not_found') return { count: 0 };
+      throw err;
+    }
+  },
+  /** Only ever the block of the conversation in the sender's own tab. */
+  async 'restore.block'(msg, sender) {
+    const page = await senderPage(sender);
+    const vault = await vaultReady();
+    if (!page.conversationId) throw new RequestError('not_a_conversation', 'This page is not a conversation.');
+    const id = vault.conversationKey(page.site, page.conversationId);
+    if (msg.id !== undefined && msg.id !== id) throw new RequestError('forbidden', 'A tab may only restore its own conversation.');
+    return { text: await blockFor(vault, id) };
+  },
+  async 'carry.pending'(_msg, sender) {
+    return { text: await takeCarry(sender.tab.id) };
   },
   async 'capture.settings'(_msg, sender) {
     const page = await senderPage(sender);

@@ -2,7 +2,7 @@
 // search field and the conversations. Opened in a tab it behaves the same: it never
 // closes or redirects itself.
 
-import { el, show, send, siteName, formatDate, plural, openVaultPage } from './ui.js';
+import { el, show, send, siteName, formatDate, plural, openVaultPage, carryControls } from './ui.js';
 import { ADAPTERS } from '../extension/sites/index.js';
 
 const main = document.getElementById('main');
@@ -44,9 +44,14 @@ async function renderUnlocked(status) {
   statusLine.textContent = `${plural(status.conversations, 'conversation', 'conversations')}, ${plural(status.messages, 'message', 'messages')}`;
   const search = el('input', { type: 'search', id: 'search', 'aria-label': 'Search your chats', placeholder: 'Search your chats', autocomplete: 'off', 'aria-controls': 'results' });
   const results = el('ul', { id: 'results', role: 'listbox', 'aria-label': 'Conversations' });
+  const outcome = el('p', { id: 'carry-outcome', class: 'muted', 'aria-live': 'polite' });
+  const selectedId = () => results.querySelector('[role=option][aria-selected=true]')?.dataset.id ?? null;
+  const report = (text, bad) => { outcome.textContent = text; outcome.className = bad ? 'error' : 'muted'; };
   show(main,
     search,
     results,
+    carryControls(selectedId, report, ADAPTERS.map((a) => a.site)),
+    outcome,
     el('footer', { class: 'row' },
       el('button', { id: 'open-vault', onclick: () => openVaultPage() }, 'Open vault'),
       el('button', { id: 'lock', onclick: async () => { await send({ type: 'vault.lock' }); render(); } }, 'Lock')));
@@ -56,9 +61,15 @@ async function renderUnlocked(status) {
   if (list.conversations.length === 0) {
     return show(results, el('li', { class: 'muted empty' }, 'Nothing saved yet. Chats you have on AI sites will appear here.'));
   }
+  const select = (option) => {
+    for (const o of results.querySelectorAll('[role=option]')) {
+      o.setAttribute('aria-selected', o === option ? 'true' : 'false');
+      o.tabIndex = o === option ? 0 : -1;
+    }
+  };
   show(results, list.conversations.slice(0, 20).map((c, i) => el('li', {
     role: 'option', tabindex: i === 0 ? '0' : '-1', 'aria-selected': i === 0 ? 'true' : 'false',
-    'data-id': c.id, onclick: () => openVaultPage(`#${c.id}`),
+    'data-id': c.id, onclick: (event) => select(event.currentTarget), ondblclick: () => openVaultPage(`#${c.id}`),
   },
   el('span', { class: 'site' }, siteName(c.site)),
   el('span', { class: 'title' }, c.title || 'Untitled'),

@@ -55,3 +55,36 @@ export function plural(n, one, many) {
 export function openVaultPage(hash = '') {
   return ext.tabs.create({ url: ext.runtime.getURL(`vault.html${hash}`) });
 }
+
+/**
+ * The carry actions for a conversation: insert its context into the chat tab used last,
+ * open a new chat on another site with it, or copy it. `getId` gives the conversation's
+ * vault id (or null when nothing is chosen); `report` shows the outcome in the page.
+ */
+export function carryControls(getId, report, sites) {
+  const act = async (msg, done) => {
+    const id = getId();
+    if (!id) return report('Choose a conversation first.', true);
+    const reply = await send({ ...msg, id });
+    if (!reply.ok) return report(reply.error.message, true);
+    report(done(reply), false);
+  };
+  const insert = el('button', { class: 'insert', title: 'Put this context into the chat you used last (Ctrl+I)',
+    onclick: () => act({ type: 'carry.insert' }, (r) => `Inserted into ${siteName(r.site)}. Review it, then send.`) }, 'Insert into chat');
+  const copy = el('button', { class: 'copy', title: 'Copy the context block (Ctrl+C)', onclick: async () => {
+    const id = getId();
+    if (!id) return report('Choose a conversation first.', true);
+    const reply = await send({ type: 'restore.block', id });
+    if (!reply.ok) return report(reply.error.message, true);
+    await navigator.clipboard.writeText(reply.text).then(() => report('Context copied.', false), () => report('The clipboard is not available here.', true));
+  } }, 'Copy context');
+  const target = el('select', { class: 'continue-site', 'aria-label': 'Continue in' },
+    el('option', { value: '' }, 'Continue in…'),
+    sites.map((s) => el('option', { value: s }, siteName(s))));
+  target.addEventListener('change', () => {
+    const site = target.value;
+    target.value = '';
+    if (site) act({ type: 'carry.continue', site }, () => `Opening ${siteName(site)} with this context…`);
+  });
+  return el('div', { class: 'carry row' }, insert, copy, target);
+}

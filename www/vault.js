@@ -1,7 +1,8 @@
 // The vault page: first-run onboarding, unlock, the list of conversations and a
 // transcript view. All captured text is shown through textContent.
 
-import { el, show, send, siteName, formatDate, plural } from './ui.js';
+import { el, show, send, siteName, formatDate, plural, carryControls } from './ui.js';
+import { ADAPTERS } from '../extension/sites/index.js';
 
 const main = document.getElementById('main');
 const statusLine = document.getElementById('status');
@@ -79,14 +80,18 @@ function renderUnlock() {
 }
 
 function transcriptView(conversation) {
+  const outcome = el('p', { id: 'carry-outcome', class: 'muted', 'aria-live': 'polite' });
+  const report = (text, bad) => { outcome.textContent = text; outcome.className = bad ? 'error' : 'muted'; };
   return el('article', { id: 'transcript', 'aria-label': 'Transcript' },
     el('header', {},
       el('h2', {}, conversation.title || 'Untitled'),
+      carryControls(() => conversation.id, report, ADAPTERS.map((a) => a.site)),
+      outcome,
       el('p', { class: 'muted' },
         `${siteName(conversation.site)} · ${plural(conversation.messages.length, 'message', 'messages')} · ${formatDate(conversation.updatedAt)}`),
       conversation.url ? el('p', { class: 'muted url' }, conversation.url) : null),
     conversation.messages.map((m) => el('section', { class: `message role-${m.role}`, 'data-role': m.role },
-      el('h3', {}, m.role),
+      el('h3', {}, m.role, m.streaming ? ' (unfinished)' : '', m.versions?.length ? ` · ${plural(m.versions.length, 'earlier version', 'earlier versions')}` : ''),
       el('div', { class: 'markdown' }, m.markdown))));
 }
 

@@ -1,12 +1,15 @@
-// The content script of every supported AI site: picks the site's adapter and runs the
-// capture engine, honouring the pause and per-site switches at once.
+// The content script of every supported AI site: picks the site's adapter, runs the
+// capture engine (honouring the pause and per-site switches at once), shows the restore
+// chip, and inserts context the background sends (carry from the popup or vault page).
 import { adapterFor } from '../sites/index.js';
+import { conversationIdOf } from './extract.js';
 import { startEngine } from './engine.js';
+import { startRestoreChip, insertBlock } from './restore.js';
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const adapter = adapterFor(location.hostname);
 
-async function send(msg) {
+function send(msg) {
   return ext.runtime.sendMessage(msg);
 }
 
@@ -23,7 +26,19 @@ async function main() {
   ext.storage.onChanged.addListener((changes, area) => {
     if (area === 'local' && changes.settings) apply();
   });
+
+  // Only the background (no tab) may ask for an insertion; pages cannot reach here.
+  ext.runtime.onMessage.addListener((msg, sender, sendResponse) => {
+    if (sender.id !== ext.runtime.id || sender.tab || msg?.type !== 'insert.block' || typeof msg.text !== 'string') return false;
+    insertBlock(adapter, msg.text).then(sendResponse, () => sendResponse({ ok: false }));
+    return true;
+  });
+
+  startRestoreChip(adapter, { send, conversationId: () => conversationIdOf(adapter, location.href) });
   await apply();
+  // A tab opened by "Continue in" asks whether a block waits for it.
+  const pending = await send({ type: 'carry.pending' }).catch(() => null);
+  if (pending?.ok && pending.text) await insertBlock(adapter, pending.text);
 }
 
 main();

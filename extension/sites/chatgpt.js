@@ -22,4 +22,5 @@ export default {
   titleSuffix: /\s*[-|]\s*ChatGPT\s*$/,
   strip: '[data-testid="webpage-citation-pill"], .sr-only, h5, h6',
   composer: { selector: '#prompt-textarea', kind: 'prosemirror' },
+  newChat: 'https://chatgpt.com/',
 };

@@ -25,4 +25,5 @@ export default {
   // Tool-use timelines open with an expander button next to a live status line.
   strip: ':has(> button[aria-expanded]):has(> [role="status"]), [role="status"], .sr-only, [aria-label="Message actions"]',
   composer: { selector: '[data-testid="chat-input"] .ProseMirror, div.ProseMirror[contenteditable="true"]', kind: 'prosemirror' },
+  newChat: 'https://claude.ai/new',
 };

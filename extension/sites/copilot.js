@@ -21,4 +21,5 @@ export default {
   titleSuffix: /\s*[-|:]\s*Microsoft Copilot.*$/,
   strip: '.sr-only',
   composer: { selector: 'textarea#userInput, [data-testid="composer-input"]', kind: 'textarea' },
+  newChat: 'https://copilot.microsoft.com/',
 };

@@ -19,4 +19,5 @@ export default {
   title: ['document.title'],
   titleSuffix: /\s*[-|]\s*DeepSeek\s*$/,
   composer: { selector: 'textarea#chat-input, #chat-input, textarea', kind: 'textarea' },
+  newChat: 'https://chat.deepseek.com/',
 };

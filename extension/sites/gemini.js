@@ -27,4 +27,5 @@ export default {
   strip: '.cdk-visually-hidden, user-query time, .code-block-decoration, .thoughts-container, sources-list, message-actions, mat-icon',
   codeLabel: { container: 'code-block', label: '.code-block-decoration > span' },
   composer: { selector: 'rich-textarea .ql-editor', kind: 'quill' },
+  newChat: 'https://gemini.google.com/app',
 };

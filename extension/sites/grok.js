@@ -24,4 +24,5 @@ export default {
   strip: '[class*="thinking-container"], .action-buttons, [data-testid="code-block"] .font-mono.text-xs',
   codeLabel: { container: '[data-testid="code-block"]', label: '.font-mono.text-xs' },
   composer: { selector: 'textarea[aria-label="Ask Grok anything"], .tiptap.ProseMirror[contenteditable="true"]', kind: 'textarea' },
+  newChat: 'https://grok.com/',
 };

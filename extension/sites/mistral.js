@@ -22,4 +22,5 @@ export default {
   titleSuffix: /\s*[-|]\s*Le Chat.*$/,
   strip: '[data-message-part-type="reasoning"]',
   composer: { selector: 'textarea[name="message.text"], .ProseMirror[contenteditable="true"]', kind: 'textarea' },
+  newChat: 'https://chat.mistral.ai/chat',
 };

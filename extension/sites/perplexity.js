@@ -23,4 +23,5 @@ export default {
   titleSuffix: /\s*[-|]\s*Perplexity\s*$/,
   strip: '[data-pplx-citation], :has(> [data-pplx-citation]), .citation, .citation-nbsp',
   composer: { selector: '#ask-input[data-lexical-editor="true"], [data-lexical-editor="true"]', kind: 'lexical' },
+  newChat: 'https://www.perplexity.ai/',
 };
