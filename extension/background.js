@@ -2,7 +2,7 @@
 // keys. Chrome runs it as a service worker that may be stopped at any moment, so
 // listeners are registered synchronously here and every handler awaits `vaultReady()`.
 
-import init, { WasmVault, passphraseStrength, parseSiteUrl, restoreBlock } from '../build/web/threadkeeper.js';
+import init, { WasmVault, passphraseStrength, parseSiteUrl, restoreBlock, conversationMarkdown } from '../build/web/threadkeeper.js';
 import { ADAPTERS } from './sites/index.js';
 import { ext, restrictSessionStorage } from './shim.js';
 import { toBase64, fromBase64 } from './codec.js';
@@ -152,7 +152,42 @@ async function lastSiteTab() {
   return sites[0] ?? null;
 }
 
+const EXPORT_BATCH = 100;
+const IMPORT_BATCH = 500;
+
 Object.assign(pageHandlers, {
+  /** Every conversation's id, for an export that then fetches them in batches. */
+  async 'export.ids'() {
+    const vault = await vaultReady();
+    const list = await vault.listConversations();
+    return { ids: list.conversations.map((c) => c.id) };
+  },
+  async 'export.get'(msg) {
+    const vault = await vaultReady();
+    if (!Array.isArray(msg.ids) || msg.ids.length > EXPORT_BATCH) throw new RequestError('invalid_input', `Ask for at most ${EXPORT_BATCH} conversations at a time.`);
+    const conversations = [];
+    for (const id of msg.ids) conversations.push(await vault.getConversation(check.id(id)));
+    return { conversations };
+  },
+  /** One batch of conversations read (and already fully verified) from a file. */
+  async 'import.batch'(msg) {
+    const vault = await vaultReady();
+    if (!Array.isArray(msg.conversations) || msg.conversations.length > IMPORT_BATCH) throw new RequestError('invalid_input', `Send at most ${IMPORT_BATCH} conversations at a time.`);
+    return { report: await vault.importConversations(msg.conversations.map(check.conversation)) };
+  },
+  async 'conversation.markdown'(msg) {
+    const vault = await vaultReady();
+    const conversation = await vault.getConversation(check.id(msg.id));
+    return { markdown: conversationMarkdown(conversation), title: conversation.title };
+  },
+  /** Erases everything; the page asks the person to type the confirmation. */
+  async 'vault.wipe'(msg) {
+    if (msg.confirm !== 'erase everything') throw new RequestError('invalid_input', 'Type "erase everything" to confirm.');
+    const vault = await vaultReady();
+    await vault.wipe();
+    await forgetSession();
+    return vault.status();
+  },
   async 'restore.block'(msg) {
     const vault = await vaultReady();
     return { text: await blockFor(vault, msg.id, msg.budgetTokens) };

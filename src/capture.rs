@@ -381,3 +381,102 @@ mod tests {
         assert!(again.is_unchanged());
     }
 }
+
+/// Merges a conversation read from a file (an archive or an official export) into the
+/// stored one. Imported turns are final: a turn already stored (same turn id, or same
+/// role and text, or one of its earlier versions) is kept as it is; any other turn is
+/// inserted after the previous matched turn, keeping its provenance, versions and
+/// metadata. Nothing stored is removed. Importing the same file twice changes nothing.
+pub fn merge_imported(stored: Option<Conversation>, incoming: &Conversation) -> MergeOutcome {
+    let Some(mut conv) = stored else {
+        let n = incoming.messages.len();
+        return MergeOutcome { conversation: incoming.clone(), changed: (0..n).collect(), header_changed: true, added: n, updated: 0 };
+    };
+    let mut matched = vec![false; conv.messages.len()];
+    let mut prev: Option<usize> = None;
+    let mut first_shift = usize::MAX;
+    let mut added = 0;
+    for m in &incoming.messages {
+        let start = prev.map_or(0, |p| p + 1);
+        let msgs = &conv.messages;
+        let by_id = m.turn_id.as_ref().and_then(|id| {
+            (0..msgs.len()).find(|&j| !matched[j] && msgs[j].turn_id.as_deref() == Some(id.as_str()))
+        });
+        let found = by_id.or_else(|| {
+            (start..msgs.len())
+                .chain(0..start.min(msgs.len()))
+                .find(|&j| !matched[j] && msgs[j].role == m.role && same_text(&msgs[j], &m.markdown))
+        });
+        let pos = match found {
+            Some(j) => j,
+            None => {
+                let at = if prev.is_some() { start } else { conv.messages.len() };
+                conv.messages.insert(at, m.clone());
+                matched.insert(at, false);
+                first_shift = first_shift.min(at);
+                added += 1;
+                at
+            }
+        };
+        matched[pos] = true;
+        prev = Some(pos);
+    }
+    let mut header_changed = false;
+    if conv.title.is_empty() && !incoming.title.is_empty() {
+        conv.title = incoming.title.clone();
+        header_changed = true;
+    }
+    if conv.url.is_empty() && !incoming.url.is_empty() {
+        conv.url = incoming.url.clone();
+        header_changed = true;
+    }
+    if incoming.created_at != 0 && (conv.created_at == 0 || incoming.created_at < conv.created_at) {
+        conv.created_at = incoming.created_at;
+        header_changed = true;
+    }
+    if incoming.updated_at > conv.updated_at {
+        conv.updated_at = incoming.updated_at;
+        header_changed = true;
+    }
+    let changed: Vec<usize> = if first_shift == usize::MAX { Vec::new() } else { (first_shift..conv.messages.len()).collect() };
+    MergeOutcome { header_changed: header_changed || !changed.is_empty(), conversation: conv, changed, added, updated: 0 }
+}
+
+#[cfg(test)]
+mod import_tests {
+    use super::*;
+
+    fn conv(texts: &[(Role, &str)]) -> Conversation {
+        Conversation {
+            site: Site::ChatGpt,
+            conversation_id: "x".into(),
+            title: "T".into(),
+            url: "https://chatgpt.com/c/x".into(),
+            model: None,
+            created_at: 5,
+            updated_at: 9,
+            messages: texts.iter().map(|(r, t)| Message::new(*r, *t)).collect(),
+        }
+    }
+
+    #[test]
+    fn importing_a_conversation_twice_stores_it_once() {
+        let c = conv(&[(Role::User, "a"), (Role::Assistant, "b")]);
+        let first = merge_imported(None, &c);
+        assert_eq!(first.added, 2);
+        let again = merge_imported(Some(first.conversation.clone()), &c);
+        assert!(again.is_unchanged());
+        assert_eq!(again.conversation, first.conversation);
+    }
+
+    #[test]
+    fn newer_turns_join_an_existing_conversation_and_nothing_is_lost() {
+        let here = conv(&[(Role::User, "a"), (Role::Assistant, "b"), (Role::User, "local only")]);
+        let file = conv(&[(Role::User, "a"), (Role::Assistant, "b"), (Role::User, "c"), (Role::Assistant, "d")]);
+        let out = merge_imported(Some(here), &file);
+        let texts: Vec<_> = out.conversation.messages.iter().map(|m| m.markdown.as_str()).collect();
+        assert_eq!(texts, ["a", "b", "c", "d", "local only"]);
+        assert_eq!(out.added, 2);
+        assert_eq!(out.changed, [2, 3, 4]);
+    }
+}

@@ -41,7 +41,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::kdf::{derive_kek, KdfParams, SALT_LEN};
 use crate::crypto::keys::DataKey;
-use crate::capture::{merge, Snapshot};
+use crate::capture::{merge, merge_imported, Snapshot};
 use crate::crypto::envelope::record_aad;
 use crate::crypto::sealed_box::{seal_to, BoxKeyPair};
 use crate::crypto::{make_random, CryptoError};
@@ -170,6 +170,19 @@ pub struct InboxReport {
     pub updated: usize,
     /// Inbox records that could not be opened; they are left in place.
     pub unreadable: usize,
+}
+
+/// What importing conversations from a file did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportReport {
+    /// Conversations that were not in the vault.
+    pub added_conversations: usize,
+    /// Conversations already here that gained turns.
+    pub updated_conversations: usize,
+    /// Conversations already here with nothing new.
+    pub already_here: usize,
+    pub added_messages: usize,
 }
 
 /// The plaintext of an inbox record (sealed to the vault's public key).
@@ -489,6 +502,45 @@ impl<S: Store> Vault<S> {
         Ok(CaptureOutcome { id: None, added: 0, updated: 0, queued: true })
     }
 
+    /// Merges conversations read from a file into the vault, one atomic write for the
+    /// batch: new conversations are added, known ones gain the turns they lack, nothing
+    /// stored is removed. The caller has checked the whole file before the first batch.
+    pub async fn import_conversations(&self, conversations: &[Conversation]) -> Result<ImportReport, VaultError> {
+        for conv in conversations {
+            check_conversation(conv)?;
+        }
+        let keys = self.keys()?;
+        let mut report = ImportReport::default();
+        let mut ops = Vec::new();
+        let mut merged: Vec<(String, Conversation)> = Vec::new();
+        for incoming in conversations {
+            let k = keys.data.derive_store_key(&[incoming.site.as_str(), &incoming.conversation_id]);
+            let stored = match merged.iter().position(|(key, _)| *key == k) {
+                Some(i) => Some(merged.swap_remove(i).1),
+                None => self.load_for_merge(&k).await?,
+            };
+            let was_new = stored.is_none();
+            let outcome = merge_imported(stored, incoming);
+            match (was_new, outcome.added) {
+                (true, _) => report.added_conversations += 1,
+                (false, 0) => report.already_here += 1,
+                (false, _) => report.updated_conversations += 1,
+            }
+            report.added_messages += outcome.added;
+            if !outcome.is_unchanged() {
+                ops.extend(self.conversation_ops(&keys, &k, &outcome.conversation, outcome.changed.iter().copied())?);
+            }
+            merged.push((k, outcome.conversation));
+        }
+        if ops.is_empty() {
+            return Ok(report);
+        }
+        ops.push(self.counts_op(report.added_messages as i64).await?);
+        self.recent.borrow_mut().take();
+        self.store.apply(ops).await?;
+        Ok(report)
+    }
+
     /// Merges every capture sealed while the vault was locked, oldest first, and
     /// removes them from the inbox, all in one atomic write.
     pub async fn drain_inbox(&self) -> Result<InboxReport, VaultError> {
@@ -626,6 +678,14 @@ impl<S: Store> Vault<S> {
         }
         list.conversations.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.id.cmp(&b.id)));
         Ok(list)
+    }
+
+    /// Erases the whole vault (every store) and locks; the next status is "new".
+    pub async fn wipe(&self) -> Result<(), VaultError> {
+        let ops = StoreName::ALL.iter().map(|&store| Op::DeletePrefix { store, prefix: String::new() }).collect();
+        self.store.apply(ops).await?;
+        self.lock();
+        Ok(())
     }
 
     /// Deletes a conversation and its messages.
@@ -973,6 +1033,15 @@ mod tests {
     }
 
     #[test]
+    fn wiping_erases_every_record_and_leaves_a_new_vault() {
+        let vault = new_vault();
+        block_on(vault.put_conversation(&conversation("c", &["x"]))).unwrap();
+        block_on(vault.wipe()).unwrap();
+        assert!(vault.store().raw().is_empty());
+        assert_eq!(block_on(vault.status()).unwrap().state, VaultState::New);
+    }
+
+    #[test]
     fn strength_hints_grow_with_the_passphrase() {
         assert_eq!(passphrase_strength("abc").score, 0);
         assert!(passphrase_strength("aaaaaaaa").score <= 1);
@@ -1168,5 +1237,45 @@ mod block_tests {
             v2.store().data_for_tests().remove(&(StoreName::Messages, key));
             assert!(matches!(block_on(v2.get_conversation(&id)), Err(VaultError::Damaged(_))), "block {nth}");
         }
+    }
+}
+
+#[cfg(test)]
+mod import_tests {
+    use super::*;
+    use crate::model::Role;
+    use crate::store::memory::MemoryStore;
+    use pollster::block_on;
+
+    fn conv(id: &str, n: usize) -> Conversation {
+        Conversation {
+            site: Site::Claude,
+            conversation_id: id.into(),
+            title: format!("Imported {id}"),
+            url: format!("https://claude.ai/chat/{id}"),
+            model: None,
+            created_at: 1,
+            updated_at: 2,
+            messages: (0..n).map(|i| Message::new(if i % 2 == 0 { Role::User } else { Role::Assistant }, format!("{id} turn {i}"))).collect(),
+        }
+    }
+
+    #[test]
+    fn an_import_reports_what_it_added_and_a_second_import_adds_nothing() {
+        let v = Vault::new(MemoryStore::new());
+        block_on(v.create("correct horse battery staple", KdfParams::MINIMUM, 1)).unwrap();
+        let batch = vec![conv("a", 4), conv("b", 40)];
+        let first = block_on(v.import_conversations(&batch)).unwrap();
+        assert_eq!((first.added_conversations, first.added_messages, first.already_here), (2, 44, 0));
+        assert_eq!(block_on(v.status()).unwrap().messages, 44);
+        let before = v.store().raw();
+        let second = block_on(v.import_conversations(&batch)).unwrap();
+        assert_eq!((second.added_conversations, second.added_messages, second.already_here), (0, 0, 2));
+        assert_eq!(v.store().raw(), before);
+        let grown = block_on(v.import_conversations(&[conv("b", 42)])).unwrap();
+        assert_eq!((grown.updated_conversations, grown.added_messages), (1, 2));
+        let list = block_on(v.list_conversations()).unwrap();
+        let b = list.conversations.iter().find(|c| c.conversation_id == "b").unwrap();
+        assert_eq!(b.message_count, 42);
     }
 }

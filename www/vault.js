@@ -3,6 +3,7 @@
 
 import { el, show, send, siteName, formatDate, plural, carryControls } from './ui.js';
 import { ADAPTERS } from '../extension/sites/index.js';
+import { exportArchive, importFile, describeImport, saveFile, datedName } from './files.js';
 
 const main = document.getElementById('main');
 const statusLine = document.getElementById('status');
@@ -86,6 +87,7 @@ function transcriptView(conversation) {
     el('header', {},
       el('h2', {}, conversation.title || 'Untitled'),
       carryControls(() => conversation.id, report, ADAPTERS.map((a) => a.site)),
+      transcriptFileActions(conversation, report),
       outcome,
       el('p', { class: 'muted' },
         `${siteName(conversation.site)} · ${plural(conversation.messages.length, 'message', 'messages')} · ${formatDate(conversation.updatedAt)}`),
@@ -94,6 +96,92 @@ function transcriptView(conversation) {
       el('h3', {}, m.role, m.streaming ? ' (unfinished)' : '', m.versions?.length ? ` · ${plural(m.versions.length, 'earlier version', 'earlier versions')}` : ''),
       el('div', { class: 'markdown' }, m.markdown))));
 }
+
+function slug(text) {
+  return (text || 'conversation').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60) || 'conversation';
+}
+
+function transcriptFileActions(conversation, report) {
+  const markdown = el('button', { class: 'save-markdown', onclick: async () => {
+    const reply = await send({ type: 'conversation.markdown', id: conversation.id });
+    if (!reply.ok) return report(reply.error.message, true);
+    saveFile(reply.markdown, `${slug(conversation.title)}.md`, 'text/markdown');
+  } }, 'Save as Markdown');
+  const json = el('button', { class: 'save-json', onclick: () => {
+    saveFile(JSON.stringify(conversation, null, 2), `${slug(conversation.title)}.json`, 'application/json');
+  } }, 'Save as JSON');
+  const remove = el('button', { class: 'delete', onclick: async () => {
+    if (remove.dataset.armed !== 'true') {
+      remove.dataset.armed = 'true';
+      remove.textContent = 'Delete for good?';
+      return report('Press again to delete this conversation from the vault. This cannot be undone.', true);
+    }
+    const reply = await send({ type: 'conversation.delete', id: conversation.id });
+    if (!reply.ok) return report(reply.error.message, true);
+    history.replaceState(null, '', '#');
+    render();
+  } }, 'Delete');
+  return el('div', { class: 'row file-actions' }, markdown, json, remove);
+}
+
+/** Export the vault to an encrypted file; import an archive or an official export. */
+function filesPanel() {
+  const outcome = el('p', { id: 'files-outcome', 'aria-live': 'polite' });
+  const report = (text, bad) => { outcome.textContent = text; outcome.className = bad ? 'error' : 'muted'; };
+  const exportPass = el('input', { type: 'password', id: 'export-passphrase', autocomplete: 'new-password' });
+  const exportConfirm = el('input', { type: 'password', id: 'export-confirm', autocomplete: 'new-password' });
+  const exportProgress = el('progress', { id: 'export-progress', max: '1', value: '0', hidden: true });
+  const exportButton = el('button', { id: 'export-button', class: 'primary', onclick: async () => {
+    if (exportPass.value.length < 8) return report('Choose a passphrase of at least 8 characters for the file.', true);
+    if (exportPass.value !== exportConfirm.value) return report('The two passphrases differ. Type the same one twice.', true);
+    exportButton.disabled = true;
+    exportProgress.hidden = false;
+    try {
+      const result = await exportArchive(exportPass.value, (p) => { exportProgress.value = p; });
+      saveFile(result.blob, datedName('threadkeeper', 'tkarchive'));
+      report(`Saved ${result.conversations} conversations, ${result.messages} messages, encrypted with the file's passphrase.`, false);
+    } catch (err) {
+      report(err.message, true);
+    } finally {
+      exportButton.disabled = false;
+    }
+  } }, 'Export encrypted file');
+  const file = el('input', { type: 'file', id: 'import-file', accept: '.tkarchive,.json,.zip,application/json,application/zip' });
+  const importPass = el('input', { type: 'password', id: 'import-passphrase', autocomplete: 'off', placeholder: 'only for Threadkeeper files' });
+  const importProgress = el('progress', { id: 'import-progress', max: '1', value: '0', hidden: true });
+  const importButton = el('button', { id: 'import-button', class: 'primary', onclick: async () => {
+    const chosen = file.files?.[0];
+    if (!chosen) return report('Choose a file first.', true);
+    importButton.disabled = true;
+    importProgress.hidden = false;
+    importProgress.value = 0;
+    try {
+      const result = await importFile(chosen, importPass.value, (p) => { importProgress.value = p; });
+      report(describeImport(result), false);
+      renderListOnly();
+    } catch (err) {
+      report(err.message, true);
+    } finally {
+      importButton.disabled = false;
+    }
+  } }, 'Import');
+  return el('details', { id: 'files-panel', class: 'panel' },
+    el('summary', {}, 'Export and import'),
+    el('div', { class: 'stack' },
+      el('h3', {}, 'Export everything'),
+      el('p', { class: 'muted' }, 'One encrypted file with every conversation, to move to another browser or keep as a backup. Its passphrase may differ from the vault\'s.'),
+      el('label', { for: 'export-passphrase' }, 'Passphrase for the file'), exportPass,
+      el('label', { for: 'export-confirm' }, 'Type it again'), exportConfirm,
+      exportButton, exportProgress,
+      el('h3', {}, 'Import'),
+      el('p', { class: 'muted' }, 'A Threadkeeper file, or the conversations.json (or .zip) from ChatGPT\'s or Claude\'s data export. Nothing is changed unless the whole file reads correctly.'),
+      file,
+      el('label', { for: 'import-passphrase' }, 'Passphrase of the file'), importPass,
+      importButton, importProgress),
+    outcome);
+}
+
+let renderListOnly = () => {};
 
 async function openTranscript(id, pane) {
   const reply = await send({ type: 'conversation.get', id });
@@ -110,8 +198,13 @@ async function renderVault(status) {
   const list = el('ul', { id: 'conversation-list', 'aria-label': 'Conversations' });
   const pane = el('div', { id: 'transcript-pane' }, el('p', { class: 'muted' }, 'Choose a conversation to read it.'));
   const notices = el('div', { id: 'notices' });
-  show(main, notices, el('div', { class: 'columns' }, el('nav', {}, list), pane));
+  show(main, notices, filesPanel(), securityPanel(), el('div', { class: 'columns' }, el('nav', {}, list), pane));
   showHealth(notices);
+  renderListOnly = () => fillList(list, pane);
+  await fillList(list, pane);
+}
+
+async function fillList(list, pane) {
   const reply = await send({ type: 'conversation.list' });
   if (!reply.ok) return show(list, errorLine(reply));
   const items = reply.conversations.map((c) => el('li', { 'data-id': c.id },
@@ -135,6 +228,38 @@ async function showHealth(into) {
       ? `${siteName(site)}: no messages could be read on a conversation page since ${formatDate(h.at)}. The site may have changed; capture resumes by itself when it works again.`
       : `${siteName(site)}: Threadkeeper could not tell who wrote which message since ${formatDate(h.at)}. Capture resumes by itself when it works again.`));
   show(into, lines);
+}
+
+/** Passphrase change, restore budget, wipe. */
+function securityPanel() {
+  const outcome = el('p', { id: 'security-outcome', 'aria-live': 'polite' });
+  const report = (text, bad) => { outcome.textContent = text; outcome.className = bad ? 'error' : 'muted'; };
+  const [oldLabel, oldPass] = passwordField('old-passphrase', 'Current passphrase', 'current-password');
+  const [newLabel, newPass] = passwordField('changed-passphrase', 'New passphrase', 'new-password');
+  const [againLabel, again] = passwordField('changed-confirm', 'Type it again', 'new-password');
+  const change = el('button', { id: 'change-passphrase', onclick: async () => {
+    if (newPass.value !== again.value) return report('The two new passphrases differ.', true);
+    change.disabled = true;
+    const reply = await send({ type: 'vault.changePassphrase', oldPassphrase: oldPass.value, newPassphrase: newPass.value });
+    change.disabled = false;
+    if (!reply.ok) return report(reply.error.message, true);
+    for (const input of [oldPass, newPass, again]) input.value = '';
+    report('Passphrase changed. Your conversations did not need to be re-encrypted.', false);
+  } }, 'Change passphrase');
+  const confirm = el('input', { type: 'text', id: 'wipe-confirm', autocomplete: 'off', placeholder: 'erase everything' });
+  const wipe = el('button', { id: 'wipe', class: 'danger', onclick: async () => {
+    const reply = await send({ type: 'vault.wipe', confirm: confirm.value.trim() });
+    if (!reply.ok) return report(reply.error.message, true);
+    render();
+  } }, 'Erase the vault');
+  return el('details', { id: 'security-panel', class: 'panel' },
+    el('summary', {}, 'Security'),
+    el('div', { class: 'stack' },
+      el('h3', {}, 'Change passphrase'), oldLabel, oldPass, newLabel, newPass, againLabel, again, change,
+      el('h3', {}, 'Erase the vault'),
+      el('p', { class: 'muted' }, 'Deletes every conversation and the keys from this browser. Export first if you want to keep them. Type "erase everything" to confirm.'),
+      confirm, wipe),
+    outcome);
 }
 
 async function render() {

@@ -47,6 +47,21 @@ pub(crate) fn from_js<T: for<'de> serde::Deserialize<'de>>(value: JsValue, what:
         .map_err(|e| err(VaultError::InvalidInput(format!("{what} is not in the expected shape: {e}"))))
 }
 
+/// A conversation from JS. What `getConversation` gives carries the vault's key as `id`
+/// beside the site's `conversationId`; as `id` is also accepted as the name of the
+/// site's id (official exports), it is set aside when both are present.
+pub(crate) fn conversation_from_js(value: JsValue) -> Result<Conversation, JsValue> {
+    let has = |key: &str| js_sys::Reflect::has(&value, &JsValue::from_str(key)).unwrap_or(false);
+    let value = if value.is_object() && has("id") && has("conversationId") {
+        let copy = js_sys::Object::assign(&js_sys::Object::new(), value.unchecked_ref());
+        js_sys::Reflect::delete_property(&copy, &JsValue::from_str("id"))?;
+        copy.into()
+    } else {
+        value
+    };
+    from_js(value, "the conversation")
+}
+
 fn now() -> i64 {
     js_sys::Date::now() as i64
 }
@@ -120,8 +135,7 @@ impl WasmVault {
 
     #[wasm_bindgen(js_name = putConversation)]
     pub async fn put_conversation(&self, conversation: JsValue) -> Result<String, JsValue> {
-        let conv: Conversation = from_js(conversation, "the conversation")?;
-        self.inner.put_conversation(&conv).await.map_err(err)
+        self.inner.put_conversation(&conversation_from_js(conversation)?).await.map_err(err)
     }
 
     #[wasm_bindgen(js_name = getConversation)]
@@ -158,10 +172,29 @@ impl WasmVault {
         to_js(&self.inner.drain_inbox().await.map_err(err)?)
     }
 
+    /// Merges conversations read from a file; gives `{addedConversations,
+    /// updatedConversations, alreadyHere, addedMessages}`.
+    #[wasm_bindgen(js_name = importConversations)]
+    pub async fn import_conversations(&self, conversations: Vec<JsValue>) -> Result<JsValue, JsValue> {
+        let convs = conversations.into_iter().map(conversation_from_js).collect::<Result<Vec<_>, _>>()?;
+        to_js(&self.inner.import_conversations(&convs).await.map_err(err)?)
+    }
+
+    /// Erases the whole vault.
+    pub async fn wipe(&self) -> Result<(), JsValue> {
+        self.inner.wipe().await.map_err(err)
+    }
+
     /// Closes the database connection (tests reopen it).
     pub fn close(&self) {
         self.inner.store().close();
     }
+}
+
+/// One conversation as a Markdown document.
+#[wasm_bindgen(js_name = conversationMarkdown)]
+pub fn conversation_markdown(conversation: JsValue) -> Result<String, JsValue> {
+    Ok(crate::transcript::to_markdown(&conversation_from_js(conversation)?))
 }
 
 /// `{site, conversationId, url}` for an AI site's address, or null.

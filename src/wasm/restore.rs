@@ -2,8 +2,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use super::{from_js, to_js};
-use crate::model::Conversation;
+use super::{conversation_from_js, from_js, to_js};
 use crate::restore::{self, RestoreOptions};
 
 #[derive(serde::Serialize)]
@@ -23,17 +22,7 @@ struct Block {
 /// `WasmVault.getConversation` gives it.
 #[wasm_bindgen(js_name = restoreBlock)]
 pub fn restore_block(conversation: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-    // What `conversation.get` gives carries the vault's key as `id` beside the site's
-    // `conversationId`; `id` is only an alias of the latter, so it is set aside.
-    let has = |key: &str| js_sys::Reflect::has(&conversation, &JsValue::from_str(key)).unwrap_or(false);
-    let conversation = if conversation.is_object() && has("id") && has("conversationId") {
-        let copy = js_sys::Object::assign(&js_sys::Object::new(), conversation.unchecked_ref());
-        js_sys::Reflect::delete_property(&copy, &JsValue::from_str("id"))?;
-        copy.into()
-    } else {
-        conversation
-    };
-    let conv: Conversation = from_js(conversation, "the conversation")?;
+    let conv = conversation_from_js(conversation)?;
     let opts: RestoreOptions =
         if options.is_undefined() || options.is_null() { RestoreOptions::default() } else { from_js(options, "the restore options")? };
     let b = restore::build_restore_block(&conv, &opts);

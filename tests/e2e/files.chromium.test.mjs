@@ -1,0 +1,131 @@
+// Export and import in real Chromium with dist/chromium loaded: the vault page writes an
+// encrypted archive, the vault is erased, and the archive is read back; bad files leave
+// every stored record byte for byte as it was; official exports import.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { launch, send, rawDatabaseText, FIXTURES, FAST_KDF } from './chromium.mjs';
+
+const PASSPHRASE = 'files test vault passphrase';
+const FILE_PASSPHRASE = 'a different file passphrase';
+const CONVERSATIONS = 500;
+const PER = 20;
+let browser, vault, archivePath;
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-files-'));
+
+before(async () => {
+  browser = await launch();
+  vault = await browser.page('vault.html');
+  assert.equal((await send(vault, { type: 'vault.create', passphrase: PASSPHRASE, kdf: FAST_KDF })).ok, true);
+});
+after(async () => {
+  await browser?.close();
+  fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+function conversation(i) {
+  return {
+    site: ['chatgpt', 'claude', 'gemini', 'perplexity'][i % 4],
+    conversationId: `conv-${i}`,
+    title: `Conversation ${i} about ${['tea', 'rust', 'kyoto', 'math'][i % 4]}`,
+    url: `https://example.invalid/${i}`,
+    createdAt: 1_700_000_000_000 + i,
+    updatedAt: 1_700_000_100_000 + i,
+    messages: Array.from({ length: PER }, (_, j) => ({ role: j % 2 ? 'assistant' : 'user', markdown: `Message ${j} of ${i}: ${'text '.repeat(20)}\n\n\`\`\`js\nconsole.log(${i * PER + j})\n\`\`\`` })),
+  };
+}
+
+async function everything(page) {
+  const { ids } = await send(page, { type: 'export.ids' });
+  const all = [];
+  for (let i = 0; i < ids.length; i += 100) all.push(...(await send(page, { type: 'export.get', ids: ids.slice(i, i + 100) })).conversations);
+  return all.map(({ id, ...c }) => c).sort((a, b) => a.conversationId.localeCompare(b.conversationId));
+}
+
+async function openPanel(page, id) {
+  const panel = page.locator(`#${id}`);
+  await panel.waitFor();
+  if (!(await panel.evaluate((d) => d.open))) await panel.locator('summary').click();
+}
+
+async function importThrough(page, file, passphrase) {
+  await openPanel(page, 'files-panel');
+  await page.locator('#import-file').setInputFiles(file);
+  await page.locator('#import-passphrase').fill(passphrase);
+  await page.locator('#import-button').click();
+  await page.locator('#import-button:not([disabled])').waitFor();
+  await page.waitForFunction(() => document.querySelector('#files-outcome')?.textContent.trim().length > 0, null, { timeout: 120000 });
+  return page.locator('#files-outcome');
+}
+
+test('export, erase and import of 10,000 messages gives back exactly the same conversations', async () => {
+  for (let i = 0; i < CONVERSATIONS; i++) {
+    const reply = await send(vault, { type: 'conversation.put', conversation: conversation(i) });
+    assert.equal(reply.ok, true);
+  }
+  const before = await everything(vault);
+  assert.equal(before.length, CONVERSATIONS);
+  await vault.reload();
+  await openPanel(vault, 'files-panel');
+  await vault.locator('#export-passphrase').fill(FILE_PASSPHRASE);
+  await vault.locator('#export-confirm').fill(FILE_PASSPHRASE);
+  const download = vault.waitForEvent('download', { timeout: 120000 });
+  await vault.locator('#export-button').click();
+  const file = await download;
+  assert.match(file.suggestedFilename(), /^threadkeeper-\d{4}-\d{2}-\d{2}\.tkarchive$/);
+  archivePath = path.join(scratch, file.suggestedFilename());
+  await file.saveAs(archivePath);
+  await vault.locator('#files-outcome', { hasText: `Saved ${CONVERSATIONS} conversations, ${CONVERSATIONS * PER} messages` }).waitFor();
+  const bytes = fs.readFileSync(archivePath);
+  assert.ok(!bytes.includes(Buffer.from('Conversation 1 about')), 'the archive holds plaintext');
+
+  await openPanel(vault, 'security-panel');
+  await vault.locator('#wipe-confirm').fill('erase everything');
+  await vault.locator('#wipe').click();
+  await vault.locator('#onboarding').waitFor();
+  assert.equal((await send(vault, { type: 'vault.status' })).state, 'new');
+  assert.equal((await send(vault, { type: 'vault.create', passphrase: PASSPHRASE, kdf: FAST_KDF })).ok, true);
+  await vault.reload();
+
+  const outcome = await importThrough(vault, archivePath, FILE_PASSPHRASE);
+  assert.equal((await outcome.textContent()).trim(), `Added ${CONVERSATIONS} conversations, ${CONVERSATIONS * PER} messages.`);
+  assert.deepEqual(await everything(vault), before);
+  const again = await importThrough(vault, archivePath, FILE_PASSPHRASE);
+  assert.match(await again.textContent(), new RegExp(`Added 0 conversations, 0 messages; ${CONVERSATIONS} were already here`));
+  assert.equal((await send(vault, { type: 'vault.status' })).messages, CONVERSATIONS * PER);
+});
+
+test('a wrong passphrase, a cut, changed, foreign or newer file is refused and the vault stays byte for byte the same', async () => {
+  const good = fs.readFileSync(archivePath);
+  const variants = {
+    'wrong passphrase': [good, 'not the file passphrase', /wrong passphrase/i],
+    truncated: [good.subarray(0, good.length - 1000), FILE_PASSPHRASE, /cut short|truncated|incomplete|ends early/i],
+    tampered: [Buffer.from(good).fill(0x41, 5000, 5001), FILE_PASSPHRASE, /changed or is damaged|damaged/i],
+    foreign: [Buffer.from('PK\u0003\u0004 not really a zip at all'), FILE_PASSPHRASE, /not|recognis|know/i],
+    newer: [Buffer.concat([good.subarray(0, 8), Buffer.from([9]), good.subarray(9)]), FILE_PASSPHRASE, /newer version/i],
+  };
+  const before = await rawDatabaseText(vault);
+  for (const [name, [bytes, passphrase, message]] of Object.entries(variants)) {
+    const file = path.join(scratch, `${name.replace(/ /g, '-')}.tkarchive`);
+    fs.writeFileSync(file, bytes);
+    await vault.reload();
+    const outcome = await importThrough(vault, file, passphrase);
+    assert.match(await outcome.getAttribute('class'), /error/, name);
+    assert.match(await outcome.textContent(), message, name);
+    const after = await rawDatabaseText(vault);
+    assert.equal(after.text, before.text, `${name} changed the stored records`);
+  }
+});
+
+test('the official ChatGPT and Claude exports import their conversations', async () => {
+  await vault.reload();
+  const chatgpt = await importThrough(vault, path.join(FIXTURES, 'chatgpt/export-conversations-2023.json'), '');
+  assert.match(await chatgpt.textContent(), /^Added 2 conversations, 42 messages/);
+  await vault.reload();
+  const claude = await importThrough(vault, path.join(FIXTURES, 'claude/export-conversations-2024.json'), '');
+  assert.match(await claude.textContent(), /^Added 1 conversation, 20 messages/);
+  const list = await send(vault, { type: 'conversation.list' });
+  assert.ok(list.conversations.some((c) => c.site === 'claude' && c.messageCount === 20));
+});
