@@ -39,7 +39,11 @@ function vaultReady() {
 async function openVault() {
   await init({ module_or_path: ext.runtime.getURL('threadkeeper_bg.wasm') });
   const vault = await WasmVault.open(DB_NAME);
-  const saved = (await ext.storage.session.get(SESSION_KEY))[SESSION_KEY];
+  let saved = (await ext.storage.session.get(SESSION_KEY))[SESSION_KEY];
+  if (saved && (await idleTooLong())) {
+    await forgetSession();
+    saved = null;
+  }
   if (saved) {
     try {
       await vault.unlockWithKey(fromBase64(saved));
@@ -53,12 +57,38 @@ async function openVault() {
 
 async function rememberSession(vault) {
   await restrictSessionStorage();
-  await ext.storage.session.set({ [SESSION_KEY]: toBase64(vault.sessionKey()) });
+  await ext.storage.session.set({ [SESSION_KEY]: toBase64(vault.sessionKey()), [ACTIVE_KEY]: Date.now() });
 }
 
 async function forgetSession() {
-  await ext.storage.session.remove(SESSION_KEY);
+  await ext.storage.session.remove([SESSION_KEY, ACTIVE_KEY]);
 }
+
+// Auto-lock: the time of the person's last use of Threadkeeper's pages is kept in
+// storage.session; an alarm looks every minute and locks once the idle time they set
+// has passed. A restarted worker does the same check before it unlocks itself.
+const ACTIVE_KEY = 'lastActive';
+const AUTO_LOCK_ALARM = 'auto-lock';
+
+async function idleTooLong() {
+  const minutes = (await readSettings()).autoLockMinutes;
+  if (!minutes) return false;
+  const last = (await ext.storage.session.get(ACTIVE_KEY))[ACTIVE_KEY] ?? 0;
+  return Date.now() - last > minutes * 60000;
+}
+
+async function lockIfIdle() {
+  if (!(await idleTooLong())) return;
+  const vault = await vaultReady();
+  if (!vault.isUnlocked()) return;
+  vault.lock();
+  await forgetSession();
+}
+
+ext.alarms?.onAlarm.addListener((alarm) => {
+  if (alarm.name === AUTO_LOCK_ALARM) serially(lockIfIdle).catch(() => {});
+});
+ext.alarms?.create(AUTO_LOCK_ALARM, { periodInMinutes: 1 });
 
 const pageHandlers = {
   async 'vault.status'() {
@@ -118,7 +148,7 @@ Object.assign(pageHandlers, {
     return { settings: await readSettings(), health: await readHealth() };
   },
   async 'settings.set'(msg) {
-    const settings = await writeSettings({ paused: msg.paused, site: check.site(msg.site), enabled: msg.enabled, restoreBudget: msg.restoreBudget });
+    const settings = await writeSettings({ paused: msg.paused, site: check.site(msg.site), enabled: msg.enabled, restoreBudget: msg.restoreBudget, autoLockMinutes: msg.autoLockMinutes });
     await refreshBadge();
     return { settings };
   },
@@ -297,11 +327,19 @@ function failure(err) {
 async function handle(msg, sender) {
   const tier = senderTier(sender);
   const handlers = tier && handlersByTier[tier];
+
   if (!handlers) throw new RequestError('forbidden', 'This sender may not talk to Threadkeeper.');
   if (!msg || typeof msg.type !== 'string' || !Object.hasOwn(handlers, msg.type)) {
     throw new RequestError('unknown_request', 'Threadkeeper does not know this request.');
   }
-  return { ok: true, ...(await serially(() => handlers[msg.type](msg, sender))) };
+  return { ok: true, ...(await serially(async () => {
+    const reply = await handlers[msg.type](msg, sender);
+    // The person is using Threadkeeper: push the auto-lock back (only while unlocked).
+    if (tier === 'page' && msg.type !== 'vault.status' && vaultPromise && (await vaultPromise).isUnlocked()) {
+      await ext.storage.session.set({ [ACTIVE_KEY]: Date.now() });
+    }
+    return reply;
+  })) };
 }
 
 ext.runtime.onMessage.addListener((msg, sender, sendResponse) => {

@@ -3,7 +3,7 @@
 
 import { ext } from './shim.js';
 
-export const DEFAULT_SETTINGS = Object.freeze({ paused: false, disabledSites: [], restoreBudget: 6000 });
+export const DEFAULT_SETTINGS = Object.freeze({ paused: false, disabledSites: [], restoreBudget: 6000, autoLockMinutes: 15 });
 
 export async function readSettings() {
   const { settings } = await ext.storage.local.get('settings');
@@ -14,6 +14,8 @@ export async function writeSettings(changes) {
   const current = await readSettings();
   const next = { ...current };
   if (typeof changes.paused === 'boolean') next.paused = changes.paused;
+  // 0 means never (while the browser stays open).
+  if (Number.isInteger(changes.autoLockMinutes)) next.autoLockMinutes = Math.min(24 * 60, Math.max(0, changes.autoLockMinutes));
   if (Number.isInteger(changes.restoreBudget)) next.restoreBudget = Math.min(100000, Math.max(500, changes.restoreBudget));
   if (changes.site && typeof changes.enabled === 'boolean') {
     const off = new Set(current.disabledSites);

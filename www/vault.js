@@ -246,6 +246,14 @@ function securityPanel() {
     for (const input of [oldPass, newPass, again]) input.value = '';
     report('Passphrase changed. Your conversations did not need to be re-encrypted.', false);
   } }, 'Change passphrase');
+  const autoLock = el('select', { id: 'auto-lock' },
+    [[1, '1 minute'], [5, '5 minutes'], [15, '15 minutes'], [30, '30 minutes'], [60, '1 hour'], [240, '4 hours'], [0, 'Only when the browser closes']]
+      .map(([value, label]) => el('option', { value }, label)));
+  send({ type: 'settings.get' }).then((r) => { if (r.ok) autoLock.value = String(r.settings.autoLockMinutes); });
+  autoLock.addEventListener('change', async () => {
+    const reply = await send({ type: 'settings.set', autoLockMinutes: Number(autoLock.value) });
+    report(reply.ok ? 'Saved.' : reply.error.message, !reply.ok);
+  });
   const confirm = el('input', { type: 'text', id: 'wipe-confirm', autocomplete: 'off', placeholder: 'erase everything' });
   const wipe = el('button', { id: 'wipe', class: 'danger', onclick: async () => {
     const reply = await send({ type: 'vault.wipe', confirm: confirm.value.trim() });
@@ -255,6 +263,8 @@ function securityPanel() {
   return el('details', { id: 'security-panel', class: 'panel' },
     el('summary', {}, 'Security'),
     el('div', { class: 'stack' },
+      el('label', { for: 'auto-lock' }, 'Lock after this long without using Threadkeeper'), autoLock,
+      el('p', { class: 'muted' }, 'The vault also locks when the browser closes: the key is kept in memory only.'),
       el('h3', {}, 'Change passphrase'), oldLabel, oldPass, newLabel, newPass, againLabel, again, change,
       el('h3', {}, 'Erase the vault'),
       el('p', { class: 'muted' }, 'Deletes every conversation and the keys from this browser. Export first if you want to keep them. Type "erase everything" to confirm.'),

@@ -83,7 +83,7 @@ test('after the service worker is stopped, the vault is still unlocked and reada
   assert.equal(await now.evaluate(() => globalThis.__tkMarker ?? 'fresh worker'), 'fresh worker');
   // The key lives only in session storage, and not as the passphrase.
   const session = await page.evaluate(() => chrome.storage.session.get(null));
-  assert.deepEqual(Object.keys(session), ['dataKey']);
+  assert.deepEqual(Object.keys(session).sort(), ['dataKey', 'lastActive']);
   const local = await page.evaluate(() => chrome.storage.local.get(null));
   assert.ok(!JSON.stringify(local).includes(PASSPHRASE));
   await page.close();
@@ -109,6 +109,19 @@ test('after lock a wrong passphrase shows a clear error and the right one unlock
   await vault.locator('#conversation-list button', { hasText: `Trip planning ${SECRET}` }).waitFor();
   await popup.close();
   await vault.close();
+});
+
+test('after the idle time the person set, a restarted worker comes back locked', async () => {
+  const page = await browser.page('vault.html');
+  assert.equal((await send(page, { type: 'settings.set', autoLockMinutes: 1 })).ok, true);
+  assert.equal((await send(page, { type: 'vault.status' })).state, 'unlocked');
+  await page.evaluate(() => chrome.storage.session.set({ lastActive: Date.now() - 2 * 60000 }));
+  await stopServiceWorker(page);
+  assert.equal((await send(page, { type: 'vault.status' })).state, 'locked');
+  assert.deepEqual(await page.evaluate(() => chrome.storage.session.get(null)), {});
+  assert.equal((await send(page, { type: 'vault.unlock', passphrase: PASSPHRASE })).ok, true);
+  assert.equal((await send(page, { type: 'settings.set', autoLockMinutes: 15 })).ok, true);
+  await page.close();
 });
 
 test('messages from other senders and unknown requests are refused', async () => {
