@@ -8,7 +8,7 @@ import { ext, restrictSessionStorage } from './shim.js';
 import { toBase64, fromBase64 } from './codec.js';
 import { senderTier } from './trust.js';
 import { check, RequestError } from './messages.js';
-import { readSettings, writeSettings, captureAllowed, recordHealth, readHealth, refreshBadge } from './settings.js';
+import { readSettings, writeSettings, captureAllowed, recordHealth, clearHealth, readHealth, refreshBadge } from './settings.js';
 
 const DB_NAME = 'threadkeeper';
 const SESSION_KEY = 'dataKey';
@@ -274,7 +274,18 @@ const contentHandlers = {
     }
     if (!captureAllowed(await readSettings(), page.site)) return { skipped: true };
     const vault = await vaultReady();
-    const outcome = await vault.capture({ ...snapshot, site: page.site, conversationId: page.conversationId, url: page.url });
+    let outcome;
+    try {
+      outcome = await vault.capture({ ...snapshot, site: page.site, conversationId: page.conversationId, url: page.url });
+    } catch (err) {
+      // Saving failed (a full disk, a browser error): say so; the tab keeps the capture and retries.
+      if (err?.code === 'storage') {
+        await recordHealth(page.site, 'save_failed', Date.now(), err.message);
+        await refreshBadge();
+      }
+      throw err;
+    }
+    if (await clearHealth(page.site, 'save_failed')) await refreshBadge();
     return { added: outcome.added, updated: outcome.updated, queued: outcome.queued };
   },
   async 'capture.health'(msg, sender) {

@@ -32,7 +32,7 @@ export function captureAllowed(settings, site) {
 }
 
 /** Records a site's health; returns the whole map. Only changes are written. */
-export async function recordHealth(site, status, at) {
+export async function recordHealth(site, status, at, detail) {
   const { health = {} } = await ext.storage.local.get('health');
   const before = health[site];
   if (status === 'ok') {
@@ -40,10 +40,19 @@ export async function recordHealth(site, status, at) {
     delete health[site];
   } else {
     if (before?.status === status) return health;
-    health[site] = { status, at };
+    health[site] = detail ? { status, at, detail } : { status, at };
   }
   await ext.storage.local.set({ health });
   return health;
+}
+
+/** Clears a site's health entry if it has `status`; true when something changed. */
+export async function clearHealth(site, status) {
+  const { health = {} } = await ext.storage.local.get('health');
+  if (health[site]?.status !== status) return false;
+  delete health[site];
+  await ext.storage.local.set({ health });
+  return true;
 }
 
 export async function readHealth() {

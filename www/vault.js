@@ -226,7 +226,9 @@ async function showHealth(into) {
   const lines = Object.entries(reply.health).map(([site, h]) => el('p', { class: 'error health', role: 'status', 'data-site': site },
     h.status === 'no_turns'
       ? `${siteName(site)}: no messages could be read on a conversation page since ${formatDate(h.at)}. The site may have changed; capture resumes by itself when it works again.`
-      : `${siteName(site)}: Threadkeeper could not tell who wrote which message since ${formatDate(h.at)}. Capture resumes by itself when it works again.`));
+      : h.status === 'save_failed'
+        ? `${siteName(site)}: captured messages could not be saved since ${formatDate(h.at)} (${h.detail ?? 'storage error'}). The tab keeps them and tries again.`
+        : `${siteName(site)}: Threadkeeper could not tell who wrote which message since ${formatDate(h.at)}. Capture resumes by itself when it works again.`));
   show(into, lines);
 }
 

@@ -15,6 +15,7 @@ import { conversationIdOf, findTurns, makeReader } from './extract.js';
 export const SNAPSHOT_INTERVAL_MS = 1000;
 export const SETTLE_MS = 400;
 export const HEALTH_GRACE_MS = 4000;
+export const RETRY_MS = 3000;
 
 export function startEngine(adapter, { send, now = () => Date.now(), win = window } = {}) {
   const doc = win.document;
@@ -34,6 +35,7 @@ export function startEngine(adapter, { send, now = () => Date.now(), win = windo
   let health = null;
   let enabled = true;
   let turnElements = [];
+  let retryTimer = null;
 
   function markDirty(node) {
     for (let n = node; n && n !== doc.body; n = n.parentNode) {
@@ -97,8 +99,10 @@ export function startEngine(adapter, { send, now = () => Date.now(), win = windo
         snapshot: { conversationId: forId, title: reader.title(doc), model: reader.model(doc), messages: window },
       });
       if (reply?.ok && forId === conversationId) lastSent = messages;
+      else if (!reply?.ok && reply?.error?.code !== 'forbidden') retryLater();
     } catch {
-      // The worker was restarting: the next change (or the retry below) sends again.
+      // The worker was restarting: send again shortly.
+      retryLater();
     } finally {
       sending = false;
       if (again) {
@@ -106,6 +110,16 @@ export function startEngine(adapter, { send, now = () => Date.now(), win = windo
         schedule();
       }
     }
+  }
+
+  // A capture that was not saved (storage full, worker restarting) is sent again until
+  // it is: lastSent only moves on an acknowledgement.
+  function retryLater() {
+    if (retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      schedule();
+    }, RETRY_MS);
   }
 
   function schedule() {

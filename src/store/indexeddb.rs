@@ -158,6 +158,9 @@ impl Store for IndexedDbStore {
         names.sort_unstable();
         names.dedup();
         let tx = self.db.transaction(&names, TransactionMode::ReadWrite).map_err(write_error)?;
+        // Keep a handle to read why the browser aborted, if it does.
+        let raw = web_sys::IdbTransaction::from(tx);
+        let tx = idb::Transaction::from(raw.clone());
         // Requests are queued without awaiting each one: the transaction commits all
         // of them or, on any failure, none.
         for op in ops {
@@ -177,9 +180,18 @@ impl Store for IndexedDbStore {
                 }
             }
         }
-        match tx.await.map_err(write_error)? {
-            TransactionResult::Committed => Ok(()),
-            TransactionResult::Aborted => Err(StoreError::Write("the browser aborted the save".into())),
+        let aborted = |raw: &web_sys::IdbTransaction| match raw.error().map(|e| e.name()) {
+            Some(name) if name == "QuotaExceededError" => StoreError::QuotaExceeded,
+            Some(name) => StoreError::Write(format!("the browser aborted the save: {name}")),
+            None => StoreError::Write("the browser aborted the save".into()),
+        };
+        match tx.await {
+            Ok(TransactionResult::Committed) => Ok(()),
+            Ok(TransactionResult::Aborted) => Err(aborted(&raw)),
+            Err(err) => match raw.error() {
+                Some(_) => Err(aborted(&raw)),
+                None => Err(write_error(err)),
+            },
         }
     }
 }
