@@ -3,6 +3,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execSync } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
 import path from 'node:path';
 import { Builder, By, until } from 'selenium-webdriver';
 import firefox from 'selenium-webdriver/firefox.js';
@@ -13,25 +16,45 @@ const UUID = '5b0e2c7a-1f3d-4c5e-9a8b-7d6c5b4a3f21';
 const BASE = `moz-extension://${UUID}`;
 const PASSPHRASE = 'amber lantern over quiet hills';
 const SECRET = 'Firefox-Narwhal-4410';
-let driver;
+let driver, server;
+const sitePages = new Map(); // pathname -> html, served at https://chatgpt.com (127.0.0.1:443)
+
+/** A local HTTPS server standing in for chatgpt.com, with a throwaway self-signed cert. */
+async function startSiteServer() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-cert-'));
+  execSync(`openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=chatgpt.com -addext subjectAltName=DNS:chatgpt.com -keyout ${dir}/key.pem -out ${dir}/cert.pem`, { stdio: 'ignore' });
+  server = https.createServer({ key: fs.readFileSync(`${dir}/key.pem`), cert: fs.readFileSync(`${dir}/cert.pem`) }, (req, res) => {
+    const html = sitePages.get(new URL(req.url, 'https://chatgpt.com').pathname);
+    res.writeHead(html ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(html ?? 'not found');
+  });
+  await new Promise((resolve, reject) => server.listen(443, '127.0.0.1', resolve).on('error', reject));
+  fs.rmSync(dir, { recursive: true, force: true });
+}
 
 function which(cmd) {
   return execSync(`command -v ${cmd}`, { encoding: 'utf8', shell: '/bin/bash', env: { ...process.env, PATH: `${process.env.HOME}/.cargo/bin:${process.env.PATH}` } }).trim();
 }
 
 before(async () => {
+  await startSiteServer();
   const options = new firefox.Options()
     .addArguments('-headless')
     .setBinary(process.env.FIREFOX ?? '/usr/bin/firefox-esr')
     .setPreference('extensions.webextensions.uuids', JSON.stringify({ [GECKO_ID]: UUID }))
     .setPreference('datareporting.policy.dataSubmissionEnabled', false)
-    .setPreference('app.update.enabled', false);
+    .setPreference('app.update.enabled', false)
+    .setPreference('network.dns.forceResolve', '127.0.0.1')
+    .setAcceptInsecureCerts(true);
   const service = new firefox.ServiceBuilder(which('geckodriver')).addArguments('--allow-system-access');
   driver = await new Builder().forBrowser('firefox').setFirefoxOptions(options).setFirefoxService(service).build();
   await driver.installAddon(path.join(ROOT, 'dist/firefox'), true);
 });
 
-after(async () => { await driver?.quit(); });
+after(async () => {
+  await driver?.quit();
+  server?.close();
+});
 
 function send(msg) {
   return driver.executeAsyncScript((m, done) => { browser.runtime.sendMessage(m).then(done, (e) => done({ thrown: String(e) })); }, msg);
@@ -65,4 +88,27 @@ test('in Firefox, onboarding creates the vault and a stored conversation reads b
   await unlock.sendKeys(PASSPHRASE);
   await driver.findElement(By.id('unlock-button')).click();
   await driver.wait(until.elementLocated(By.xpath(`//button[contains(., 'Trip planning ${SECRET}')]`)), 15000);
+});
+
+test('in Firefox, a ChatGPT conversation is captured from the page and shows in the vault', async () => {
+  const turn = (role, id, text) => `<article data-turn="${role}"><div data-message-author-role="${role}" data-message-id="${id}"><div class="${role === 'user' ? 'whitespace-pre-wrap' : 'markdown'}">${text}</div></div></article>`;
+  sitePages.set('/c/firefox-capture', `<!doctype html><html><head><meta charset="utf-8"><title>Gecko notes - ChatGPT</title></head><body><main>${turn('user', 'f1', 'Does capture work in Firefox-Axolotl-3390?')}${turn('assistant', 'f2', '<p>Yes, with <code>content scripts</code>.</p>')}</main></body></html>`);
+  await driver.get('https://chatgpt.com/c/firefox-capture');
+  await driver.wait(until.elementLocated(By.css('[data-message-author-role="assistant"]')), 10000);
+  await driver.sleep(2500); // the engine sends once the page has settled
+  await driver.get(`${BASE}/vault.html`);
+  const deadline = Date.now() + 20000;
+  let hit;
+  while (!hit && Date.now() < deadline) {
+    const list = await send({ type: 'conversation.list' });
+    hit = list.conversations?.find((c) => c.conversationId === 'firefox-capture' && c.messageCount === 2);
+    if (!hit) await driver.sleep(300);
+  }
+  assert.ok(hit, 'the conversation was not captured');
+  assert.equal(hit.title, 'Gecko notes');
+  const got = await send({ type: 'conversation.get', id: hit.id });
+  assert.deepEqual(got.conversation.messages.map((m) => [m.role, m.markdown]), [
+    ['user', 'Does capture work in Firefox-Axolotl-3390?'],
+    ['assistant', 'Yes, with `content scripts`.'],
+  ]);
 });
