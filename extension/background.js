@@ -7,6 +7,7 @@ import { ADAPTERS } from './sites/index.js';
 import { ext, restrictSessionStorage } from './shim.js';
 import { toBase64, fromBase64 } from './codec.js';
 import { senderTier } from './trust.js';
+import { enableDeviceUnlock, deviceDataKey, disableDeviceUnlock, deviceUnlockEnabled } from './device.js';
 import { check, RequestError } from './messages.js';
 import { readSettings, writeSettings, captureAllowed, recordHealth, clearHealth, readHealth, refreshBadge } from './settings.js';
 
@@ -40,13 +41,16 @@ async function openVault() {
   await init({ module_or_path: ext.runtime.getURL('threadkeeper_bg.wasm') });
   const vault = await WasmVault.open(DB_NAME);
   let saved = (await ext.storage.session.get(SESSION_KEY))[SESSION_KEY];
-  if (saved && (await idleTooLong())) {
+  const stayUnlocked = await deviceUnlockEnabled();
+  if (saved && !stayUnlocked && (await idleTooLong())) {
     await forgetSession();
     saved = null;
   }
-  if (saved) {
+  const key = saved ? fromBase64(saved) : stayUnlocked ? await deviceDataKey() : null;
+  if (key) {
     try {
-      await vault.unlockWithKey(fromBase64(saved));
+      await vault.unlockWithKey(key);
+      if (!saved) await rememberSession(vault);
       await vault.drainInbox();
     } catch {
       if (!vault.isUnlocked()) await ext.storage.session.remove(SESSION_KEY);
@@ -78,7 +82,7 @@ async function idleTooLong() {
 }
 
 async function lockIfIdle() {
-  if (!(await idleTooLong())) return;
+  if ((await deviceUnlockEnabled()) || !(await idleTooLong())) return;
   const vault = await vaultReady();
   if (!vault.isUnlocked()) return;
   vault.lock();
@@ -108,11 +112,19 @@ const pageHandlers = {
     const inbox = await vault.drainInbox();
     return { ...(await vault.status()), inbox };
   },
+  /** Locks now; also ends "stay unlocked on this device" (a lock should last). */
   async 'vault.lock'() {
     const vault = await vaultReady();
     vault.lock();
     await forgetSession();
+    await disableDeviceUnlock();
     return vault.status();
+  },
+  async 'vault.stayUnlocked'(msg) {
+    const vault = await vaultReady();
+    if (msg.enabled === true) await enableDeviceUnlock(vault.sessionKey());
+    else await disableDeviceUnlock();
+    return { stayUnlocked: await deviceUnlockEnabled() };
   },
   async 'vault.changePassphrase'(msg) {
     const vault = await vaultReady();
@@ -145,7 +157,7 @@ const pageHandlers = {
 
 Object.assign(pageHandlers, {
   async 'settings.get'() {
-    return { settings: await readSettings(), health: await readHealth() };
+    return { settings: await readSettings(), health: await readHealth(), stayUnlocked: await deviceUnlockEnabled() };
   },
   async 'settings.set'(msg) {
     const settings = await writeSettings({ paused: msg.paused, site: check.site(msg.site), enabled: msg.enabled, restoreBudget: msg.restoreBudget, autoLockMinutes: msg.autoLockMinutes });
@@ -216,6 +228,7 @@ Object.assign(pageHandlers, {
     const vault = await vaultReady();
     await vault.wipe();
     await forgetSession();
+    await disableDeviceUnlock();
     return vault.status();
   },
   async 'restore.block'(msg) {

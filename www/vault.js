@@ -256,6 +256,14 @@ function securityPanel() {
     const reply = await send({ type: 'settings.set', autoLockMinutes: Number(autoLock.value) });
     report(reply.ok ? 'Saved.' : reply.error.message, !reply.ok);
   });
+  const stay = el('input', { type: 'checkbox', id: 'stay-unlocked' });
+  send({ type: 'settings.get' }).then((r) => { if (r.ok) stay.checked = r.stayUnlocked; });
+  stay.addEventListener('change', async () => {
+    const reply = await send({ type: 'vault.stayUnlocked', enabled: stay.checked });
+    if (!reply.ok) return report(reply.error.message, true);
+    stay.checked = reply.stayUnlocked;
+    report(reply.stayUnlocked ? 'This browser will open the vault without asking, until you lock it.' : 'The vault locks again when the browser closes.', false);
+  });
   const confirm = el('input', { type: 'text', id: 'wipe-confirm', autocomplete: 'off', placeholder: 'erase everything' });
   const wipe = el('button', { id: 'wipe', class: 'danger', onclick: async () => {
     const reply = await send({ type: 'vault.wipe', confirm: confirm.value.trim() });
@@ -267,6 +275,8 @@ function securityPanel() {
     el('div', { class: 'stack' },
       el('label', { for: 'auto-lock' }, 'Lock after this long without using Threadkeeper'), autoLock,
       el('p', { class: 'muted' }, 'The vault also locks when the browser closes: the key is kept in memory only.'),
+      el('label', {}, stay, 'Stay unlocked on this device'),
+      el('p', { class: 'muted', id: 'stay-unlocked-explained' }, 'Keeps the vault open across browser restarts and idle time, until you press Lock. The key is then stored on this computer, wrapped by a key the browser will not reveal. This protects against someone who copies only Threadkeeper\'s storage; it does not protect against anyone who can use this browser profile, or who copies all of it. Leave it off on shared or portable computers.'),
       el('h3', {}, 'Change passphrase'), oldLabel, oldPass, newLabel, newPass, againLabel, again, change,
       el('h3', {}, 'Erase the vault'),
       el('p', { class: 'muted' }, 'Deletes every conversation and the keys from this browser. Export first if you want to keep them. Type "erase everything" to confirm.'),

@@ -124,6 +124,30 @@ test('after the idle time the person set, a restarted worker comes back locked',
   await page.close();
 });
 
+test('"stay unlocked on this device" survives a browser restart until the person locks', async () => {
+  const page = await browser.page('vault.html');
+  await page.locator('#security-panel summary').click();
+  await page.locator('#stay-unlocked').check();
+  await page.locator('#security-outcome', { hasText: 'without asking' }).waitFor();
+  assert.match(await page.locator('#stay-unlocked-explained').textContent(), /does not protect against anyone who can use this browser profile/);
+  const sessionKey = (await page.evaluate(() => chrome.storage.session.get('dataKey'))).dataKey;
+  const local = JSON.stringify(await page.evaluate(() => chrome.storage.local.get(null)));
+  assert.ok(local.includes('deviceUnlock') && !local.includes(sessionKey), 'the data key is in storage.local unwrapped');
+  // A browser restart: session storage is gone and the worker starts again.
+  await page.evaluate(() => chrome.storage.session.clear());
+  await stopServiceWorker(page);
+  assert.equal((await send(page, { type: 'vault.status' })).state, 'unlocked');
+  assert.equal((await send(page, { type: 'conversation.list' })).conversations[0].title, `Trip planning ${SECRET}`);
+  // Locking ends it: after the next restart the passphrase is needed again.
+  assert.equal((await send(page, { type: 'vault.lock' })).state, 'locked');
+  await page.evaluate(() => chrome.storage.session.clear());
+  await stopServiceWorker(page);
+  assert.equal((await send(page, { type: 'vault.status' })).state, 'locked');
+  assert.ok(!JSON.stringify(await page.evaluate(() => chrome.storage.local.get(null))).includes('deviceUnlock'));
+  assert.equal((await send(page, { type: 'vault.unlock', passphrase: PASSPHRASE })).ok, true);
+  await page.close();
+});
+
 test('messages from other senders and unknown requests are refused', async () => {
   const page = await browser.page('vault.html');
   const unknown = await send(page, { type: 'vault.exportEverythingInPlain' });
