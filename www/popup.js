@@ -40,40 +40,116 @@ function renderLocked(problem) {
   input.focus();
 }
 
+/** A snippet with its matched ranges marked; text only ever goes in as text. */
+function snippetNode(snippet, ranges) {
+  const out = el('span', { class: 'snippet' });
+  let at = 0;
+  for (const [start, end] of ranges ?? []) {
+    if (start < at || end > snippet.length || start >= end) continue;
+    out.append(document.createTextNode(snippet.slice(at, start)), el('mark', {}, snippet.slice(start, end)));
+    at = end;
+  }
+  out.append(document.createTextNode(snippet.slice(at)));
+  return out;
+}
+
+/** One result; `id` is the conversation's vault id (what conversation.get takes). */
+function optionFor(c, i, id, hit) {
+  return el('li', {
+    role: 'option', id: `result-${i}`, 'aria-selected': i === 0 ? 'true' : 'false', 'data-id': id,
+  },
+  el('span', { class: `site site-${c.site}` }, siteName(c.site)),
+  el('span', { class: 'title' }, c.title || 'Untitled'),
+  el('span', { class: 'muted' }, formatDate(c.updatedAt)),
+  hit ? snippetNode(hit.snippet, hit.ranges) : null);
+}
+
 async function renderUnlocked(status) {
   statusLine.textContent = `${plural(status.conversations, 'conversation', 'conversations')}, ${plural(status.messages, 'message', 'messages')}`;
-  const search = el('input', { type: 'search', id: 'search', 'aria-label': 'Search your chats', placeholder: 'Search your chats', autocomplete: 'off', 'aria-controls': 'results' });
+  const search = el('input', { type: 'search', id: 'search', 'aria-label': 'Search your chats', placeholder: 'Search your chats', autocomplete: 'off', 'aria-controls': 'results', 'aria-autocomplete': 'list', role: 'combobox', 'aria-expanded': 'true' });
   const results = el('ul', { id: 'results', role: 'listbox', 'aria-label': 'Conversations' });
+  const info = el('p', { id: 'search-info', class: 'muted', 'aria-live': 'polite' });
   const outcome = el('p', { id: 'carry-outcome', class: 'muted', 'aria-live': 'polite' });
-  const selectedId = () => results.querySelector('[role=option][aria-selected=true]')?.dataset.id ?? null;
+  const options = () => [...results.querySelectorAll('[role=option]')];
+  const selected = () => results.querySelector('[role=option][aria-selected=true]');
+  const selectedId = () => selected()?.dataset.id ?? null;
   const report = (text, bad) => { outcome.textContent = text; outcome.className = bad ? 'error' : 'muted'; };
+  const select = (option) => {
+    for (const o of options()) o.setAttribute('aria-selected', o === option ? 'true' : 'false');
+    if (option) {
+      search.setAttribute('aria-activedescendant', option.id);
+      option.scrollIntoView({ block: 'nearest' });
+    }
+  };
+  const carry = carryControls(selectedId, report, ADAPTERS.map((a) => a.site));
   show(main,
-    search,
-    results,
-    carryControls(selectedId, report, ADAPTERS.map((a) => a.site)),
-    outcome,
+    search, info, results, carry, outcome,
+    el('p', { class: 'muted keys' }, '↑↓ choose · Enter open · Ctrl+Enter insert into chat · Alt+C copy · Alt+N continue in…'),
     el('footer', { class: 'row' },
       el('button', { id: 'open-vault', onclick: () => openVaultPage() }, 'Open vault'),
       el('button', { id: 'lock', onclick: async () => { await send({ type: 'vault.lock' }); render(); } }, 'Lock')));
-  search.focus();
-  const list = await send({ type: 'conversation.list' });
-  if (!list.ok) return show(results, errorLine(list));
-  if (list.conversations.length === 0) {
-    return show(results, el('li', { class: 'muted empty' }, 'Nothing saved yet. Chats you have on AI sites will appear here.'));
-  }
-  const select = (option) => {
-    for (const o of results.querySelectorAll('[role=option]')) {
-      o.setAttribute('aria-selected', o === option ? 'true' : 'false');
-      o.tabIndex = o === option ? 0 : -1;
+  results.addEventListener('click', (event) => {
+    const option = event.target.closest('[role=option]');
+    if (option) select(option);
+  });
+  results.addEventListener('dblclick', (event) => {
+    const option = event.target.closest('[role=option]');
+    if (option) openVaultPage(`#${option.dataset.id}`);
+  });
+  search.addEventListener('keydown', (event) => {
+    const all = options();
+    const index = all.indexOf(selected());
+    if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      event.preventDefault();
+      const next = all[Math.max(0, Math.min(all.length - 1, index + (event.key === 'ArrowDown' ? 1 : -1)))];
+      if (next) select(next);
+    } else if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      carry.querySelector('.insert').click();
+    } else if (event.key === 'Enter' && selected()) {
+      event.preventDefault();
+      openVaultPage(`#${selectedId()}`);
+    } else if (event.altKey && event.key.toLowerCase() === 'c') {
+      event.preventDefault();
+      carry.querySelector('.copy').click();
+    } else if (event.altKey && event.key.toLowerCase() === 'n') {
+      event.preventDefault();
+      carry.querySelector('select').focus();
     }
+  });
+
+  let recent = null;
+  const showRecent = async () => {
+    recent ??= await send({ type: 'conversation.list' });
+    if (!recent.ok) return show(results, errorLine(recent));
+    info.textContent = '';
+    if (recent.conversations.length === 0) {
+      return show(results, el('li', { class: 'muted empty' }, 'Nothing saved yet. Chats you have on AI sites will appear here.'));
+    }
+    show(results, recent.conversations.slice(0, 20).map((c, i) => optionFor(c, i, c.id)));
+    select(options()[0]);
   };
-  show(results, list.conversations.slice(0, 20).map((c, i) => el('li', {
-    role: 'option', tabindex: i === 0 ? '0' : '-1', 'aria-selected': i === 0 ? 'true' : 'false',
-    'data-id': c.id, onclick: (event) => select(event.currentTarget), ondblclick: () => openVaultPage(`#${c.id}`),
-  },
-  el('span', { class: 'site' }, siteName(c.site)),
-  el('span', { class: 'title' }, c.title || 'Untitled'),
-  el('span', { class: 'muted' }, formatDate(c.updatedAt)))));
+  let asked = 0;
+  const run = async () => {
+    const query = search.value;
+    const mine = ++asked;
+    if (query.trim() === '') return showRecent();
+    const reply = await send({ type: 'search', query, limit: 20 });
+    if (mine !== asked) return; // a newer query is on its way
+    if (!reply.ok) {
+      info.textContent = reply.error.message;
+      return show(results);
+    }
+    info.textContent = reply.hint ?? (reply.total === 0 ? '' : `${plural(reply.total, 'match', 'matches')} · ${reply.tookMs < 1 ? '<1' : Math.round(reply.tookMs)} ms`);
+    if (reply.results.length === 0) {
+      return show(results, el('li', { class: 'muted empty' }, `No results for “${query.trim().slice(0, 80)}”.`));
+    }
+    show(results, reply.results.map((r, i) => optionFor(r, i, r.conversationId, r.hits?.[0])));
+    select(options()[0]);
+  };
+  search.addEventListener('input', run);
+  search.focus();
+  await showRecent();
 }
 
 /** Capture switches: a global pause and one switch per site, applied at once. */
