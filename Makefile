@@ -8,7 +8,7 @@ RUST_SRC := $(shell find src -name '*.rs') Cargo.toml $(wildcard Cargo.lock)
 WEB_SRC := $(shell find extension www -type f) scripts/build.mjs package.json
 WASM_OPT := node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: all setup test test-rust test-node test-wasm test-e2e lint clean size
+.PHONY: all setup test test-rust test-node test-wasm test-e2e lint clean size fuzz bench
 all: setup dist/.built dist/node/threadkeeper.js
 
 setup: node_modules/.installed
@@ -63,3 +63,15 @@ lint:
 
 clean:
 	rm -rf build dist target/wasm32-unknown-unknown
+
+# Fuzzing, outside CI (needs the nightly toolchain; cargo-fuzz is installed when missing).
+FUZZ_RUNS ?= 10000000
+FUZZ_TARGETS ?= envelope_open archive_decoder chatgpt_parser claude_parser zip_import
+fuzz:
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && for t in $(FUZZ_TARGETS); do cargo +nightly fuzz run $$t -- -runs=$(FUZZ_RUNS) -max_len=65536 || exit 1; done
+
+# Benchmarks print JSON; they are not tests.
+bench: all
+	node bench/capture/run.mjs
+	node bench/archive/run.mjs
