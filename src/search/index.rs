@@ -1,0 +1,234 @@
+//! [`SearchIndex`]: the whole index in memory (node package, tests, and the in-memory
+//! half of the persisted index), and how one document becomes postings.
+
+use super::codec::{self, Bad, Reader};
+use super::docs::DocTable;
+use super::engine::{self, Terms};
+use super::postings::{MutPostings, MutTerms, PosCursor, PostingRef, Segment};
+use super::query;
+use super::tokenize::{self, Run};
+use super::{Doc, Hit, SearchError, SearchResults};
+
+/// A title word counts as this many words of text.
+pub const TITLE_WEIGHT: u32 = 3;
+
+/// Scratch space reused between documents.
+#[derive(Default, Debug, Clone)]
+pub(crate) struct Scratch {
+    buf: String,
+    arena: String,
+    /// `(term start, term end, position, from the title)` into `arena`.
+    tokens: Vec<(u32, u32, u32, bool)>,
+    positions: Vec<u32>,
+}
+
+/// Tokenizes a document and appends its postings to `terms` under number `doc`;
+/// returns its length (text words plus weighted title words).
+pub(crate) fn index_doc(terms: &mut MutTerms, s: &mut Scratch, doc: u32, title: &str, text: &str) -> u32 {
+    s.arena.clear();
+    s.tokens.clear();
+    let mut pos = 0u32;
+    let mut len = 0u32;
+    for (field, is_title) in [(title, true), (text, false)] {
+        let Scratch { buf, arena, tokens, .. } = &mut *s;
+        let weight = if is_title { TITLE_WEIGHT } else { 1 };
+        tokenize::runs(field, buf, |run| match run {
+            Run::Word { term, .. } => {
+                let at = arena.len() as u32;
+                arena.push_str(term);
+                tokens.push((at, arena.len() as u32, pos, is_title));
+                pos += 1;
+                len += weight;
+            }
+            Run::Cjk { text, .. } => {
+                tokenize::cjk_terms(text, |k, t| {
+                    let at = arena.len() as u32;
+                    arena.push_str(t);
+                    tokens.push((at, arena.len() as u32, pos + k as u32, is_title));
+                });
+                let n = text.chars().count() as u32;
+                pos += n;
+                len += weight * n;
+            }
+        });
+        // A gap, so that a phrase never spans the title and the text.
+        pos += 1;
+    }
+    let arena = &s.arena;
+    s.tokens.sort_unstable_by(|a, b| arena[a.0 as usize..a.1 as usize].cmp(&arena[b.0 as usize..b.1 as usize]).then(a.2.cmp(&b.2)));
+    let mut i = 0;
+    while i < s.tokens.len() {
+        let term = &arena[s.tokens[i].0 as usize..s.tokens[i].1 as usize];
+        let mut j = i;
+        let mut tf = 0;
+        s.positions.clear();
+        while j < s.tokens.len() && &arena[s.tokens[j].0 as usize..s.tokens[j].1 as usize] == term {
+            tf += if s.tokens[j].3 { TITLE_WEIGHT } else { 1 };
+            s.positions.push(s.tokens[j].2);
+            j += 1;
+        }
+        terms.push(term, doc, tf, &s.positions);
+        i = j;
+    }
+    len
+}
+
+/// Re-encodes the postings of `sources` without deleted documents.
+pub(crate) fn live_postings(sources: &[PostingRef<'_>], docs: &DocTable) -> MutPostings {
+    let mut out = MutPostings::default();
+    let mut c = PosCursor::new(sources);
+    let mut pos = Vec::new();
+    while let Some((d, tf)) = c.next_doc() {
+        if docs.is_live(d) {
+            c.positions(&mut pos);
+            out.push(d, tf, &pos);
+        }
+    }
+    out
+}
+
+/// A search index held whole in memory.
+#[derive(Default, Debug, Clone)]
+pub struct SearchIndex {
+    pub(crate) docs: DocTable,
+    /// What [`SearchIndex::from_bytes`] loaded (documents below those in `terms`).
+    frozen: Option<Segment>,
+    terms: MutTerms,
+    scratch: Scratch,
+}
+
+struct Sources<'a> {
+    frozen: Option<&'a Segment>,
+    terms: &'a MutTerms,
+}
+
+impl Terms for Sources<'_> {
+    fn postings<'s>(&'s self, term: &[u8], out: &mut Vec<PostingRef<'s>>) {
+        out.extend(self.frozen.and_then(|f| f.get(term)));
+        out.extend(self.terms.get(term));
+    }
+
+    fn prefix<'s>(&'s self, prefix: &[u8], out: &mut Vec<&'s [u8]>) {
+        if let Some(f) = self.frozen {
+            f.with_prefix(prefix, out);
+        }
+        self.terms.with_prefix(prefix, out);
+    }
+}
+
+pub const INDEX_MAGIC: &[u8; 4] = b"TKIX";
+pub const INDEX_VERSION: u8 = 1;
+
+impl SearchIndex {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Documents that can be found (not deleted or replaced).
+    pub fn len(&self) -> usize {
+        self.docs.live as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.live == 0
+    }
+
+    /// Adds a message; a message with the same `id` is replaced.
+    pub fn add(&mut self, doc: Doc) {
+        if let Some(old) = self.docs.doc_of(&doc.id) {
+            self.docs.delete(old);
+        }
+        let n = self.docs.slots();
+        let len = index_doc(&mut self.terms, &mut self.scratch, n, &doc.title, &doc.text);
+        self.docs.push(&doc.id, &doc.conversation_id, &doc.site, &doc.role, doc.ts, len);
+    }
+
+    /// Removes every message of a conversation; returns how many.
+    pub fn remove_conversation(&mut self, conversation_id: &str) -> usize {
+        self.docs.remove_conversation(conversation_id)
+    }
+
+    /// Searches; see the crate's query syntax in [`super::query`]. Never fails: input
+    /// that cannot be used is explained in [`SearchResults::hint`].
+    pub fn search(&mut self, query: &str, limit: usize) -> SearchResults {
+        self.terms.sort();
+        let q = query::parse(query);
+        let sources = Sources { frozen: self.frozen.as_ref(), terms: &self.terms };
+        let ranked = engine::run(&q, &sources, &self.docs, limit);
+        SearchResults { total: ranked.total, hits: hits(&self.docs, &ranked.top), hint: q.hint }
+    }
+
+    /// The whole index as bytes.
+    ///
+    /// ```text
+    /// index := "TKIX" version:u8=1 head attrs ids segment:bytes
+    /// ```
+    /// `head`, `attrs` and `ids` (all documents) are `DocTable`'s, `segment` is
+    /// `postings::Segment`'s, deleted documents already left out of it.
+    pub fn to_bytes(&mut self) -> Vec<u8> {
+        self.terms.sort();
+        let mut out = Vec::new();
+        out.extend_from_slice(INDEX_MAGIC);
+        out.push(INDEX_VERSION);
+        self.docs.encode_head(&mut out);
+        let slots = self.docs.slots();
+        self.docs.encode_attrs(0, slots, &mut out);
+        self.docs.encode_ids(0, slots, &mut out);
+        let segment = if self.frozen.is_none() && self.docs.live == slots {
+            Segment::encode(self.terms.iter_sorted().collect::<Vec<_>>().into_iter())
+        } else {
+            let merged = merge_live(self.frozen.as_ref().into_iter().collect(), &self.terms, &self.docs);
+            Segment::encode(merged.iter().map(|(t, p)| (t.as_slice(), p.as_ref())).collect::<Vec<_>>().into_iter())
+        };
+        codec::put_bytes(&mut out, &segment);
+        out
+    }
+
+    /// Loads what [`SearchIndex::to_bytes`] wrote.
+    ///
+    /// # Errors
+    /// [`SearchError::Damaged`] when the bytes are not such an index or were changed;
+    /// [`SearchError::NewerVersion`] for a version this build does not know.
+    pub fn from_bytes(bytes: &[u8]) -> Result<SearchIndex, SearchError> {
+        Self::decode(bytes).map_err(|e| SearchError::from_bad("saved search index", e))
+    }
+
+    fn decode(bytes: &[u8]) -> Result<SearchIndex, Bad> {
+        let mut r = Reader::new(bytes);
+        r.header(INDEX_MAGIC, INDEX_VERSION)?;
+        let mut docs = DocTable::decode_head(&mut r)?;
+        let slots = docs.slots();
+        docs.decode_attrs(0, slots, &mut r)?;
+        docs.decode_ids(0, slots, &mut r)?;
+        let segment = Segment::decode(r.bytes()?.to_vec())?;
+        r.end()?;
+        Ok(SearchIndex { docs, frozen: Some(segment), terms: MutTerms::default(), scratch: Scratch::default() })
+    }
+}
+
+/// Every term of `segments` (disjoint or in document order) and `terms`, with its
+/// live postings, in term order.
+pub(crate) fn merge_live(segments: Vec<&Segment>, terms: &MutTerms, docs: &DocTable) -> Vec<(Vec<u8>, MutPostings)> {
+    let mut all: Vec<&[u8]> = segments.iter().flat_map(|s| s.iter().map(|(t, _)| t)).collect();
+    all.extend(terms.iter_sorted().map(|(t, _)| t));
+    all.sort_unstable();
+    all.dedup();
+    let mut out = Vec::with_capacity(all.len());
+    let mut srcs = Vec::new();
+    for t in all {
+        srcs.clear();
+        srcs.extend(segments.iter().filter_map(|s| s.get(t)));
+        srcs.extend(terms.get(t));
+        let p = live_postings(&srcs, docs);
+        if p.df > 0 {
+            out.push((t.to_vec(), p));
+        }
+    }
+    out
+}
+
+pub(crate) fn hits(docs: &DocTable, top: &[(u32, f32)]) -> Vec<Hit> {
+    top.iter()
+        .map(|&(d, score)| Hit { id: docs.ids[d as usize].to_string(), conversation_id: docs.conversation_of(d).to_owned(), score })
+        .collect()
+}
