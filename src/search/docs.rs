@@ -117,10 +117,6 @@ impl DocTable {
         }
     }
 
-    pub fn has_ids(&self, doc: u32) -> bool {
-        self.conv.get(doc as usize).is_some_and(|&c| c != UNKNOWN)
-    }
-
     pub fn conversation_of(&self, doc: u32) -> &str {
         match self.conv.get(doc as usize) {
             Some(&c) if c != UNKNOWN => &self.convs[c as usize],

@@ -4,7 +4,7 @@
 use super::codec::{self, Bad, Reader};
 use super::docs::DocTable;
 use super::engine::{self, Terms};
-use super::postings::{MutPostings, MutTerms, PosCursor, PostingRef, Segment};
+use super::postings::{merge_sorted, MutPostings, MutTerms, PosCursor, PostingRef, Segment};
 use super::query;
 use super::tokenize::{self, Run};
 use super::{Doc, Hit, SearchError, SearchResults};
@@ -16,35 +16,30 @@ pub const TITLE_WEIGHT: u32 = 3;
 #[derive(Default, Debug, Clone)]
 pub(crate) struct Scratch {
     buf: String,
-    arena: String,
-    /// `(term start, term end, position, from the title)` into `arena`.
-    tokens: Vec<(u32, u32, u32, bool)>,
+    /// `term id << 32 | position << 1 | from the title`, sorted to group by term.
+    tokens: Vec<u64>,
     positions: Vec<u32>,
 }
 
 /// Tokenizes a document and appends its postings to `terms` under number `doc`;
 /// returns its length (text words plus weighted title words).
 pub(crate) fn index_doc(terms: &mut MutTerms, s: &mut Scratch, doc: u32, title: &str, text: &str) -> u32 {
-    s.arena.clear();
     s.tokens.clear();
     let mut pos = 0u32;
     let mut len = 0u32;
     for (field, is_title) in [(title, true), (text, false)] {
-        let Scratch { buf, arena, tokens, .. } = &mut *s;
+        let Scratch { buf, tokens, .. } = &mut *s;
         let weight = if is_title { TITLE_WEIGHT } else { 1 };
-        tokenize::runs(field, buf, |run| match run {
+        let flag = is_title as u64;
+        tokenize::runs(field, buf, &mut |run| match run {
             Run::Word { term, .. } => {
-                let at = arena.len() as u32;
-                arena.push_str(term);
-                tokens.push((at, arena.len() as u32, pos, is_title));
+                tokens.push((terms.intern(term) as u64) << 32 | (pos as u64) << 1 | flag);
                 pos += 1;
                 len += weight;
             }
             Run::Cjk { text, .. } => {
                 tokenize::cjk_terms(text, |k, t| {
-                    let at = arena.len() as u32;
-                    arena.push_str(t);
-                    tokens.push((at, arena.len() as u32, pos + k as u32, is_title));
+                    tokens.push((terms.intern(t) as u64) << 32 | ((pos + k as u32) as u64) << 1 | flag);
                 });
                 let n = text.chars().count() as u32;
                 pos += n;
@@ -53,22 +48,23 @@ pub(crate) fn index_doc(terms: &mut MutTerms, s: &mut Scratch, doc: u32, title: 
         });
         // A gap, so that a phrase never spans the title and the text.
         pos += 1;
+        if pos >= 1 << 30 {
+            break;
+        }
     }
-    let arena = &s.arena;
-    s.tokens.sort_unstable_by(|a, b| arena[a.0 as usize..a.1 as usize].cmp(&arena[b.0 as usize..b.1 as usize]).then(a.2.cmp(&b.2)));
+    s.tokens.sort_unstable();
     let mut i = 0;
     while i < s.tokens.len() {
-        let term = &arena[s.tokens[i].0 as usize..s.tokens[i].1 as usize];
-        let mut j = i;
+        let id = (s.tokens[i] >> 32) as u32;
         let mut tf = 0;
         s.positions.clear();
-        while j < s.tokens.len() && &arena[s.tokens[j].0 as usize..s.tokens[j].1 as usize] == term {
-            tf += if s.tokens[j].3 { TITLE_WEIGHT } else { 1 };
-            s.positions.push(s.tokens[j].2);
-            j += 1;
+        while i < s.tokens.len() && (s.tokens[i] >> 32) as u32 == id {
+            let t = s.tokens[i] as u32;
+            tf += if t & 1 == 1 { TITLE_WEIGHT } else { 1 };
+            s.positions.push(t >> 1);
+            i += 1;
         }
-        terms.push(term, doc, tf, &s.positions);
-        i = j;
+        terms.push_id(id, doc, tf, &s.positions);
     }
     len
 }
@@ -108,11 +104,13 @@ impl Terms for Sources<'_> {
         out.extend(self.terms.get(term));
     }
 
-    fn prefix<'s>(&'s self, prefix: &[u8], out: &mut Vec<&'s [u8]>) {
+    fn prefix<'s>(&'s self, prefix: &[u8]) -> Vec<&'s [u8]> {
+        let mut lists = vec![Vec::new(), Vec::new()];
         if let Some(f) = self.frozen {
-            f.with_prefix(prefix, out);
+            f.with_prefix(prefix, &mut lists[0]);
         }
-        self.terms.with_prefix(prefix, out);
+        self.terms.with_prefix(prefix, &mut lists[1]);
+        merge_sorted(lists)
     }
 }
 
@@ -209,10 +207,9 @@ impl SearchIndex {
 /// Every term of `segments` (disjoint or in document order) and `terms`, with its
 /// live postings, in term order.
 pub(crate) fn merge_live(segments: Vec<&Segment>, terms: &MutTerms, docs: &DocTable) -> Vec<(Vec<u8>, MutPostings)> {
-    let mut all: Vec<&[u8]> = segments.iter().flat_map(|s| s.iter().map(|(t, _)| t)).collect();
-    all.extend(terms.iter_sorted().map(|(t, _)| t));
-    all.sort_unstable();
-    all.dedup();
+    let mut lists: Vec<Vec<&[u8]>> = segments.iter().map(|s| s.iter().map(|(t, _)| t).collect()).collect();
+    lists.push(terms.iter_sorted().map(|(t, _)| t).collect());
+    let all = merge_sorted(lists);
     let mut out = Vec::with_capacity(all.len());
     let mut srcs = Vec::new();
     for t in all {

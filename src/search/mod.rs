@@ -37,11 +37,16 @@ pub use snippet::{snippet, Snippet};
 pub struct Doc {
     pub id: String,
     pub conversation_id: String,
+    #[serde(default)]
     pub title: String,
+    #[serde(default)]
     pub text: String,
+    #[serde(default)]
     pub site: String,
+    #[serde(default)]
     pub role: String,
     /// Milliseconds since the Unix epoch.
+    #[serde(default)]
     pub ts: i64,
 }
 
@@ -86,10 +91,10 @@ pub fn group_by_conversation(hits: &[Hit]) -> Vec<ConversationHits> {
         }
     }
     for g in &mut groups {
-        g.hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        postings::small_sort_by(&mut g.hits, |a, b| a.score > b.score);
         g.score = g.hits.first().map_or(0.0, |h| h.score);
     }
-    groups.sort_by(|a, b| b.score.total_cmp(&a.score));
+    postings::small_sort_by(&mut groups, |a, b| a.score > b.score);
     groups
 }
 

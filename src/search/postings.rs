@@ -37,7 +37,9 @@ impl Hasher for FxHasher {
     }
     #[inline]
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply leaves the low bits (hashbrown's bucket index) depending only on
+        // the first bytes; rotating brings the well-mixed high bits down (as rustc-hash 2).
+        self.0.rotate_left(26)
     }
 }
 
@@ -96,12 +98,10 @@ impl MutTerms {
         self.terms.is_empty()
     }
 
-    pub fn term_count(&self) -> usize {
-        self.terms.len()
-    }
-
-    pub fn push(&mut self, term: &str, doc: u32, tf: u32, positions: &[u32]) {
-        let id = match self.ids.get(term) {
+    /// The id of a term, added when new.
+    #[inline]
+    pub fn intern(&mut self, term: &str) -> u32 {
+        match self.ids.get(term) {
             Some(&id) => id,
             None => {
                 let id = self.terms.len() as u32;
@@ -110,8 +110,17 @@ impl MutTerms {
                 self.lists.push(MutPostings::default());
                 id
             }
-        };
+        }
+    }
+
+    pub fn push_id(&mut self, id: u32, doc: u32, tf: u32, positions: &[u32]) {
         self.lists[id as usize].push(doc, tf, positions);
+    }
+
+    #[cfg(test)]
+    pub fn push(&mut self, term: &str, doc: u32, tf: u32, positions: &[u32]) {
+        let id = self.intern(term);
+        self.push_id(id, doc, tf, positions);
     }
 
     pub fn get(&self, term: &[u8]) -> Option<PostingRef<'_>> {
@@ -163,9 +172,6 @@ impl MutTerms {
         self.sorted.iter().map(|&id| (self.terms[id as usize].as_bytes(), self.lists[id as usize].as_ref()))
     }
 
-    pub fn heap_bytes(&self) -> usize {
-        self.lists.iter().map(|l| l.docs.capacity() + l.pos.capacity()).sum::<usize>() + self.terms.len() * 96
-    }
 }
 
 /// Frozen, sorted postings in one buffer.
@@ -247,10 +253,6 @@ impl Segment {
 
     pub fn byte_len(&self) -> usize {
         self.buf.len()
-    }
-
-    pub fn term_count(&self) -> usize {
-        self.entries.len()
     }
 
     fn term(&self, e: &Entry) -> &[u8] {
@@ -375,6 +377,53 @@ impl<'a> PosCursor<'a> {
             if let Some(out) = out.as_deref_mut() {
                 out.push(p);
             }
+        }
+    }
+}
+
+/// Merges ascending lists of terms into one ascending list without duplicates
+/// (prefix expansions and merges gather terms from several sorted sources).
+pub fn merge_sorted(lists: Vec<Vec<&[u8]>>) -> Vec<&[u8]> {
+    let mut out: Vec<&[u8]> = Vec::new();
+    for list in lists {
+        if out.is_empty() {
+            out = list;
+            continue;
+        }
+        let mut merged = Vec::with_capacity(out.len() + list.len());
+        let (mut i, mut j) = (0, 0);
+        while i < out.len() && j < list.len() {
+            match out[i].cmp(list[j]) {
+                std::cmp::Ordering::Less => {
+                    merged.push(out[i]);
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    merged.push(list[j]);
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    merged.push(out[i]);
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        merged.extend_from_slice(&out[i..]);
+        merged.extend_from_slice(&list[j..]);
+        out = merged;
+    }
+    out
+}
+
+/// Insertion sort: for the few short lists sorted outside hot paths (each
+/// `sort_by` with a new closure adds kilobytes of code to the wasm).
+pub fn small_sort_by<T>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && less(&v[j], &v[j - 1]) {
+            v.swap(j, j - 1);
+            j -= 1;
         }
     }
 }

@@ -57,7 +57,7 @@ pub fn parse_date(s: &str) -> Option<i64> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok().filter(|_| true);
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
     let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     if !b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit()) {
         return None;
@@ -70,7 +70,7 @@ pub fn parse_date(s: &str) -> Option<i64> {
     Some(days_from_civil(y, m, d) * 86_400_000)
 }
 
-/// Splits the query into pieces: `(text, quoted, closed)`.
+/// Splits the query into pieces `(text, quoted)`; true when a quote is not closed.
 fn pieces(q: &str) -> (Vec<(&str, bool)>, bool) {
     let mut out = Vec::new();
     let mut rest = q;
@@ -111,7 +111,7 @@ fn note(hints: &mut Vec<String>, h: String) {
 fn word_clauses(text: &str, clauses: &mut Vec<Clause>) -> Option<usize> {
     let mut buf = String::new();
     let mut last_word = None;
-    tokenize::runs(text, &mut buf, |run| match run {
+    tokenize::runs(text, &mut buf, &mut |run| match run {
         Run::Word { term, .. } => {
             clauses.push(Clause::Term(term.to_owned()));
             last_word = Some(clauses.len() - 1);
@@ -129,7 +129,7 @@ fn phrase_clause(text: &str) -> Option<Clause> {
     let mut buf = String::new();
     let mut terms: Vec<(String, u32)> = Vec::new();
     let mut pos = 0u32;
-    tokenize::runs(text, &mut buf, |run| match run {
+    tokenize::runs(text, &mut buf, &mut |run| match run {
         Run::Word { term, .. } => {
             terms.push((term.to_owned(), pos));
             pos += 1;
@@ -164,8 +164,7 @@ pub fn parse(input: &str) -> Query {
         note(&mut hints, "A closing quote is missing: the quoted words were searched as a phrase.".into());
     }
     let mut last_word: Option<usize> = None;
-    let count = pieces.len();
-    for (i, (piece, quoted)) in pieces.into_iter().enumerate() {
+    for (piece, quoted) in pieces {
         last_word = None;
         if quoted {
             q.clauses.extend(phrase_clause(piece));
@@ -210,7 +209,6 @@ pub fn parse(input: &str) -> Query {
             }
         }
         last_word = word_clauses(piece, &mut q.clauses);
-        let _ = (i, count);
     }
     // The last word is still being typed unless a space follows it; one letter is
     // too little to expand.

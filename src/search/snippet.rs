@@ -35,7 +35,7 @@ fn matches<'q>(text: &str, q: &'q query::Query) -> Vec<(usize, usize)> {
     }
     let mut spans = Vec::new();
     let mut buf = String::new();
-    tokenize::runs(text, &mut buf, |run| match run {
+    tokenize::runs(text, &mut buf, &mut |run| match run {
         Run::Word { term, start, end } => {
             if words.contains(&term) || prefixes.iter().any(|p| term.starts_with(p)) {
                 spans.push((start, end));
@@ -49,7 +49,7 @@ fn matches<'q>(text: &str, q: &'q query::Query) -> Vec<(usize, usize)> {
             }
         }
     });
-    spans.sort_unstable();
+    super::postings::small_sort_by(&mut spans, |a, b| a < b);
     let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
     for (s, e) in spans {
         match merged.last_mut() {

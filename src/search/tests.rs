@@ -20,7 +20,7 @@ fn ids(r: &SearchResults) -> Vec<&str> {
 
 fn sample() -> SearchIndex {
     let mut ix = SearchIndex::new();
-    let mut d = |id: &str, site: &str, role: &str, ts: i64, text: &str| Doc {
+    let d = |id: &str, site: &str, role: &str, ts: i64, text: &str| Doc {
         site: site.into(),
         role: role.into(),
         ts,

@@ -72,7 +72,7 @@ fn push_folded(c: char, out: &mut String) {
 
 /// Calls `f` with each run of `text`, in order. `buf` is scratch space (kept between
 /// calls to avoid allocating).
-pub fn runs<'t>(text: &'t str, buf: &mut String, mut f: impl FnMut(Run<'_>)) {
+pub fn runs(text: &str, buf: &mut String, f: &mut dyn FnMut(Run<'_>)) {
     buf.clear();
     let mut word_start = 0usize;
     let mut cjk_start: Option<usize> = None;
@@ -144,7 +144,7 @@ pub fn runs<'t>(text: &'t str, buf: &mut String, mut f: impl FnMut(Run<'_>)) {
 pub fn fold(text: &str) -> String {
     let mut out = String::new();
     let mut buf = String::new();
-    runs(text, &mut buf, |run| match run {
+    runs(text, &mut buf, &mut |run| match run {
         Run::Word { term, .. } => out.push_str(term),
         Run::Cjk { text, .. } => out.push_str(text),
     });
@@ -180,7 +180,7 @@ mod tests {
     fn words(text: &str) -> Vec<String> {
         let mut out = Vec::new();
         let mut buf = String::new();
-        runs(text, &mut buf, |r| match r {
+        runs(text, &mut buf, &mut |r| match r {
             Run::Word { term, .. } => out.push(term.to_owned()),
             Run::Cjk { text, .. } => out.push(format!("cjk:{text}")),
         });
@@ -203,7 +203,7 @@ mod tests {
     fn runs_report_byte_offsets_of_the_original_text() {
         let mut spans = Vec::new();
         let mut buf = String::new();
-        runs("é x数据", &mut buf, |r| match r {
+        runs("é x数据", &mut buf, &mut |r| match r {
             Run::Word { start, end, .. } | Run::Cjk { start, end, .. } => spans.push((start, end)),
         });
         assert_eq!(spans, [(0, 2), (3, 4), (4, 10)]);

@@ -1,1 +1,84 @@
-//! `#[wasm_bindgen]` exports of the search index (see `crate::search`).
+//! `#[wasm_bindgen]` exports of the search index (see `crate::search`): the node
+//! contract of DESIGN.md. Conversion only.
+
+use wasm_bindgen::prelude::*;
+
+use super::{err, from_js, to_js};
+use crate::search::{self, Doc};
+
+/// `new SearchIndex()`, `add({id, conversationId, title, text, site, role, ts})`,
+/// `search(query, limit)` → `{total, hits: [{id, conversationId, score}], hint?}`,
+/// `toBytes()`, `SearchIndex.fromBytes(bytes)`.
+#[wasm_bindgen(js_name = SearchIndex)]
+pub struct WasmSearchIndex {
+    inner: search::SearchIndex,
+}
+
+#[wasm_bindgen(js_class = SearchIndex)]
+impl WasmSearchIndex {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> WasmSearchIndex {
+        WasmSearchIndex { inner: search::SearchIndex::new() }
+    }
+
+    pub fn add(&mut self, doc: JsValue) -> Result<(), JsValue> {
+        let doc: Doc = from_js(doc, "the message")?;
+        self.inner.add(doc);
+        Ok(())
+    }
+
+    #[wasm_bindgen(js_name = removeConversation)]
+    pub fn remove_conversation(&mut self, conversation_id: &str) -> usize {
+        self.inner.remove_conversation(conversation_id)
+    }
+
+    /// Messages that can be found.
+    #[wasm_bindgen(getter)]
+    pub fn size(&self) -> usize {
+        self.inner.len()
+    }
+
+    pub fn search(&mut self, query: &str, limit: usize) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.search(query, limit))
+    }
+
+    #[wasm_bindgen(js_name = toBytes)]
+    pub fn to_bytes(&mut self) -> Vec<u8> {
+        self.inner.to_bytes()
+    }
+
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes(bytes: &[u8]) -> Result<WasmSearchIndex, JsValue> {
+        let inner = search::SearchIndex::from_bytes(bytes).map_err(|e| err(e.into()))?;
+        Ok(WasmSearchIndex { inner })
+    }
+}
+
+impl Default for WasmSearchIndex {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `{text, ranges: [[start, end]]}`: an extract of `text` around the matches of
+/// `query`, ranges in UTF-16 code units.
+#[wasm_bindgen]
+pub fn snippet(text: &str, query: &str, max_chars: usize) -> Result<JsValue, JsValue> {
+    to_js(&search::snippet(text, query, max_chars))
+}
+
+/// Hits grouped by conversation, best first: `[{conversationId, score, hits}]`.
+#[wasm_bindgen(js_name = groupByConversation)]
+pub fn group_by_conversation(hits: JsValue) -> Result<JsValue, JsValue> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct H {
+        id: String,
+        conversation_id: String,
+        score: f32,
+    }
+    let hits: Vec<H> = from_js(hits, "the hits")?;
+    let hits: Vec<search::Hit> =
+        hits.into_iter().map(|h| search::Hit { id: h.id, conversation_id: h.conversation_id, score: h.score }).collect();
+    to_js(&search::group_by_conversation(&hits))
+}
