@@ -247,3 +247,22 @@ fn a_snippet_marks_cjk_words_and_typed_prefixes() {
     let s = snippet("Encryption keys", "encr", 50);
     assert_eq!(s.ranges, [(0, 10)]);
 }
+
+/// `SearchIndex::to_bytes` of one message; a change of the format must change this
+/// vector on purpose (and the version byte).
+const PINNED_INDEX: &str = concat!(
+    "544b4958010101060106636c617564650104757365720006000080a0abfef962026d3102633140",
+    "544b53470105026869010202047275737401020203e68dae01020203e695b001020206e695b0e68dae",
+    "0102020003010000010102000101040001010300010103"
+);
+
+#[test]
+fn the_saved_index_format_is_pinned() {
+    let mut ix = SearchIndex::new();
+    ix.add(Doc { site: "claude".into(), ts: 1_700_000_000_000, ..doc("m1", "c1", "Hi", "Rust 数据") });
+    let bytes = ix.to_bytes();
+    assert_eq!(hex::encode(&bytes), PINNED_INDEX);
+    let mut back = SearchIndex::from_bytes(&hex::decode(PINNED_INDEX).unwrap()).unwrap();
+    assert_eq!(ids(&back.search("rust 数据", 10)), ["m1"]);
+    assert_eq!(ids(&back.search("hi site:claude role:user", 10)), ["m1"]);
+}
