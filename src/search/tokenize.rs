@@ -28,7 +28,8 @@ pub enum Run<'a> {
 
 pub fn is_cjk(c: char) -> bool {
     matches!(c as u32,
-        0x3040..=0x30FF   // Hiragana, Katakana
+        0x3005..=0x3007   // 々 〆 〇 (inside Japanese and Chinese words)
+        | 0x3040..=0x30FF // Hiragana, Katakana
         | 0x31F0..=0x31FF // Katakana phonetic extensions
         | 0x3400..=0x4DBF // Han extension A
         | 0x4E00..=0x9FFF // Han
