@@ -87,7 +87,10 @@ a.finish();
 const buildMs = performance.now() - t;
 gc();
 const after = process.memoryUsage();
-const heapMB = (after.heapUsed - base.heapUsed + after.external - base.external + a.extraHeap() - extraBase) / 2 ** 20;
+// V8 counts the wasm memory in `external`, so heap = JS heap + external (wasmMB is
+// the part of external that is Threadkeeper's linear memory).
+const heapMB = (after.heapUsed - base.heapUsed + after.external - base.external) / 2 ** 20;
+const wasmMB = (a.extraHeap() - extraBase) / 2 ** 20;
 const rssMB = (after.rss - base.rss) / 2 ** 20;
 
 const kinds = {};
@@ -123,7 +126,7 @@ const sameAfterLoad = queries.slice(0, 40).every(({ q, kind }) => a.search(q, ki
 
 console.log(JSON.stringify({
   lib, messages: corpus.length,
-  buildS: +(buildMs / 1000).toFixed(2), heapMB: +heapMB.toFixed(1), rssMB: +rssMB.toFixed(1),
+  buildS: +(buildMs / 1000).toFixed(2), heapMB: +heapMB.toFixed(1), wasmMB: +wasmMB.toFixed(1), rssMB: +rssMB.toFixed(1),
   serializedMB: +(bytes / 2 ** 20).toFixed(1), saveMs: Math.round(saveMs), loadMs: Math.round(loadMs), sameAfterLoad,
   latency, counts,
 }));

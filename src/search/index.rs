@@ -133,7 +133,7 @@ impl SearchIndex {
 
     /// Adds a message; a message with the same `id` is replaced.
     pub fn add(&mut self, doc: Doc) {
-        if self.docs.slots() % 1024 == 0 {
+        if self.docs.slots().is_multiple_of(1024) {
             grow_heap_in_steps();
         }
         if let Some(old) = self.docs.doc_of(&doc.id) {

@@ -147,10 +147,13 @@ impl MutTerms {
         self.text.push_str(term);
         self.spans.push((start, self.text.len() as u32));
         self.lists.push(MutPostings::default());
-        if self.by_hash.contains_key(&h) {
-            self.collided.insert(term.into(), id);
-        } else {
-            self.by_hash.insert(h, id);
+        match self.by_hash.entry(h) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collided.insert(term.into(), id);
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(id);
+            }
         }
         id
     }
