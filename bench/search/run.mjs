@@ -45,12 +45,37 @@ const allQueries = { ...base, queries: [...base.queries, ...cjkWords.map((q) => 
 const benchQueries = path.join(out, 'queries-bench.json');
 fs.writeFileSync(benchQueries, JSON.stringify(allQueries));
 
+// Every hit counted? A plain scan of each message's words (lowercased, accents
+// removed, split on what is not a letter or digit, title included): a word query
+// matches a message holding all its words, a prefix query one holding a word that
+// starts with the last word and all the others.
+const fold = (s) => s.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '');
+const words = (s) => fold(s).split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+function scanCounts(messages, queries) {
+  const qs = queries.filter(({ kind }) => kind.startsWith('term') && !kind.includes('cjk') || kind === 'prefix')
+    .map(({ q, kind }) => ({ q, whole: words(q), prefix: kind === 'prefix' ? words(q).pop() : null, n: 0 }));
+  for (const m of messages) {
+    const set = new Set(words(m));
+    let prefixes = null;
+    for (const x of qs) {
+      if (!x.whole.every((w, i) => (x.prefix !== null && i === x.whole.length - 1) || set.has(w))) continue;
+      if (x.prefix !== null) {
+        if (!prefixes) { prefixes = new Set(); for (const w of set) for (let i = 1; i <= w.length; i++) prefixes.add(w.slice(0, i)); }
+        if (!prefixes.has(x.prefix)) continue;
+      }
+      x.n++;
+    }
+  }
+  return Object.fromEntries(qs.map((x) => [x.q, x.n]));
+}
+
 const results = [];
 for (const n of sizes) {
   const corpus = corpusFile(n);
   // What a plain substring scan finds for each CJK query (title and text).
   const msgs = fs.readFileSync(corpus, 'utf8').trim().split('\n').map((l) => { const m = JSON.parse(l); return (m.title + '\n' + m.text).toLowerCase(); });
   const cjk = allQueries.queries.filter((q) => q.kind === 'term1-cjk' || q.kind === 'cjk-extra').map(({ q }) => ({ q, scan: msgs.filter((m) => m.includes(q)).length }));
+  const scan = scanCounts(msgs, base.queries);
   const row = { messages: n, libs: {}, cjk };
   for (const lib of libs) {
     process.stderr.write(`${lib} at ${n} messages...\n`);
@@ -62,8 +87,10 @@ for (const n of sizes) {
     const counts = r.counts;
     delete r.counts;
     r.hitCounts = Object.fromEntries(Object.entries(counts).filter(([q]) => base.queries.some((b) => b.q === q)));
+    r.hitsEqualToScan = `${Object.keys(scan).filter((q) => scan[q] === counts[q]).length}/${Object.keys(scan).length}`;
     row.libs[lib] = r;
   }
+  row.scanCounts = scan;
   results.push(row);
 }
 

@@ -14,6 +14,9 @@ pub struct Snippet {
     pub ranges: Vec<(usize, usize)>,
 }
 
+/// Matches considered when choosing where the extract starts.
+const MAX_SPANS: usize = 256;
+
 /// Byte spans of `text` that the query matches.
 fn matches<'q>(text: &str, q: &'q query::Query) -> Vec<(usize, usize)> {
     let mut words: Vec<&str> = Vec::new();
@@ -77,10 +80,17 @@ pub fn snippet(text: &str, query: &str, max_chars: usize) -> Snippet {
     let (from, to) = if total_chars <= max_chars {
         (0, text.len())
     } else {
-        let char_at = |byte: usize| text[..byte].chars().count();
         let lead = max_chars / 5;
-        // The window starting shortly before a match that holds the most matches.
-        let starts: Vec<usize> = spans.iter().map(|s| char_at(s.0)).collect();
+        // Character index of each match start (the spans ascend: one pass), for the
+        // first matches only: a long message can match thousands of times.
+        let mut starts: Vec<usize> = Vec::with_capacity(spans.len().min(MAX_SPANS));
+        let mut chars = 0;
+        let mut byte = 0;
+        for s in spans.iter().take(MAX_SPANS) {
+            chars += text[byte..s.0].chars().count();
+            byte = s.0;
+            starts.push(chars);
+        }
         let mut best = (0usize, 0usize);
         for (i, &c) in starts.iter().enumerate() {
             let n = starts[i..].iter().take_while(|&&x| x < c + max_chars - lead).count();

@@ -266,3 +266,15 @@ fn the_saved_index_format_is_pinned() {
     assert_eq!(ids(&back.search("rust 数据", 10)), ["m1"]);
     assert_eq!(ids(&back.search("hi site:claude role:user", 10)), ["m1"]);
 }
+
+#[test]
+fn a_snippet_of_a_message_matching_thousands_of_times_stays_short_and_exact() {
+    let text = format!("{}{}", "ok ".repeat(3000), "needle hay ".repeat(5000));
+    let s = snippet(&text, "needle", 40);
+    assert!(s.text.chars().count() <= 44, "{}", s.text);
+    let utf16: Vec<u16> = s.text.encode_utf16().collect();
+    assert!(s.ranges.len() >= 3);
+    for &(a, b) in &s.ranges {
+        assert_eq!(String::from_utf16(&utf16[a..b]).unwrap(), "needle");
+    }
+}
