@@ -84,6 +84,26 @@ pub(crate) fn live_postings(sources: &[PostingRef<'_>], docs: &DocTable) -> MutP
 }
 
 /// A search index held whole in memory.
+///
+/// # Examples
+/// ```
+/// use threadkeeper::search::{Doc, SearchIndex};
+///
+/// let mut index = SearchIndex::new();
+/// index.add(Doc {
+///     id: "m1".into(),
+///     conversation_id: "c1".into(),
+///     title: "Sourdough".into(),
+///     text: "Feed the starter every day".into(),
+///     site: "claude".into(),
+///     role: "user".into(),
+///     ts: 1_717_000_000_000,
+/// });
+/// let results = index.search("starter site:claude", 10);
+/// assert_eq!((results.total, results.hits[0].id.as_str()), (1, "m1"));
+/// let again = SearchIndex::from_bytes(&index.to_bytes()).unwrap();
+/// assert_eq!(again.len(), 1);
+/// ```
 #[derive(Default, Debug, Clone)]
 pub struct SearchIndex {
     pub(crate) docs: DocTable,
