@@ -22,7 +22,9 @@ pub struct DocTable {
     pub convs: Vec<Box<str>>,
     conv_map: FxMap<Box<str>, u32>,
     conv_docs: Vec<Vec<u32>>,
+    /// Message id to document, built when first needed (loading does not pay for it).
     id_map: FxMap<Box<str>, u32>,
+    id_map_stale: bool,
     pub sites: Vec<Box<str>>,
     pub roles: Vec<Box<str>>,
     pub live: u32,
@@ -69,7 +71,17 @@ impl DocTable {
         self.roles.iter().position(|s| &**s == role).map(|i| i as u8)
     }
 
-    pub fn doc_of(&self, id: &str) -> Option<u32> {
+    pub fn doc_of(&mut self, id: &str) -> Option<u32> {
+        if self.id_map_stale {
+            self.id_map_stale = false;
+            let mut map = FxMap::default();
+            for d in 0..self.slots() {
+                if self.is_live(d) && self.conv[d as usize] != UNKNOWN {
+                    map.insert(self.ids[d as usize].clone(), d);
+                }
+            }
+            self.id_map = map;
+        }
         self.id_map.get(id).copied()
     }
 
@@ -99,6 +111,13 @@ impl DocTable {
 
     /// Names a document (when its id chunk is loaded, or when it is added).
     pub fn set_ids(&mut self, doc: u32, id: &str, conversation: &str) {
+        self.name(doc, id, conversation);
+        if self.is_live(doc) && !self.id_map_stale {
+            self.id_map.insert(id.into(), doc);
+        }
+    }
+
+    fn name(&mut self, doc: u32, id: &str, conversation: &str) {
         let c = match self.conv_map.get(conversation) {
             Some(&c) => c,
             None => {
@@ -112,9 +131,6 @@ impl DocTable {
         self.conv[doc as usize] = c;
         self.conv_docs[c as usize].push(doc);
         self.ids[doc as usize] = id.into();
-        if self.is_live(doc) {
-            self.id_map.insert(id.into(), doc);
-        }
     }
 
     pub fn conversation_of(&self, doc: u32) -> &str {
@@ -137,7 +153,7 @@ impl DocTable {
         self.live -= 1;
         self.total_len -= self.len[doc as usize] as u64;
         let id = &self.ids[doc as usize];
-        if self.id_map.get(id) == Some(&doc) {
+        if !self.id_map_stale && self.id_map.get(id) == Some(&doc) {
             self.id_map.remove(id);
         }
     }
@@ -272,8 +288,9 @@ impl DocTable {
         for d in from..to {
             let id = r.str()?;
             let conv = r.str()?;
-            self.set_ids(d, id, conv);
+            self.name(d, id, conv);
         }
+        self.id_map_stale = true;
         Ok(())
     }
 }

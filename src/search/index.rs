@@ -211,18 +211,30 @@ impl SearchIndex {
     /// [`SearchError::Damaged`] when the bytes are not such an index or were changed;
     /// [`SearchError::NewerVersion`] for a version this build does not know.
     pub fn from_bytes(bytes: &[u8]) -> Result<SearchIndex, SearchError> {
+        Self::from_vec(bytes.to_vec())
+    }
+
+    /// [`SearchIndex::from_bytes`] keeping `bytes` as the postings' buffer.
+    ///
+    /// # Errors
+    /// As [`SearchIndex::from_bytes`].
+    pub fn from_vec(bytes: Vec<u8>) -> Result<SearchIndex, SearchError> {
         Self::decode(bytes).map_err(|e| SearchError::from_bad("saved search index", e))
     }
 
-    fn decode(bytes: &[u8]) -> Result<SearchIndex, Bad> {
-        let mut r = Reader::new(bytes);
+    fn decode(bytes: Vec<u8>) -> Result<SearchIndex, Bad> {
+        let mut r = Reader::new(&bytes);
         r.header(INDEX_MAGIC, INDEX_VERSION)?;
         let mut docs = DocTable::decode_head(&mut r)?;
         let slots = docs.slots();
         docs.decode_attrs(0, slots, &mut r)?;
         docs.decode_ids(0, slots, &mut r)?;
-        let segment = Segment::decode(r.bytes()?.to_vec())?;
-        r.end()?;
+        let len = r.u32()? as usize;
+        let start = r.at;
+        if bytes.len() - start != len {
+            return Err("the segment does not end the index");
+        }
+        let segment = Segment::decode_from(bytes, start)?;
         Ok(SearchIndex { docs, frozen: Some(segment), terms: MutTerms::default(), scratch: Scratch::default() })
     }
 }

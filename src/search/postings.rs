@@ -270,7 +270,14 @@ impl Segment {
     /// Reads a segment, checking its header, that every list lies inside the buffer
     /// and that terms ascend. Lists themselves are decoded with bounds checks later.
     pub fn decode(buf: Vec<u8>) -> Result<Segment, Bad> {
+        Self::decode_from(buf, 0)
+    }
+
+    /// Like [`Segment::decode`] for a segment that fills `buf` from `start` on (the
+    /// end of a saved index: loading it copies nothing).
+    pub fn decode_from(buf: Vec<u8>, start: usize) -> Result<Segment, Bad> {
         let mut r = Reader::new(&buf);
+        r.take(start)?;
         r.header(SEGMENT_MAGIC, SEGMENT_VERSION)?;
         let count = r.count()?;
         let mut entries = Vec::with_capacity(count);

@@ -150,6 +150,10 @@ fn adding_a_message_with_the_same_id_replaces_it() {
     assert_eq!(ix.search("streaming ", 10).total, 1);
     assert_eq!(ix.search("complete", 10).total, 1);
     assert_eq!(ix.search("ans ", 10).total, 0);
+    // Also after saving and loading.
+    let mut back = SearchIndex::from_bytes(&ix.to_bytes()).unwrap();
+    back.add(doc("m", "c", "t", "rewritten entirely"));
+    assert_eq!((back.search("streaming ", 10).total, back.search("rewritten", 10).total, back.len()), (0, 1, 1));
 }
 
 #[test]

@@ -47,8 +47,8 @@ impl WasmSearchIndex {
     }
 
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(bytes: &[u8]) -> Result<WasmSearchIndex, JsValue> {
-        let inner = search::SearchIndex::from_bytes(bytes).map_err(|e| err(e.into()))?;
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<WasmSearchIndex, JsValue> {
+        let inner = search::SearchIndex::from_vec(bytes).map_err(|e| err(e.into()))?;
         Ok(WasmSearchIndex { inner })
     }
 }
