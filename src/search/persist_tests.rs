@@ -250,3 +250,52 @@ fn the_manifest_format_is_pinned() {
     assert_eq!((table.slots(), table.live, table.total_len), (2, 1, 7));
     assert!(!table.is_live(0) && table.is_live(1));
 }
+
+/// Figures for bench/search/README.md, not a check: how much a cold worker decrypts.
+/// `cargo test --release --lib cold_query_figures -- --ignored --nocapture` after
+/// `node bench/search/run.mjs` made bench/out/corpus-100k.jsonl.
+#[test]
+#[ignore]
+fn cold_query_figures() {
+    let Ok(text) = std::fs::read_to_string("bench/out/corpus-100k.jsonl") else { return };
+    let docs: Vec<Doc> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            Doc {
+                id: v["id"].to_string(),
+                conversation_id: v["cid"].to_string(),
+                title: v["title"].as_str().unwrap_or_default().into(),
+                text: v["text"].as_str().unwrap_or_default().into(),
+                site: "chatgpt".into(),
+                role: v["role"].as_str().unwrap_or_default().into(),
+                ts: v["ts"].as_i64().unwrap_or_default(),
+            }
+        })
+        .collect();
+    let sealed = |ops: &[Op]| ops.iter().map(|o| if let Op::Put { value, .. } = o { value.len() } else { 0 }).sum::<usize>();
+    let kib = |n: usize| n as f64 / 1024.0;
+    let store = Counting::default();
+    let (_, ops) = PersistentIndex::rebuild_ops(&key(), docs.clone()).unwrap();
+    let chunks = ops.iter().filter(|o| matches!(o, Op::Put { key, .. } if key.starts_with("t."))).count();
+    println!("index: {} records, {chunks} term chunks, {:.1} MiB sealed", ops.len(), kib(sealed(&ops)) / 1024.0);
+    block_on(store.apply(ops)).unwrap();
+    let read = |keys: &[String]| -> usize {
+        keys.iter().map(|k| store.inner.raw().iter().find(|(_, rk, _)| rk == k).map_or(0, |r| r.2.len())).sum()
+    };
+    for q in ["spreadsheet ", "encryp", "con", "those ", "site:chatgpt after:2024-03-01"] {
+        let mut ix = block_on(PersistentIndex::open(&store, &key())).unwrap();
+        let opened = store.take_reads();
+        let r = block_on(ix.search(&store, &key(), q, 10)).unwrap();
+        let reads = store.take_reads();
+        println!("{q:?}: open reads {:.1} KiB; the first query reads {} records, {:.0} KiB ({} hits)", kib(read(&opened)), reads.len(), kib(read(&reads)), r.total);
+    }
+    let mut ix = block_on(PersistentIndex::open(&store, &key())).unwrap();
+    for round in 0..2 {
+        let new: Vec<Doc> = docs[round * 20..round * 20 + 20].iter().map(|d| Doc { id: format!("new{}", d.id), ..d.clone() }).collect();
+        let ops = block_on(ix.update_ops(&store, &key(), new, &[])).unwrap();
+        let reads = store.take_reads();
+        println!("update of 20 messages: reads {:.0} KiB, writes {} records, {:.0} KiB", kib(read(&reads)), ops.len(), kib(sealed(&ops)));
+        block_on(store.apply(ops)).unwrap();
+    }
+}
