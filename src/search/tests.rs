@@ -69,6 +69,9 @@ fn site_filter_keeps_only_that_site() {
     assert_eq!(r.total, 2);
     assert!(r.hits.iter().all(|h| h.conversation_id == "c-claude"));
     assert_eq!(ix.search("site:gemini", 10).total, 1);
+    assert_eq!(ix.search("site:Gemini", 10).total, 1);
+    ix.add(Doc { site: "Perplexity".into(), ..doc("m9", "c9", "t", "pizza") });
+    assert_eq!(ix.search("pizza site:perplexity", 10).total, 1);
     assert_eq!(ix.search("pizza site:nowhere", 10).total, 0);
 }
 
