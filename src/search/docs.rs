@@ -96,8 +96,8 @@ impl DocTable {
     pub fn push(&mut self, id: &str, conversation: &str, site: &str, role: &str, ts: i64, len: u32) -> u32 {
         let doc = self.slots();
         // Filters compare lowercased names (`site:Claude` finds "claude").
-        let site = intern::<u16>(&mut self.sites, &site.trim().to_lowercase());
-        let role = intern::<u8>(&mut self.roles, &role.trim().to_lowercase());
+        let site = intern::<u16>(&mut self.sites, &site.trim().to_ascii_lowercase());
+        let role = intern::<u8>(&mut self.roles, &role.trim().to_ascii_lowercase());
         self.len.push(len);
         self.site.push(site);
         self.role.push(role);

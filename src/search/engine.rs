@@ -14,6 +14,9 @@ const EXPANSION_WEIGHT: f32 = 0.7;
 const ADJACENT_BONUS: f32 = 1.5;
 /// Documents re-ranked by adjacency (their positions are read, which costs).
 const RERANK: usize = 64;
+/// Adjacency is not looked for when the words' postings add up to more than this
+/// (reading them again took 10 ms for `the and of` at 100k messages).
+const RERANK_MAX_POSTINGS: u32 = 60_000;
 
 /// Where the postings of a term are: a source per segment, in document order.
 pub trait Terms {
@@ -299,7 +302,8 @@ pub fn run(q: &Query, terms: &impl Terms, docs: &DocTable, limit: usize) -> Rank
     }
     let total = matched.len();
     let words: Vec<&str> = q.clauses.iter().filter_map(|c| if let Clause::Term(t) = c { Some(t.as_str()) } else { None }).collect();
-    let top = if words.len() >= 2 && words.len() == q.clauses.len() {
+    let postings: u32 = words.iter().map(|w| sources(terms, w).1).sum();
+    let top = if words.len() >= 2 && words.len() == q.clauses.len() && postings <= RERANK_MAX_POSTINGS {
         let mut top = keep_best(docs, matched, limit.max(RERANK));
         adjacency_bonus(terms, &words, &mut top);
         keep_best(docs, top, limit)

@@ -421,6 +421,15 @@ impl<'a> PosCursor<'a> {
         self.pending = false;
         let Some(s) = self.sources.get(self.src) else { return };
         let n = codec::get_u32(s.pos, &mut self.pat).unwrap_or(0);
+        if out.is_none() {
+            // Skipping: count the last bytes of n varints, decode nothing.
+            let mut left = n;
+            while left > 0 && self.pat < s.pos.len() {
+                left -= (s.pos[self.pat] < 0x80) as u32;
+                self.pat += 1;
+            }
+            return;
+        }
         let mut p = 0u32;
         for _ in 0..n {
             let Some(d) = codec::get_u32(s.pos, &mut self.pat) else { return };

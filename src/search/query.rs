@@ -173,7 +173,7 @@ pub fn parse(input: &str) -> Query {
         if let Some((key, value)) = piece.split_once(':') {
             let known = match key.to_ascii_lowercase().as_str() {
                 "site" => {
-                    let v = value.to_lowercase();
+                    let v = value.to_ascii_lowercase();
                     if v.is_empty() {
                         note(&mut hints, "Write a site after site:, for example site:claude.".into());
                     } else {
@@ -182,7 +182,7 @@ pub fn parse(input: &str) -> Query {
                     true
                 }
                 "role" => {
-                    let v = value.to_lowercase();
+                    let v = value.to_ascii_lowercase();
                     if ROLES.contains(&v.as_str()) {
                         q.roles.push(v);
                     } else {
