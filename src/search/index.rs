@@ -1,0 +1,276 @@
+//! [`SearchIndex`]: the whole index in memory (node package, tests, and the in-memory
+//! half of the persisted index), and how one document becomes postings.
+
+use super::codec::{self, Bad, Reader};
+use super::docs::DocTable;
+use super::engine::{self, Terms};
+use super::postings::{merge_sorted, MutPostings, MutTerms, PosCursor, PostingRef, Segment};
+use super::query;
+use super::tokenize::{self, Run};
+use super::{Doc, Hit, SearchError, SearchResults};
+
+/// A title word counts as this many words of text.
+pub const TITLE_WEIGHT: u32 = 3;
+
+/// Scratch space reused between documents.
+#[derive(Default, Debug, Clone)]
+pub(crate) struct Scratch {
+    buf: String,
+    /// `term id << 32 | position << 1 | from the title`, sorted to group by term.
+    tokens: Vec<u64>,
+    positions: Vec<u32>,
+}
+
+/// Tokenizes a document and appends its postings to `terms` under number `doc`;
+/// returns its length (text words plus weighted title words).
+pub(crate) fn index_doc(terms: &mut MutTerms, s: &mut Scratch, doc: u32, title: &str, text: &str) -> u32 {
+    s.tokens.clear();
+    let mut pos = 0u32;
+    let mut len = 0u32;
+    for (field, is_title) in [(title, true), (text, false)] {
+        let Scratch { buf, tokens, .. } = &mut *s;
+        let weight = if is_title { TITLE_WEIGHT } else { 1 };
+        let flag = is_title as u64;
+        tokenize::runs(field, buf, &mut |run| match run {
+            Run::Word { term, .. } => {
+                tokens.push((terms.intern(term) as u64) << 32 | (pos as u64) << 1 | flag);
+                pos += 1;
+                len += weight;
+            }
+            Run::Cjk { text, .. } => {
+                tokenize::cjk_terms(text, |k, t| {
+                    tokens.push((terms.intern(t) as u64) << 32 | ((pos + k as u32) as u64) << 1 | flag);
+                });
+                let n = text.chars().count() as u32;
+                pos += n;
+                len += weight * n;
+            }
+        });
+        // A gap, so that a phrase never spans the title and the text.
+        pos += 1;
+        if pos >= 1 << 30 {
+            break;
+        }
+    }
+    s.tokens.sort_unstable();
+    let mut i = 0;
+    while i < s.tokens.len() {
+        let id = (s.tokens[i] >> 32) as u32;
+        let mut tf = 0;
+        s.positions.clear();
+        while i < s.tokens.len() && (s.tokens[i] >> 32) as u32 == id {
+            let t = s.tokens[i] as u32;
+            tf += if t & 1 == 1 { TITLE_WEIGHT } else { 1 };
+            s.positions.push(t >> 1);
+            i += 1;
+        }
+        terms.push_id(id, doc, tf, &s.positions);
+    }
+    len
+}
+
+/// Re-encodes the postings of `sources` without deleted documents.
+pub(crate) fn live_postings(sources: &[PostingRef<'_>], docs: &DocTable) -> MutPostings {
+    let mut out = MutPostings::default();
+    let mut c = PosCursor::new(sources);
+    let mut pos = Vec::new();
+    while let Some((d, tf)) = c.next_doc() {
+        if docs.is_live(d) {
+            c.positions(&mut pos);
+            out.push(d, tf, &pos);
+        }
+    }
+    out
+}
+
+/// A search index held whole in memory.
+///
+/// # Examples
+/// ```
+/// use threadkeeper::search::{Doc, SearchIndex};
+///
+/// let mut index = SearchIndex::new();
+/// index.add(Doc {
+///     id: "m1".into(),
+///     conversation_id: "c1".into(),
+///     title: "Sourdough".into(),
+///     text: "Feed the starter every day".into(),
+///     site: "claude".into(),
+///     role: "user".into(),
+///     ts: 1_717_000_000_000,
+/// });
+/// let results = index.search("starter site:claude", 10);
+/// assert_eq!((results.total, results.hits[0].id.as_str()), (1, "m1"));
+/// let again = SearchIndex::from_bytes(&index.to_bytes()).unwrap();
+/// assert_eq!(again.len(), 1);
+/// ```
+#[derive(Default, Debug, Clone)]
+pub struct SearchIndex {
+    pub(crate) docs: DocTable,
+    /// What [`SearchIndex::from_bytes`] loaded (documents below those in `terms`).
+    frozen: Option<Segment>,
+    terms: MutTerms,
+    scratch: Scratch,
+}
+
+struct Sources<'a> {
+    frozen: Option<&'a Segment>,
+    terms: &'a MutTerms,
+}
+
+impl Terms for Sources<'_> {
+    fn postings<'s>(&'s self, term: &[u8], out: &mut Vec<PostingRef<'s>>) {
+        out.extend(self.frozen.and_then(|f| f.get(term)));
+        out.extend(self.terms.get(term));
+    }
+
+    fn prefix<'s>(&'s self, prefix: &[u8]) -> Vec<&'s [u8]> {
+        let mut lists = vec![Vec::new(), Vec::new()];
+        if let Some(f) = self.frozen {
+            f.with_prefix(prefix, &mut lists[0]);
+        }
+        self.terms.with_prefix(prefix, &mut lists[1]);
+        merge_sorted(lists)
+    }
+}
+
+pub const INDEX_MAGIC: &[u8; 4] = b"TKIX";
+pub const INDEX_VERSION: u8 = 1;
+
+impl SearchIndex {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Documents that can be found (not deleted or replaced).
+    pub fn len(&self) -> usize {
+        self.docs.live as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs.live == 0
+    }
+
+    /// Adds a message; a message with the same `id` is replaced.
+    pub fn add(&mut self, doc: Doc) {
+        if self.docs.slots().is_multiple_of(1024) {
+            grow_heap_in_steps();
+        }
+        if let Some(old) = self.docs.doc_of(&doc.id) {
+            self.docs.delete(old);
+        }
+        let n = self.docs.slots();
+        let len = index_doc(&mut self.terms, &mut self.scratch, n, &doc.title, &doc.text);
+        self.docs.push(&doc.id, &doc.conversation_id, &doc.site, &doc.role, doc.ts, len);
+    }
+
+    /// Removes every message of a conversation; returns how many.
+    pub fn remove_conversation(&mut self, conversation_id: &str) -> usize {
+        self.docs.remove_conversation(conversation_id)
+    }
+
+    /// Searches; see the crate's query syntax in [`super::query`]. Never fails: input
+    /// that cannot be used is explained in [`SearchResults::hint`].
+    pub fn search(&mut self, query: &str, limit: usize) -> SearchResults {
+        self.terms.sort();
+        let q = query::parse(query);
+        let sources = Sources { frozen: self.frozen.as_ref(), terms: &self.terms };
+        let ranked = engine::run(&q, &sources, &self.docs, limit);
+        SearchResults { total: ranked.total, hits: hits(&self.docs, &ranked.top), hint: q.hint }
+    }
+
+    /// The whole index as bytes.
+    ///
+    /// ```text
+    /// index := "TKIX" version:u8=1 head attrs ids segment:bytes
+    /// ```
+    /// `head`, `attrs` and `ids` (all documents) are `DocTable`'s, `segment` is
+    /// `postings::Segment`'s, deleted documents already left out of it.
+    pub fn to_bytes(&mut self) -> Vec<u8> {
+        self.terms.sort();
+        let mut out = Vec::new();
+        out.extend_from_slice(INDEX_MAGIC);
+        out.push(INDEX_VERSION);
+        self.docs.encode_head(&mut out);
+        let slots = self.docs.slots();
+        self.docs.encode_attrs(0, slots, &mut out);
+        self.docs.encode_ids(0, slots, &mut out);
+        let segment = if self.frozen.is_none() && self.docs.live == slots {
+            Segment::encode(self.terms.iter_sorted().collect::<Vec<_>>().into_iter())
+        } else {
+            let merged = merge_live(self.frozen.as_ref().into_iter().collect(), &self.terms, &self.docs);
+            Segment::encode(merged.iter().map(|(t, p)| (t.as_slice(), p.as_ref())).collect::<Vec<_>>().into_iter())
+        };
+        codec::put_bytes(&mut out, &segment);
+        out
+    }
+
+    /// Loads what [`SearchIndex::to_bytes`] wrote.
+    ///
+    /// # Errors
+    /// [`SearchError::Damaged`] when the bytes are not such an index or were changed;
+    /// [`SearchError::NewerVersion`] for a version this build does not know.
+    pub fn from_bytes(bytes: &[u8]) -> Result<SearchIndex, SearchError> {
+        Self::from_vec(bytes.to_vec())
+    }
+
+    /// [`SearchIndex::from_bytes`] keeping `bytes` as the postings' buffer.
+    ///
+    /// # Errors
+    /// As [`SearchIndex::from_bytes`].
+    pub fn from_vec(bytes: Vec<u8>) -> Result<SearchIndex, SearchError> {
+        Self::decode(bytes).map_err(|e| SearchError::from_bad("saved search index", e))
+    }
+
+    fn decode(bytes: Vec<u8>) -> Result<SearchIndex, Bad> {
+        let mut r = Reader::new(&bytes);
+        r.header(INDEX_MAGIC, INDEX_VERSION)?;
+        let mut docs = DocTable::decode_head(&mut r)?;
+        let slots = docs.slots();
+        docs.decode_attrs(0, slots, &mut r)?;
+        docs.decode_ids(0, slots, &mut r)?;
+        let len = r.u32()? as usize;
+        let start = r.at;
+        if bytes.len() - start != len {
+            return Err("the segment does not end the index");
+        }
+        let segment = Segment::decode_from(bytes, start)?;
+        Ok(SearchIndex { docs, frozen: Some(segment), terms: MutTerms::default(), scratch: Scratch::default() })
+    }
+}
+
+/// Makes the wasm memory grow in steps of 8 MiB instead of the 64 KiB the allocator
+/// asks for when it runs out: V8 (node 20) runs a full mark-compact collection on
+/// most `memory.grow`, and with a large JS heap (the corpus of the benchmark, or a
+/// page's) adding 100k messages took 12 s instead of about 4. Allocating and freeing a
+/// block grows the memory once; the allocator then serves later requests from it.
+fn grow_heap_in_steps() {
+    #[cfg(target_arch = "wasm32")]
+    drop(std::hint::black_box(Vec::<u8>::with_capacity(8 << 20)));
+}
+
+/// Every term of `segments` (disjoint or in document order) and `terms`, with its
+/// live postings, in term order.
+pub(crate) fn merge_live(segments: Vec<&Segment>, terms: &MutTerms, docs: &DocTable) -> Vec<(Vec<u8>, MutPostings)> {
+    let mut lists: Vec<Vec<&[u8]>> = segments.iter().map(|s| s.iter().map(|(t, _)| t).collect()).collect();
+    lists.push(terms.iter_sorted().map(|(t, _)| t).collect());
+    let all = merge_sorted(lists);
+    let mut out = Vec::with_capacity(all.len());
+    let mut srcs = Vec::new();
+    for t in all {
+        srcs.clear();
+        srcs.extend(segments.iter().filter_map(|s| s.get(t)));
+        srcs.extend(terms.get(t));
+        let p = live_postings(&srcs, docs);
+        if p.df > 0 {
+            out.push((t.to_vec(), p));
+        }
+    }
+    out
+}
+
+pub(crate) fn hits(docs: &DocTable, top: &[(u32, f32)]) -> Vec<Hit> {
+    top.iter()
+        .map(|&(d, score)| Hit { id: docs.ids[d as usize].to_string(), conversation_id: docs.conversation_of(d).to_owned(), score })
+        .collect()
+}
