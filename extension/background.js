@@ -136,6 +136,16 @@ const pageHandlers = {
     await vaultReady();
     return passphraseStrength(check.passphrase(msg.passphrase));
   },
+  async search(msg) {
+    const vault = await vaultReady();
+    const query = typeof msg.query === 'string' ? msg.query.slice(0, 10000) : '';
+    const limit = Number.isInteger(msg.limit) ? Math.min(100, Math.max(1, msg.limit)) : 20;
+    const started = performance.now();
+    const found = await vault.search(query, limit);
+    const tookMs = performance.now() - started;
+    const hint = found.rebuilt ? 'The search index was rebuilt from your saved chats (it was missing or damaged).' : found.hint;
+    return { total: found.total, tookMs, results: found.results, ...(hint ? { hint } : {}), rebuilt: found.rebuilt };
+  },
   async 'conversation.list'() {
     const vault = await vaultReady();
     return vault.listConversations();

@@ -46,7 +46,8 @@ use crate::crypto::envelope::record_aad;
 use crate::crypto::sealed_box::{seal_to, BoxKeyPair};
 use crate::crypto::{make_random, CryptoError};
 use crate::error::VaultError;
-use crate::model::{Conversation, ConversationSummary, Message, Site};
+use crate::model::{Conversation, ConversationSummary, Message, Role, Site};
+use crate::search::{group_by_conversation, snippet, Doc, PersistentIndex, SearchError};
 use crate::store::{Op, Store, StoreName};
 
 pub const META_FORMAT: u32 = 1;
@@ -147,7 +148,49 @@ pub struct Vault<S: Store> {
     /// The conversation captured last, so a stream of snapshots of one chat does not
     /// decrypt it again each time. Cleared on lock.
     recent: RefCell<Option<(String, Conversation)>>,
+    /// The search index, opened on first use after unlock (only its small manifest is
+    /// read then; chunks load as queries need them). Dropped on lock.
+    index: RefCell<Option<PersistentIndex>>,
 }
+
+/// One message found by a search, with the snippet to show and the ranges to mark.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FoundMessage {
+    pub message_id: String,
+    pub role: Role,
+    pub snippet: String,
+    /// `[start, end]` in UTF-16 code units of `snippet`.
+    pub ranges: Vec<(usize, usize)>,
+}
+
+/// A conversation with matches, best first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FoundConversation {
+    /// The vault's id of the conversation (what `get_conversation` takes).
+    pub conversation_id: String,
+    pub site: Site,
+    pub title: String,
+    pub url: String,
+    pub updated_at: i64,
+    pub hits: Vec<FoundMessage>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchOutcome {
+    /// Every matching message, counted.
+    pub total: usize,
+    pub results: Vec<FoundConversation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// The index was damaged or missing and was rebuilt from the records for this query.
+    pub rebuilt: bool,
+}
+
+const SNIPPET_CHARS: usize = 160;
+const HITS_PER_CONVERSATION: usize = 3;
 
 /// What a capture did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -196,7 +239,7 @@ pub const MAX_SNAPSHOT_MESSAGES: usize = 5_000;
 
 impl<S: Store> Vault<S> {
     pub fn new(store: S) -> Self {
-        Vault { store, unlocked: RefCell::new(None), recent: RefCell::new(None) }
+        Vault { store, unlocked: RefCell::new(None), recent: RefCell::new(None), index: RefCell::new(None) }
     }
 
     pub fn store(&self) -> &S {
@@ -338,6 +381,7 @@ impl<S: Store> Vault<S> {
     pub fn lock(&self) {
         self.unlocked.borrow_mut().take();
         self.recent.borrow_mut().take();
+        self.index.borrow_mut().take();
     }
 
     /// The raw data key, to keep in memory-only session storage while unlocked.
@@ -384,8 +428,9 @@ impl<S: Store> Vault<S> {
         let mut ops = vec![Op::DeletePrefix { store: StoreName::Messages, prefix: format!("{k}:") }];
         ops.extend(self.conversation_ops(&keys, &k, conv, 0..conv.messages.len())?);
         ops.push(self.counts_op(conv.messages.len() as i64 - before).await?);
+        ops.extend(self.index_ops(&keys, index_docs(&k, conv, 0..conv.messages.len()), std::slice::from_ref(&k)).await);
         self.recent.borrow_mut().take();
-        self.store.apply(ops).await?;
+        self.apply_with_index(ops).await?;
         Ok(k)
     }
 
@@ -447,6 +492,121 @@ impl<S: Store> Vault<S> {
         Ok(ops)
     }
 
+    /// The index writes for `added` messages and `removed` conversations, to go into
+    /// the same atomic write as the records. The index never stands in the way of
+    /// saving: if it cannot be updated it is dropped and rebuilt at the next search.
+    async fn index_ops(&self, keys: &Unlocked, added: Vec<Doc>, removed: &[String]) -> Vec<Op> {
+        let current = self.index.borrow_mut().take();
+        let mut index = match current {
+            Some(index) => index,
+            None => match PersistentIndex::open(&self.store, &keys.data).await {
+                Ok(index) => index,
+                Err(_) => return Vec::new(),
+            },
+        };
+        match index.update_ops(&self.store, &keys.data, added, removed).await {
+            Ok(ops) => {
+                *self.index.borrow_mut() = Some(index);
+                ops
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Applies a batch of record writes and their index writes; on failure the index
+    /// in memory (already updated) is dropped so it is read again from what is stored.
+    async fn apply_with_index(&self, ops: Vec<Op>) -> Result<(), VaultError> {
+        let result = self.store.apply(ops).await;
+        if result.is_err() {
+            self.index.borrow_mut().take();
+        }
+        Ok(result?)
+    }
+
+    /// Searches every conversation: matches grouped by conversation, best first, each
+    /// with snippets of its best messages. A damaged or missing index is rebuilt from
+    /// the records first (and `rebuilt` says so).
+    pub async fn search(&self, query: &str, limit: usize) -> Result<SearchOutcome, VaultError> {
+        let keys = self.keys()?;
+        let limit = limit.clamp(1, 100);
+        let query: String = query.chars().take(1000).collect();
+        let mut rebuilt = false;
+        let mut index = match self.index.borrow_mut().take() {
+            Some(index) => Some(index),
+            None => PersistentIndex::open(&self.store, &keys.data).await.ok(),
+        };
+        if index.as_ref().is_some_and(|i| i.is_empty()) && self.store.count(StoreName::Conversations).await? > 0 {
+            index = None; // written before search existed, or lost: build it
+        }
+        let mut index = match index {
+            Some(index) => index,
+            None => {
+                rebuilt = true;
+                self.rebuild_index(&keys).await?
+            }
+        };
+        let found = match index.search(&self.store, &keys.data, &query, limit * 8).await {
+            Ok(found) => found,
+            Err(SearchError::Damaged(_)) | Err(SearchError::NewerVersion) => {
+                rebuilt = true;
+                index = self.rebuild_index(&keys).await?;
+                index.search(&self.store, &keys.data, &query, limit * 8).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        *self.index.borrow_mut() = Some(index);
+        let mut results = Vec::new();
+        for group in group_by_conversation(&found.hits).into_iter().take(limit) {
+            let k = &group.conversation_id;
+            let Some(sealed) = self.store.get(StoreName::Conversations, k).await? else { continue };
+            let Ok(rec) = self.open_json::<ConversationRecord>(&keys, StoreName::Conversations, k, &sealed, "a conversation")
+            else {
+                continue;
+            };
+            let mut hits = Vec::new();
+            for hit in group.hits.iter().take(HITS_PER_CONVERSATION) {
+                let Some(seq) = hit.id.rsplit(':').next().and_then(|n| n.parse::<usize>().ok()) else { continue };
+                if let Some(message) = self.message_at(&keys, k, seq).await? {
+                    let cut = snippet(&message.markdown, &query, SNIPPET_CHARS);
+                    hits.push(FoundMessage { message_id: hit.id.clone(), role: message.role, snippet: cut.text, ranges: cut.ranges });
+                }
+            }
+            results.push(FoundConversation {
+                conversation_id: k.clone(),
+                site: rec.site,
+                title: rec.title,
+                url: rec.url,
+                updated_at: rec.updated_at,
+                hits,
+            });
+        }
+        Ok(SearchOutcome { total: found.total, results, hint: found.hint, rebuilt })
+    }
+
+    /// One message by position, reading only the block that holds it.
+    async fn message_at(&self, keys: &Unlocked, k: &str, seq: usize) -> Result<Option<Message>, VaultError> {
+        let bk = block_key(&keys.data, k, (seq / BLOCK_LEN) as u32);
+        let Some(sealed) = self.store.get(StoreName::Messages, &bk).await? else { return Ok(None) };
+        let block: MessageBlock = self.open_json(keys, StoreName::Messages, &bk, &sealed, "a message of this conversation")?;
+        Ok(seq.checked_sub(block.first as usize).and_then(|i| block.messages.into_iter().nth(i)))
+    }
+
+    /// Builds the search index again from every stored conversation and saves it.
+    async fn rebuild_index(&self, keys: &Unlocked) -> Result<PersistentIndex, VaultError> {
+        let mut docs = Vec::new();
+        for (k, sealed) in self.store.get_prefix(StoreName::Conversations, "").await? {
+            if self.open_json::<ConversationRecord>(keys, StoreName::Conversations, &k, &sealed, "a conversation").is_err() {
+                continue;
+            }
+            if let Ok(conv) = self.get_conversation(&k).await {
+                docs.extend(index_docs(&k, &conv, 0..conv.messages.len()));
+            }
+        }
+        let (index, ops) = PersistentIndex::rebuild_ops(&keys.data, docs)?;
+        self.store.apply(ops).await?;
+        Ok(index)
+    }
+
     /// Takes a snapshot from a content script. Unlocked: merged into the stored
     /// conversation (only changed records are written). Locked: sealed to the vault's
     /// public key into the inbox, to be merged at the next unlock.
@@ -470,7 +630,9 @@ impl<S: Store> Vault<S> {
         if outcome.added > 0 {
             ops.push(self.counts_op(outcome.added as i64).await?);
         }
-        self.store.apply(ops).await?;
+        let docs = index_docs(&k, &outcome.conversation, outcome.changed.iter().copied());
+        ops.extend(self.index_ops(&keys, docs, &[]).await);
+        self.apply_with_index(ops).await?;
         let result = CaptureOutcome { id: Some(k.clone()), added: outcome.added, updated: outcome.updated, queued: false };
         *self.recent.borrow_mut() = Some((k, outcome.conversation));
         Ok(result)
@@ -512,6 +674,7 @@ impl<S: Store> Vault<S> {
         let keys = self.keys()?;
         let mut report = ImportReport::default();
         let mut ops = Vec::new();
+        let mut docs = Vec::new();
         let mut merged: Vec<(String, Conversation)> = Vec::new();
         for incoming in conversations {
             let k = keys.data.derive_store_key(&[incoming.site.as_str(), &incoming.conversation_id]);
@@ -529,6 +692,7 @@ impl<S: Store> Vault<S> {
             report.added_messages += outcome.added;
             if !outcome.is_unchanged() {
                 ops.extend(self.conversation_ops(&keys, &k, &outcome.conversation, outcome.changed.iter().copied())?);
+                docs.extend(index_docs(&k, &outcome.conversation, outcome.changed.iter().copied()));
             }
             merged.push((k, outcome.conversation));
         }
@@ -536,8 +700,9 @@ impl<S: Store> Vault<S> {
             return Ok(report);
         }
         ops.push(self.counts_op(report.added_messages as i64).await?);
+        ops.extend(self.index_ops(&keys, docs, &[]).await);
         self.recent.borrow_mut().take();
-        self.store.apply(ops).await?;
+        self.apply_with_index(ops).await?;
         Ok(report)
     }
 
@@ -587,13 +752,16 @@ impl<S: Store> Vault<S> {
             *conv = Some(outcome.conversation);
             ops.push(Op::Delete { store: StoreName::Inbox, key: inbox_key });
         }
+        let mut docs = Vec::new();
         for (k, conv, changed) in &merged {
             let conv = conv.as_ref().expect("every slot holds its merged conversation");
             ops.extend(self.conversation_ops(&keys, k, conv, changed.iter().copied())?);
+            docs.extend(index_docs(k, conv, changed.iter().copied()));
         }
         ops.push(self.counts_op(report.added as i64).await?);
+        ops.extend(self.index_ops(&keys, docs, &[]).await);
         self.recent.borrow_mut().take();
-        self.store.apply(ops).await?;
+        self.apply_with_index(ops).await?;
         Ok(report)
     }
 
@@ -694,15 +862,33 @@ impl<S: Store> Vault<S> {
         check_key(id)?;
         self.recent.borrow_mut().take();
         let count = self.stored_message_count(&keys, id).await;
-        self.store
-            .apply(vec![
-                Op::Delete { store: StoreName::Conversations, key: id.to_owned() },
-                Op::DeletePrefix { store: StoreName::Messages, prefix: format!("{id}:") },
-                self.counts_op(-count).await?,
-            ])
-            .await?;
+        let mut ops = vec![
+            Op::Delete { store: StoreName::Conversations, key: id.to_owned() },
+            Op::DeletePrefix { store: StoreName::Messages, prefix: format!("{id}:") },
+            self.counts_op(-count).await?,
+        ];
+        ops.extend(self.index_ops(&keys, Vec::new(), &[id.to_owned()]).await);
+        self.apply_with_index(ops).await?;
         Ok(())
     }
+}
+
+/// The index documents of `conv`'s messages at `positions`; a message's id is
+/// `<conversation id>:<position>`, so a changed or moved message replaces its document.
+fn index_docs(k: &str, conv: &Conversation, positions: impl IntoIterator<Item = usize>) -> Vec<Doc> {
+    positions
+        .into_iter()
+        .filter_map(|seq| conv.messages.get(seq).map(|m| (seq, m)))
+        .map(|(seq, m)| Doc {
+            id: format!("{k}:{seq}"),
+            conversation_id: k.to_owned(),
+            title: conv.title.clone(),
+            text: m.markdown.clone(),
+            site: conv.site.as_str().to_owned(),
+            role: serde_json::to_value(m.role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            ts: if m.provenance.last_seen != 0 { m.provenance.last_seen } else { conv.updated_at },
+        })
+        .collect()
 }
 
 fn check_snapshot(snap: &Snapshot) -> Result<(), VaultError> {
@@ -1277,5 +1463,111 @@ mod import_tests {
         let list = block_on(v.list_conversations()).unwrap();
         let b = list.conversations.iter().find(|c| c.conversation_id == "b").unwrap();
         assert_eq!(b.message_count, 42);
+    }
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+    use crate::capture::SnapshotMessage;
+    use crate::store::memory::MemoryStore;
+    use pollster::block_on;
+
+    fn snap(id: &str, texts: &[&str]) -> Snapshot {
+        Snapshot {
+            site: Site::Perplexity,
+            conversation_id: id.into(),
+            url: format!("https://www.perplexity.ai/search/{id}"),
+            title: format!("Notes {id}"),
+            model: None,
+            messages: texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| SnapshotMessage { role: if i % 2 == 0 { Role::User } else { Role::Assistant }, markdown: (*t).into(), turn_id: None, streaming: false })
+                .collect(),
+        }
+    }
+
+    fn vault() -> Vault<MemoryStore> {
+        let v = Vault::new(MemoryStore::new());
+        block_on(v.create("correct horse battery staple", KdfParams::MINIMUM, 1)).unwrap();
+        v
+    }
+
+    #[test]
+    fn a_captured_word_is_found_with_its_conversation_and_a_marked_snippet() {
+        let v = vault();
+        block_on(v.capture(&snap("a", &["how do pangolins sleep", "curled up in burrows"]), 1)).unwrap();
+        block_on(v.capture(&snap("b", &["tea in kyoto", "try Uji"]), 2)).unwrap();
+        let out = block_on(v.search("pangolins", 10)).unwrap();
+        assert_eq!(out.total, 1);
+        assert_eq!(out.results.len(), 1);
+        let hit = &out.results[0];
+        assert_eq!(hit.title, "Notes a");
+        assert_eq!(hit.site, Site::Perplexity);
+        assert_eq!(hit.hits[0].role, Role::User);
+        let (s, e) = hit.hits[0].ranges[0];
+        let utf16: Vec<u16> = hit.hits[0].snippet.encode_utf16().collect();
+        assert_eq!(String::from_utf16(&utf16[s..e]).unwrap(), "pangolins");
+        assert!(block_on(v.get_conversation(&hit.conversation_id)).is_ok());
+        // Typing: a prefix of the last word finds it too; later captures are found at once.
+        assert_eq!(block_on(v.search("kyo", 10)).unwrap().results[0].title, "Notes b");
+        block_on(v.capture(&snap("b", &["tea in kyoto", "try Uji", "and matcha"]), 3)).unwrap();
+        assert_eq!(block_on(v.search("matcha", 10)).unwrap().total, 1);
+    }
+
+    #[test]
+    fn a_deleted_conversation_is_no_longer_found() {
+        let v = vault();
+        let id = block_on(v.capture(&snap("a", &["zeppelin facts"]), 1)).unwrap().id.unwrap();
+        assert_eq!(block_on(v.search("zeppelin", 10)).unwrap().total, 1);
+        block_on(v.delete_conversation(&id)).unwrap();
+        assert_eq!(block_on(v.search("zeppelin", 10)).unwrap().total, 0);
+    }
+
+    #[test]
+    fn a_damaged_index_is_rebuilt_from_the_records_and_the_person_is_told() {
+        let v = vault();
+        block_on(v.capture(&snap("a", &["quasar brightness", "very bright"]), 1)).unwrap();
+        v.lock();
+        for (store, key, mut value) in v.store().raw() {
+            if store == StoreName::Index {
+                let last = value.len() - 1;
+                value[last] ^= 1;
+                v.store().put_raw(store, &key, value);
+            }
+        }
+        block_on(v.unlock("correct horse battery staple")).unwrap();
+        let out = block_on(v.search("quasar", 10)).unwrap();
+        assert!(out.rebuilt);
+        assert_eq!(out.total, 1);
+        assert!(!block_on(v.search("quasar", 10)).unwrap().rebuilt);
+    }
+
+    #[test]
+    fn conversations_stored_before_the_index_existed_are_indexed_on_first_search() {
+        let v = vault();
+        block_on(v.capture(&snap("a", &["nebula photos"]), 1)).unwrap();
+        let index_keys: Vec<String> = v.store().raw().into_iter().filter(|(s, _, _)| *s == StoreName::Index).map(|(_, k, _)| k).collect();
+        for k in index_keys {
+            v.store().data_for_tests().remove(&(StoreName::Index, k));
+        }
+        v.lock();
+        block_on(v.unlock("correct horse battery staple")).unwrap();
+        let out = block_on(v.search("nebula", 10)).unwrap();
+        assert!(out.rebuilt);
+        assert_eq!(out.total, 1);
+    }
+
+    #[test]
+    fn bad_queries_answer_or_hint_and_never_fail() {
+        let v = vault();
+        block_on(v.capture(&snap("a", &["something"]), 1)).unwrap();
+        for q in ["", "\"unbalanced", "site:nowhere x", "before:2026-13-45 something", &"x".repeat(10_000)] {
+            assert!(block_on(v.search(q, 10)).is_ok(), "{q:.40}");
+        }
+        assert_eq!(block_on(v.search("anything", 10)).map(|_| ()), Ok(()));
+        v.lock();
+        assert_eq!(block_on(v.search("something", 10)).unwrap_err(), VaultError::Locked);
     }
 }

@@ -180,6 +180,12 @@ impl WasmVault {
         to_js(&self.inner.import_conversations(&convs).await.map_err(err)?)
     }
 
+    /// `{total, results: [{conversationId, site, title, url, updatedAt, hits: [{messageId,
+    /// role, snippet, ranges}]}], hint?, rebuilt}`.
+    pub async fn search(&self, query: String, limit: u32) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.search(&query, limit as usize).await.map_err(err)?)
+    }
+
     /// Erases the whole vault.
     pub async fn wipe(&self) -> Result<(), JsValue> {
         self.inner.wipe().await.map_err(err)
