@@ -204,17 +204,37 @@ async function renderVault(status) {
   await fillList(list, pane);
 }
 
+/** The month heading a conversation's date falls under ("November 2026"). */
+function monthOf(ms) {
+  return new Date(ms || 0).toLocaleDateString(undefined, { year: 'numeric', month: 'long' });
+}
+
+let siteFilter = '';
+
 async function fillList(list, pane) {
   const reply = await send({ type: 'conversation.list' });
   if (!reply.ok) return show(list, errorLine(reply));
-  const items = reply.conversations.map((c) => el('li', { 'data-id': c.id },
-    el('button', { class: 'conversation', onclick: () => { history.replaceState(null, '', `#${c.id}`); openTranscript(c.id, pane); } },
-      el('span', { class: 'title' }, c.title || 'Untitled'),
-      el('span', { class: 'muted' }, `${siteName(c.site)} · ${plural(c.messageCount, 'message', 'messages')} · ${formatDate(c.updatedAt)}`))));
+  const sites = [...new Set(reply.conversations.map((c) => c.site))].sort();
+  const filter = el('select', { id: 'site-filter', 'aria-label': 'Show conversations from' },
+    el('option', { value: '' }, 'All sites'), sites.map((s) => el('option', { value: s }, siteName(s))));
+  filter.value = sites.includes(siteFilter) ? siteFilter : '';
+  filter.addEventListener('change', () => { siteFilter = filter.value; fillList(list, pane); });
+  const items = [el('li', { class: 'filter' }, filter)];
+  let month = null;
+  for (const c of reply.conversations.filter((c) => !filter.value || c.site === filter.value)) {
+    if (monthOf(c.updatedAt) !== month) {
+      month = monthOf(c.updatedAt);
+      items.push(el('li', { class: 'month', role: 'presentation' }, month));
+    }
+    items.push(el('li', { 'data-id': c.id, 'data-site': c.site },
+      el('button', { class: 'conversation', onclick: () => { history.replaceState(null, '', `#${c.id}`); openTranscript(c.id, pane); } },
+        el('span', { class: 'title' }, c.title || 'Untitled'),
+        el('span', { class: 'muted' }, `${siteName(c.site)} · ${plural(c.messageCount, 'message', 'messages')} · ${formatDate(c.updatedAt)}`))));
+  }
   if (reply.damaged > 0) {
     items.unshift(el('li', { class: 'error' }, `${plural(reply.damaged, 'record', 'records')} could not be opened (damaged or changed). The others are safe.`));
   }
-  show(list, items.length ? items : el('li', { class: 'muted' }, 'Nothing saved yet.'));
+  show(list, reply.conversations.length ? items : el('li', { class: 'muted' }, 'Nothing saved yet.'));
   const wanted = location.hash.slice(1);
   if (wanted && reply.conversations.some((c) => c.id === wanted)) openTranscript(wanted, pane);
 }

@@ -109,3 +109,21 @@ test('with the vault locked, the popup asks to unlock and shows no results', asy
   await popup.locator('[role=option]', { hasText: 'gyokuro' }).waitFor();
   await popup.close();
 });
+
+test('the vault page browses by site and month, and deleting asks first', async () => {
+  const vault = await browser.page('vault.html');
+  await vault.locator('#site-filter').waitFor();
+  assert.ok((await vault.locator('#conversation-list .month').count()) >= 1);
+  assert.equal(await vault.locator('#conversation-list [data-site="claude"]').count(), 3);
+  await vault.locator('#site-filter').selectOption('claude');
+  await vault.locator('#conversation-list button.conversation', { hasText: 'Plan a hike' }).click();
+  await vault.locator('#transcript').getByText('Five Lakes Walk').waitFor();
+  await vault.locator('#transcript button.delete').click();
+  await vault.locator('#carry-outcome', { hasText: 'Press again' }).waitFor();
+  assert.equal((await send(vault, { type: 'conversation.list' })).conversations.length, 3, 'deleted without confirmation');
+  await vault.locator('#transcript button.delete').click();
+  await waitFor(async () => (await send(vault, { type: 'conversation.list' })).conversations.length === 2, { what: 'the deletion' });
+  const gone = await send(vault, { type: 'search', query: 'Zermatt', limit: 5 });
+  assert.equal(gone.total, 0);
+  await vault.close();
+});
