@@ -1256,33 +1256,58 @@ mod tests {
 }
 
 #[cfg(test)]
-mod capture_tests {
+mod test_support {
     use super::*;
     use crate::capture::SnapshotMessage;
     use crate::model::Role;
     use crate::store::memory::MemoryStore;
-    use pollster::block_on;
 
-    const PASS: &str = "correct horse battery staple";
+    pub const PASS: &str = "correct horse battery staple";
 
-    fn snapshot(id: &str, turns: &[(Role, &str)]) -> Snapshot {
+    /// A new vault on the memory store, unlocked, with the cheapest allowed KDF.
+    pub fn unlocked() -> Vault<MemoryStore> {
+        let v = Vault::new(MemoryStore::new());
+        pollster::block_on(v.create(PASS, KdfParams::MINIMUM, 1)).unwrap();
+        v
+    }
+
+    /// A snapshot of `site`'s conversation `id` whose turns alternate user, assistant.
+    pub fn snapshot(site: Site, id: &str, texts: &[&str]) -> Snapshot {
         Snapshot {
-            site: Site::Claude,
+            url: format!("https://example.invalid/{}/{id}", site.as_str()),
+            site,
             conversation_id: id.into(),
-            url: format!("https://claude.ai/chat/{id}"),
             title: format!("Chat {id}"),
             model: None,
-            messages: turns
+            messages: texts
                 .iter()
-                .map(|(role, t)| SnapshotMessage { role: *role, markdown: (*t).into(), turn_id: None, streaming: false })
+                .enumerate()
+                .map(|(i, t)| SnapshotMessage {
+                    role: if i % 2 == 0 { Role::User } else { Role::Assistant },
+                    markdown: (*t).into(),
+                    turn_id: None,
+                    streaming: false,
+                })
                 .collect(),
         }
     }
+}
 
-    fn vault() -> Vault<MemoryStore> {
-        let v = Vault::new(MemoryStore::new());
-        block_on(v.create(PASS, KdfParams::MINIMUM, 1)).unwrap();
-        v
+#[cfg(test)]
+mod capture_tests {
+    use super::test_support::{snapshot as snap, unlocked as vault, PASS};
+    use super::*;
+    use crate::model::Role;
+    use crate::store::memory::MemoryStore;
+    use pollster::block_on;
+
+    /// Claude snapshots with explicit roles.
+    fn snapshot(id: &str, turns: &[(Role, &str)]) -> Snapshot {
+        let mut s = snap(Site::Claude, id, &turns.iter().map(|(_, t)| *t).collect::<Vec<_>>());
+        for (m, (role, _)) in s.messages.iter_mut().zip(turns) {
+            m.role = *role;
+        }
+        s
     }
 
     #[test]
@@ -1468,30 +1493,14 @@ mod import_tests {
 
 #[cfg(test)]
 mod search_tests {
+    use super::test_support::{snapshot, unlocked as vault};
     use super::*;
-    use crate::capture::SnapshotMessage;
-    use crate::store::memory::MemoryStore;
     use pollster::block_on;
 
     fn snap(id: &str, texts: &[&str]) -> Snapshot {
-        Snapshot {
-            site: Site::Perplexity,
-            conversation_id: id.into(),
-            url: format!("https://www.perplexity.ai/search/{id}"),
-            title: format!("Notes {id}"),
-            model: None,
-            messages: texts
-                .iter()
-                .enumerate()
-                .map(|(i, t)| SnapshotMessage { role: if i % 2 == 0 { Role::User } else { Role::Assistant }, markdown: (*t).into(), turn_id: None, streaming: false })
-                .collect(),
-        }
-    }
-
-    fn vault() -> Vault<MemoryStore> {
-        let v = Vault::new(MemoryStore::new());
-        block_on(v.create("correct horse battery staple", KdfParams::MINIMUM, 1)).unwrap();
-        v
+        let mut s = snapshot(Site::Perplexity, id, texts);
+        s.title = format!("Notes {id}");
+        s
     }
 
     #[test]
