@@ -13,9 +13,10 @@
 //! | `x.{seq}`      | a [`Segment`] of the documents of one update (a delta)  | the first search         |
 //!
 //! Updates write a delta, the attribute and id chunks of the new documents and the
-//! manifest: nothing else. When deltas add up (more than [`MAX_DELTAS`] or
-//! [`MERGE_DELTA_BYTES`]) they are merged into a new generation of term chunks and
-//! deleted documents are dropped from the postings.
+//! manifest: nothing else. More than [`MAX_DELTAS`] deltas are compacted into one; once
+//! the deltas add up to a sixteenth of the index (at least [`MERGE_DELTA_BYTES`]) they
+//! are merged into a new generation of term chunks and deleted documents are dropped
+//! from the postings.
 //!
 //! Every value is sealed with `DataKey::seal_record("index", key, plaintext)`, so a
 //! chunk moved to another key fails to open, like a changed one:
@@ -119,6 +120,8 @@ pub struct PersistentIndex {
     chunks: Vec<Option<Segment>>,
     deltas: Option<Vec<Segment>>,
     chunk_bytes: usize,
+    /// Deltas are merged into the chunks past this many bytes (or a sixteenth of the index).
+    merge_bytes: usize,
     scratch: Scratch,
 }
 
@@ -234,6 +237,7 @@ impl PersistentIndex {
             chunks: Vec::new(),
             deltas: Some(Vec::new()),
             chunk_bytes,
+            merge_bytes: MERGE_DELTA_BYTES,
             scratch: Scratch::default(),
         }
     }
@@ -258,6 +262,7 @@ impl PersistentIndex {
             manifest,
             docs,
             chunk_bytes: CHUNK_BYTES,
+            merge_bytes: MERGE_DELTA_BYTES,
             scratch: Scratch::default(),
         })
     }
@@ -412,7 +417,12 @@ impl PersistentIndex {
         self.ids_loaded.resize(slots.div_ceil(ID_CHUNK_DOCS) as usize, true);
         let mut ops = Vec::new();
         let delta_bytes: usize = self.deltas.as_deref().unwrap_or(&[]).iter().map(|d| d.byte_len()).sum();
-        if self.manifest.deltas.len() + 1 > MAX_DELTAS || delta_bytes > MERGE_DELTA_BYTES {
+        // Deltas are merged into the term chunks only once they add up to a sixteenth of
+        // the index (at least MERGE_DELTA_BYTES): a full merge rewrites every chunk, which
+        // at 100k messages is tens of MiB. Before that, too many deltas are compacted into
+        // one, which costs only their own size.
+        let full_merge_bytes = self.merge_bytes.max(self.chunks.len() * self.chunk_bytes / 16);
+        if delta_bytes > full_merge_bytes {
             for i in 0..self.chunks.len() {
                 self.load_chunk(store, key, i).await?;
             }
@@ -422,6 +432,17 @@ impl PersistentIndex {
             ops.push(Op::DeletePrefix { store: STORE, prefix: format!("t.{}.", self.manifest.gen) });
             ops.push(Op::DeletePrefix { store: STORE, prefix: "x.".into() });
             self.write_chunks(key, &merged, self.manifest.gen + 1, &mut ops)?;
+        } else if self.manifest.deltas.len() + 1 > MAX_DELTAS {
+            let segments: Vec<&Segment> = self.deltas.as_deref().unwrap_or(&[]).iter().collect();
+            let merged = merge_live(segments, &fresh, &self.docs);
+            let bytes = encode_range(&merged);
+            let seq = self.manifest.next_seq;
+            self.manifest.next_seq += 1;
+            let sk = format!("x.{seq}");
+            ops.push(Op::DeletePrefix { store: STORE, prefix: "x.".into() });
+            ops.push(seal(key, &sk, &bytes)?);
+            self.manifest.deltas = vec![seq];
+            self.deltas = Some(vec![Segment::decode(bytes).map_err(bad(&sk))?]);
         } else if !fresh.is_empty() {
             let seq = self.manifest.next_seq;
             self.manifest.next_seq += 1;

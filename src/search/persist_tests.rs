@@ -142,14 +142,18 @@ fn many_updates_merge_into_new_chunks_and_deletions_persist() {
     let store = MemoryStore::new();
     let docs = corpus(400);
     let (mut ix, ops) = PersistentIndex::rebuild_with(&key(), docs[..100].to_vec(), 2048).unwrap();
+    ix.merge_bytes = 24 * 1024;
     block_on(store.apply(ops)).unwrap();
-    let mut merged = false;
+    let (mut compacted, mut merged) = (false, false);
     for batch in docs[100..].chunks(10) {
         let ops = block_on(ix.update_ops(&store, &key(), batch.to_vec(), &[])).unwrap();
-        merged |= ops.iter().any(|op| matches!(op, Op::DeletePrefix { prefix, .. } if prefix == "x."));
+        let full = ops.iter().any(|op| matches!(op, Op::DeletePrefix { prefix, .. } if prefix.starts_with("t.")));
+        merged |= full;
+        compacted |= !full && ops.iter().any(|op| matches!(op, Op::DeletePrefix { prefix, .. } if prefix == "x."));
         block_on(store.apply(ops)).unwrap();
     }
-    assert!(merged, "30 updates should have merged the deltas");
+    assert!(compacted, "30 updates should have compacted the deltas into one");
+    assert!(merged, "30 updates should have merged the deltas into the chunks");
     let ops = block_on(ix.update_ops(&store, &key(), Vec::new(), &["c7".to_owned(), "c30".to_owned()])).unwrap();
     block_on(store.apply(ops)).unwrap();
 
