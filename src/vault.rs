@@ -555,20 +555,48 @@ impl<S: Store> Vault<S> {
             Err(e) => return Err(e.into()),
         };
         *self.index.borrow_mut() = Some(index);
+        // Fetch every conversation record and message block the results need at once.
+        let groups: Vec<_> = group_by_conversation(&found.hits).into_iter().take(limit).collect();
+        let record_keys: Vec<String> = groups.iter().map(|g| g.conversation_id.clone()).collect();
+        let records = self.store.get_many(StoreName::Conversations, &record_keys).await?;
+        let mut wanted: Vec<(usize, String, usize)> = Vec::new(); // (group, message id, position)
+        for (gi, group) in groups.iter().enumerate() {
+            for hit in group.hits.iter().take(HITS_PER_CONVERSATION) {
+                if let Some(seq) = hit.id.rsplit(':').next().and_then(|n| n.parse::<usize>().ok()) {
+                    wanted.push((gi, hit.id.clone(), seq));
+                }
+            }
+        }
+        let mut block_keys: Vec<String> = wanted
+            .iter()
+            .map(|(gi, _, seq)| block_key(&keys.data, &groups[*gi].conversation_id, (seq / BLOCK_LEN) as u32))
+            .collect();
+        block_keys.sort_unstable();
+        block_keys.dedup();
+        let sealed_blocks = self.store.get_many(StoreName::Messages, &block_keys).await?;
+        let mut blocks = std::collections::HashMap::new();
+        for (bk, sealed) in block_keys.iter().zip(sealed_blocks) {
+            if let Some(sealed) = sealed {
+                if let Ok(block) = self.open_json::<MessageBlock>(&keys, StoreName::Messages, bk, &sealed, "a message block") {
+                    blocks.insert(bk.clone(), block);
+                }
+            }
+        }
         let mut results = Vec::new();
-        for group in group_by_conversation(&found.hits).into_iter().take(limit) {
+        for (gi, (group, sealed)) in groups.iter().zip(records).enumerate() {
             let k = &group.conversation_id;
-            let Some(sealed) = self.store.get(StoreName::Conversations, k).await? else { continue };
+            let Some(sealed) = sealed else { continue };
             let Ok(rec) = self.open_json::<ConversationRecord>(&keys, StoreName::Conversations, k, &sealed, "a conversation")
             else {
                 continue;
             };
             let mut hits = Vec::new();
-            for hit in group.hits.iter().take(HITS_PER_CONVERSATION) {
-                let Some(seq) = hit.id.rsplit(':').next().and_then(|n| n.parse::<usize>().ok()) else { continue };
-                if let Some(message) = self.message_at(&keys, k, seq).await? {
+            for (_, id, seq) in wanted.iter().filter(|(g, _, _)| *g == gi) {
+                let bk = block_key(&keys.data, k, (seq / BLOCK_LEN) as u32);
+                let message = blocks.get(&bk).and_then(|b| seq.checked_sub(b.first as usize).and_then(|i| b.messages.get(i)));
+                if let Some(message) = message {
                     let cut = snippet(&message.markdown, &query, SNIPPET_CHARS);
-                    hits.push(FoundMessage { message_id: hit.id.clone(), role: message.role, snippet: cut.text, ranges: cut.ranges });
+                    hits.push(FoundMessage { message_id: id.clone(), role: message.role, snippet: cut.text, ranges: cut.ranges });
                 }
             }
             results.push(FoundConversation {
@@ -581,14 +609,6 @@ impl<S: Store> Vault<S> {
             });
         }
         Ok(SearchOutcome { total: found.total, results, hint: found.hint, rebuilt })
-    }
-
-    /// One message by position, reading only the block that holds it.
-    async fn message_at(&self, keys: &Unlocked, k: &str, seq: usize) -> Result<Option<Message>, VaultError> {
-        let bk = block_key(&keys.data, k, (seq / BLOCK_LEN) as u32);
-        let Some(sealed) = self.store.get(StoreName::Messages, &bk).await? else { return Ok(None) };
-        let block: MessageBlock = self.open_json(keys, StoreName::Messages, &bk, &sealed, "a message of this conversation")?;
-        Ok(seq.checked_sub(block.first as usize).and_then(|i| block.messages.into_iter().nth(i)))
     }
 
     /// Builds the search index again from every stored conversation and saves it.

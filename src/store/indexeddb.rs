@@ -116,6 +116,22 @@ impl Store for IndexedDbStore {
         value.map(bytes_of).transpose()
     }
 
+    async fn get_many(&self, store: StoreName, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let os = self.read_tx(store)?;
+        // Every request is queued (and its future armed) before the first is awaited.
+        let mut pending = Vec::with_capacity(keys.len());
+        for key in keys {
+            let request = os.get(JsValue::from_str(key)).map_err(|e| StoreError::Read(describe(&e)))?;
+            pending.push(std::future::IntoFuture::into_future(request));
+        }
+        let mut out = Vec::with_capacity(keys.len());
+        for request in pending {
+            let value = request.await.map_err(|e| StoreError::Read(describe(&e)))?;
+            out.push(value.map(bytes_of).transpose()?);
+        }
+        Ok(out)
+    }
+
     async fn get_prefix(&self, store: StoreName, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let os = self.read_tx(store)?;
         let range = key_range(prefix)?;

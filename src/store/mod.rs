@@ -72,6 +72,15 @@ pub enum StoreError {
 #[allow(async_fn_in_trait)]
 pub trait Store {
     async fn get(&self, store: StoreName, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Several records at once, in the order of `keys` (the browser runs the reads
+    /// together instead of one after another).
+    async fn get_many(&self, store: StoreName, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.push(self.get(store, key).await?);
+        }
+        Ok(out)
+    }
     /// Every record whose key starts with `prefix` ("" for all), in key order.
     async fn get_prefix(&self, store: StoreName, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
     async fn count(&self, store: StoreName) -> Result<u32, StoreError>;

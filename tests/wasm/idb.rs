@@ -47,6 +47,8 @@ async fn records_survive_closing_and_reopening_the_database() {
     let prefixed = store.get_prefix(StoreName::Messages, "k1:").await.unwrap();
     assert_eq!(prefixed, vec![("k1:a".to_string(), b"m1".to_vec()), ("k1:b".to_string(), b"m2".to_vec())]);
     assert_eq!(store.count(StoreName::Messages).await.unwrap(), 3);
+    let many = store.get_many(StoreName::Messages, &["k2:a".into(), "missing".into(), "k1:a".into()]).await.unwrap();
+    assert_eq!(many, vec![Some(b"other".to_vec()), None, Some(b"m1".to_vec())]);
     store
         .apply(vec![Op::DeletePrefix { store: StoreName::Messages, prefix: "k1:".into() }])
         .await
