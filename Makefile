@@ -66,12 +66,15 @@ clean:
 
 # Fuzzing, outside CI (needs the nightly toolchain; cargo-fuzz is installed when missing).
 FUZZ_RUNS ?= 10000000
-FUZZ_TARGETS ?= envelope_open archive_decoder chatgpt_parser claude_parser zip_import
+FUZZ_TARGETS ?= envelope_open index_segment archive_decoder chatgpt_parser claude_parser zip_import
 fuzz:
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 	cd fuzz && for t in $(FUZZ_TARGETS); do cargo +nightly fuzz run $$t -- -runs=$(FUZZ_RUNS) -max_len=65536 || exit 1; done
 
 # Benchmarks print JSON; they are not tests.
 bench: all
+	node bench/search/run.mjs
+	node bench/search/popup.mjs
 	node bench/capture/run.mjs
 	node bench/archive/run.mjs
+	node bench/tokens/compare.mjs
