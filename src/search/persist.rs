@@ -13,10 +13,11 @@
 //! | `x.{seq}`      | a [`Segment`] of the documents of one update (a delta)  | the first search         |
 //!
 //! Updates write a delta, the attribute and id chunks of the new documents and the
-//! manifest: nothing else. More than [`MAX_DELTAS`] deltas are compacted into one; once
-//! the deltas add up to a sixteenth of the index (at least [`MERGE_DELTA_BYTES`]) they
-//! are merged into a new generation of term chunks and deleted documents are dropped
-//! from the postings.
+//! manifest. Deltas are size-tiered: the newest are merged together while they
+//! outweigh the next older one (or there would be more than [`MAX_DELTAS`]); once the
+//! deltas add up to an eighth of the index (at least [`MERGE_DELTA_BYTES`]) they are
+//! merged into a new generation of term chunks and deleted documents are dropped from
+//! the postings.
 //!
 //! Every value is sealed with `DataKey::seal_record("index", key, plaintext)`, so a
 //! chunk moved to another key fails to open, like a changed one:
@@ -417,11 +418,10 @@ impl PersistentIndex {
         self.ids_loaded.resize(slots.div_ceil(ID_CHUNK_DOCS) as usize, true);
         let mut ops = Vec::new();
         let delta_bytes: usize = self.deltas.as_deref().unwrap_or(&[]).iter().map(|d| d.byte_len()).sum();
-        // Deltas are merged into the term chunks only once they add up to a sixteenth of
-        // the index (at least MERGE_DELTA_BYTES): a full merge rewrites every chunk, which
-        // at 100k messages is tens of MiB. Before that, too many deltas are compacted into
-        // one, which costs only their own size.
-        let full_merge_bytes = self.merge_bytes.max(self.chunks.len() * self.chunk_bytes / 16);
+        // Deltas are merged into the term chunks only once they add up to an eighth of the
+        // index (at least MERGE_DELTA_BYTES): a full merge rewrites every chunk, which at
+        // 100k messages is tens of MiB.
+        let full_merge_bytes = self.merge_bytes.max(self.chunks.len() * self.chunk_bytes / 8);
         if delta_bytes > full_merge_bytes {
             for i in 0..self.chunks.len() {
                 self.load_chunk(store, key, i).await?;
@@ -432,22 +432,35 @@ impl PersistentIndex {
             ops.push(Op::DeletePrefix { store: STORE, prefix: format!("t.{}.", self.manifest.gen) });
             ops.push(Op::DeletePrefix { store: STORE, prefix: "x.".into() });
             self.write_chunks(key, &merged, self.manifest.gen + 1, &mut ops)?;
-        } else if self.manifest.deltas.len() + 1 > MAX_DELTAS {
-            let segments: Vec<&Segment> = self.deltas.as_deref().unwrap_or(&[]).iter().collect();
-            let merged = merge_live(segments, &fresh, &self.docs);
-            let bytes = encode_range(&merged);
-            let seq = self.manifest.next_seq;
-            self.manifest.next_seq += 1;
-            let sk = format!("x.{seq}");
-            ops.push(Op::DeletePrefix { store: STORE, prefix: "x.".into() });
-            ops.push(seal(key, &sk, &bytes)?);
-            self.manifest.deltas = vec![seq];
-            self.deltas = Some(vec![Segment::decode(bytes).map_err(bad(&sk))?]);
         } else if !fresh.is_empty() {
+            // Size-tiered deltas (the logarithmic method): the newest deltas are merged
+            // with this update while together they outweigh the next older one, or while
+            // there would be too many. Each document is then rewritten O(log n) times, not
+            // once per MAX_DELTAS updates.
+            let fresh_bytes = Segment::encode(fresh.iter_sorted().collect::<Vec<_>>().into_iter());
+            let sizes: Vec<usize> = self.deltas.as_deref().unwrap_or(&[]).iter().map(|d| d.byte_len()).collect();
+            let n = sizes.len();
+            let (mut k, mut acc) = (0, fresh_bytes.len());
+            while k < n && (acc >= sizes[n - 1 - k] || n - k + 1 > MAX_DELTAS) {
+                acc += sizes[n - 1 - k];
+                k += 1;
+            }
+            let bytes = if k == 0 {
+                fresh_bytes
+            } else {
+                let deltas = self.deltas.as_deref().unwrap_or(&[]);
+                let merged = merge_live(deltas[n - k..].iter().collect(), &fresh, &self.docs);
+                encode_range(&merged)
+            };
+            for seq in self.manifest.deltas.drain(n - k..) {
+                ops.push(Op::Delete { store: STORE, key: format!("x.{seq}") });
+            }
+            if let Some(deltas) = self.deltas.as_mut() {
+                deltas.truncate(n - k);
+            }
             let seq = self.manifest.next_seq;
             self.manifest.next_seq += 1;
             let sk = format!("x.{seq}");
-            let bytes = Segment::encode(fresh.iter_sorted().collect::<Vec<_>>().into_iter());
             ops.push(seal(key, &sk, &bytes)?);
             self.manifest.deltas.push(seq);
             self.deltas.get_or_insert_with(Vec::new).push(Segment::decode(bytes).map_err(bad(&sk))?);
