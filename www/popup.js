@@ -119,8 +119,12 @@ async function renderUnlocked(status) {
   });
 
   let recent = null;
+  let asked = 0;
   const showRecent = async () => {
+    const mine = asked;
     recent ??= await send({ type: 'conversation.list' });
+    // The person may have typed while the list loaded: their results win.
+    if (mine !== asked || search.value.trim() !== '') return;
     if (!recent.ok) return show(results, errorLine(recent));
     info.textContent = '';
     if (recent.conversations.length === 0) {
@@ -129,7 +133,6 @@ async function renderUnlocked(status) {
     show(results, recent.conversations.slice(0, 20).map((c, i) => optionFor(c, i, c.id)));
     select(options()[0]);
   };
-  let asked = 0;
   const run = async () => {
     const query = search.value;
     const mine = ++asked;

@@ -127,3 +127,22 @@ test('the vault page browses by site and month, and deleting asks first', async 
   assert.equal(gone.total, 0);
   await vault.close();
 });
+
+test('results typed before the recent list loads are not replaced by it', async () => {
+  const popup = await browser.context.newPage();
+  // Hold back the first conversation.list answer, as a cold worker with a big vault would.
+  await popup.addInitScript(() => {
+    const send = chrome.runtime.sendMessage.bind(chrome.runtime);
+    chrome.runtime.sendMessage = async (msg) => {
+      const reply = await send(msg);
+      if (msg?.type === 'conversation.list') await new Promise((r) => setTimeout(r, 1500));
+      return reply;
+    };
+  });
+  await popup.goto(`${browser.base}/popup.html`);
+  await popup.locator('input[type=search]').fill('gyokuro');
+  await popup.locator('[role=option] mark', { hasText: 'gyokuro' }).waitFor();
+  await popup.waitForTimeout(2000);
+  assert.equal(await popup.locator('[role=option] mark', { hasText: 'gyokuro' }).count(), 1);
+  await popup.close();
+});
