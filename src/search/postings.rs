@@ -349,6 +349,17 @@ pub struct DocCursor<'a> {
     doc: u32,
 }
 
+/// The next `(doc, tf)` of a doc list at `at`: the first doc is absolute, the others
+/// deltas from `doc`. Shared by both cursors.
+#[inline]
+fn read_doc(docs: &[u8], at: &mut usize, doc: &mut u32) -> Option<(u32, u32)> {
+    let first = *at == 0;
+    let delta = codec::get_u32(docs, at)?;
+    let tf = codec::get_u32(docs, at)?;
+    *doc = if first { delta } else { doc.wrapping_add(delta) };
+    Some((*doc, tf))
+}
+
 impl<'a> DocCursor<'a> {
     pub fn new(sources: &'a [PostingRef<'a>]) -> Self {
         DocCursor { sources, src: 0, at: 0, doc: 0 }
@@ -359,11 +370,7 @@ impl<'a> DocCursor<'a> {
         loop {
             let s = self.sources.get(self.src)?;
             if self.at < s.docs.len() {
-                let first = self.at == 0;
-                let delta = codec::get_u32(s.docs, &mut self.at)?;
-                let tf = codec::get_u32(s.docs, &mut self.at)?;
-                self.doc = if first { delta } else { self.doc.wrapping_add(delta) };
-                return Some((self.doc, tf));
+                return read_doc(s.docs, &mut self.at, &mut self.doc);
             }
             self.src += 1;
             self.at = 0;
@@ -395,12 +402,9 @@ impl<'a> PosCursor<'a> {
         loop {
             let s = self.sources.get(self.src)?;
             if self.at < s.docs.len() {
-                let first = self.at == 0;
-                let delta = codec::get_u32(s.docs, &mut self.at)?;
-                let tf = codec::get_u32(s.docs, &mut self.at)?;
-                self.doc = if first { delta } else { self.doc.wrapping_add(delta) };
-                self.pending = true;
-                return Some((self.doc, tf));
+                let next = read_doc(s.docs, &mut self.at, &mut self.doc);
+                self.pending = next.is_some();
+                return next;
             }
             self.src += 1;
             self.at = 0;
