@@ -105,6 +105,10 @@ impl<'a> Reader<'a> {
     }
 
     /// A count of items that each take at least one byte: bounded by what is left.
+    pub fn remaining(&self) -> usize {
+        self.buf.len() - self.at
+    }
+
     pub fn count(&mut self) -> Result<usize, Bad> {
         let n = self.u32()? as usize;
         if n > self.buf.len() - self.at {

@@ -199,10 +199,12 @@ impl DocTable {
     }
 
     /// Reads a head into an empty table with `slots` unnamed documents whose
-    /// attributes are zero until [`DocTable::decode_attrs`] fills them.
-    pub fn decode_head(r: &mut Reader<'_>) -> Result<DocTable, Bad> {
+    /// attributes are zero until [`DocTable::decode_attrs`] fills them. The table is
+    /// allocated before the documents are read: a head claiming more than `max_slots`
+    /// (or 2^27) documents is refused, so a few hostile bytes cannot ask for gigabytes.
+    pub fn decode_head(r: &mut Reader<'_>, max_slots: usize) -> Result<DocTable, Bad> {
         let slots = r.u32()?;
-        if slots as usize > 1 << 27 {
+        if slots as usize > max_slots.min(1 << 27) {
             return Err("too many documents");
         }
         let live = r.u32()?;

@@ -225,7 +225,9 @@ impl SearchIndex {
     fn decode(bytes: Vec<u8>) -> Result<SearchIndex, Bad> {
         let mut r = Reader::new(&bytes);
         r.header(INDEX_MAGIC, INDEX_VERSION)?;
-        let mut docs = DocTable::decode_head(&mut r)?;
+        // Each document's attributes and ids take at least 6 bytes of what follows.
+        let max_slots = r.remaining() / 6;
+        let mut docs = DocTable::decode_head(&mut r, max_slots)?;
         let slots = docs.slots();
         docs.decode_attrs(0, slots, &mut r)?;
         docs.decode_ids(0, slots, &mut r)?;

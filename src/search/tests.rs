@@ -216,6 +216,16 @@ fn damaged_saved_bytes_are_refused_not_trusted() {
 }
 
 #[test]
+fn a_few_bytes_claiming_millions_of_documents_are_refused_before_allocating() {
+    // "TKIX" 1, then a head claiming 2^26 slots (varint) and nothing to back them.
+    let mut bytes = b"TKIX\x01".to_vec();
+    crate::search::codec::put_u32(&mut bytes, 1 << 26);
+    bytes.extend_from_slice(&[0; 16]);
+    let err = SearchIndex::from_bytes(&bytes).unwrap_err();
+    assert_eq!(err, SearchError::Damaged("saved search index: too many documents".into()));
+}
+
+#[test]
 fn hits_are_grouped_by_conversation_best_first() {
     let hit = |id: &str, c: &str, score| Hit { id: id.into(), conversation_id: c.into(), score };
     let groups = group_by_conversation(&[hit("a", "x", 3.0), hit("b", "y", 2.5), hit("c", "x", 2.0), hit("d", "z", 1.0)]);
