@@ -5,6 +5,7 @@
 const MAX_PASSPHRASE = 4096;
 const MAX_ID = 128;
 const MAX_SNAPSHOT_MESSAGES = 5000;
+const MAX_JSON_BATCH = 32 * 1024 * 1024;
 const ROLES = new Set(['user', 'assistant', 'system', 'tool']);
 const HEALTH = new Set(['ok', 'no_turns', 'unknown_roles']);
 
@@ -31,6 +32,14 @@ export const check = {
     if (v.messages !== undefined && !Array.isArray(v.messages)) {
       throw new RequestError('invalid_input', 'The messages must be a list.');
     }
+    return v;
+  },
+  /** Conversations as JSON arrays (export and import batches): at most 32 MiB of text. */
+  jsonBatches(v) {
+    if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) {
+      throw new RequestError('invalid_input', 'The conversations must be JSON text.');
+    }
+    if (v.reduce((n, s) => n + s.length, 0) > MAX_JSON_BATCH) throw new RequestError('invalid_input', 'Send fewer conversations at a time.');
     return v;
   },
   site(v) {

@@ -32,6 +32,7 @@
 //! Every record's associated data names its store and key (see `crypto::envelope`).
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -47,7 +48,7 @@ use crate::crypto::sealed_box::{seal_to, BoxKeyPair};
 use crate::crypto::{make_random, CryptoError};
 use crate::error::VaultError;
 use crate::model::{Conversation, ConversationSummary, Message, Role, Site};
-use crate::search::{group_by_conversation, snippet, Doc, PersistentIndex, SearchError};
+use crate::search::{group_by_conversation, snippet, Doc, Merges, PersistentIndex, SearchError};
 use crate::store::{Op, Store, StoreName};
 
 pub const META_FORMAT: u32 = 1;
@@ -428,7 +429,7 @@ impl<S: Store> Vault<S> {
         let mut ops = vec![Op::DeletePrefix { store: StoreName::Messages, prefix: format!("{k}:") }];
         ops.extend(self.conversation_ops(&keys, &k, conv, 0..conv.messages.len())?);
         ops.push(self.counts_op(conv.messages.len() as i64 - before).await?);
-        ops.extend(self.index_ops(&keys, index_docs(&k, conv, 0..conv.messages.len()), std::slice::from_ref(&k)).await);
+        ops.extend(self.index_ops(&keys, index_docs(&k, conv, 0..conv.messages.len()), std::slice::from_ref(&k), Merges::Normal).await);
         self.recent.borrow_mut().take();
         self.apply_with_index(ops).await?;
         Ok(k)
@@ -495,7 +496,7 @@ impl<S: Store> Vault<S> {
     /// The index writes for `added` messages and `removed` conversations, to go into
     /// the same atomic write as the records. The index never stands in the way of
     /// saving: if it cannot be updated it is dropped and rebuilt at the next search.
-    async fn index_ops(&self, keys: &Unlocked, added: Vec<Doc>, removed: &[String]) -> Vec<Op> {
+    async fn index_ops(&self, keys: &Unlocked, added: Vec<Doc>, removed: &[String], merges: Merges) -> Vec<Op> {
         let current = self.index.borrow_mut().take();
         let mut index = match current {
             Some(index) => index,
@@ -504,7 +505,7 @@ impl<S: Store> Vault<S> {
                 Err(_) => return Vec::new(),
             },
         };
-        match index.update_ops(&self.store, &keys.data, added, removed).await {
+        match index.update_ops(&self.store, &keys.data, added, removed, merges).await {
             Ok(ops) => {
                 *self.index.borrow_mut() = Some(index);
                 ops
@@ -651,7 +652,7 @@ impl<S: Store> Vault<S> {
             ops.push(self.counts_op(outcome.added as i64).await?);
         }
         let docs = index_docs(&k, &outcome.conversation, outcome.changed.iter().copied());
-        ops.extend(self.index_ops(&keys, docs, &[]).await);
+        ops.extend(self.index_ops(&keys, docs, &[], Merges::Normal).await);
         self.apply_with_index(ops).await?;
         let result = CaptureOutcome { id: Some(k.clone()), added: outcome.added, updated: outcome.updated, queued: false };
         *self.recent.borrow_mut() = Some((k, outcome.conversation));
@@ -695,13 +696,23 @@ impl<S: Store> Vault<S> {
         let mut report = ImportReport::default();
         let mut ops = Vec::new();
         let mut docs = Vec::new();
-        let mut merged: Vec<(String, Conversation)> = Vec::new();
-        for incoming in conversations {
-            let k = keys.data.derive_store_key(&[incoming.site.as_str(), &incoming.conversation_id]);
-            let stored = match merged.iter().position(|(key, _)| *key == k) {
-                Some(i) => Some(merged.swap_remove(i).1),
-                None => self.load_for_merge(&k).await?,
-            };
+        // What is already stored for every incoming conversation, read at once.
+        let incoming_keys: Vec<String> = conversations
+            .iter()
+            .map(|c| keys.data.derive_store_key(&[c.site.as_str(), &c.conversation_id]))
+            .collect();
+        let mut unique = incoming_keys.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut stored_now: HashMap<String, Conversation> = unique
+            .iter()
+            .cloned()
+            .zip(self.get_conversations(&unique).await?)
+            .filter_map(|(k, c)| Some((k, c?)))
+            .collect();
+        for (incoming, k) in conversations.iter().zip(incoming_keys) {
+            // A conversation twice in one batch merges into what its first copy left.
+            let stored = stored_now.remove(&k);
             let was_new = stored.is_none();
             let outcome = merge_imported(stored, incoming);
             match (was_new, outcome.added) {
@@ -714,16 +725,29 @@ impl<S: Store> Vault<S> {
                 ops.extend(self.conversation_ops(&keys, &k, &outcome.conversation, outcome.changed.iter().copied())?);
                 docs.extend(index_docs(&k, &outcome.conversation, outcome.changed.iter().copied()));
             }
-            merged.push((k, outcome.conversation));
+            stored_now.insert(k, outcome.conversation);
         }
         if ops.is_empty() {
             return Ok(report);
         }
         ops.push(self.counts_op(report.added_messages as i64).await?);
-        ops.extend(self.index_ops(&keys, docs, &[]).await);
+        ops.extend(self.index_ops(&keys, docs, &[], Merges::Deferred).await);
         self.recent.borrow_mut().take();
         self.apply_with_index(ops).await?;
         Ok(report)
+    }
+
+    /// Ends an import made of several [`Vault::import_conversations`] batches: the
+    /// search index deltas they left are merged once, here, rather than on every few
+    /// batches (which rewrote the growing index again and again). Skipping it loses
+    /// nothing: the next change to the vault merges them.
+    pub async fn finish_import(&self) -> Result<(), VaultError> {
+        let keys = self.keys()?;
+        let ops = self.index_ops(&keys, Vec::new(), &[], Merges::Normal).await;
+        if !ops.is_empty() {
+            self.apply_with_index(ops).await?;
+        }
+        Ok(())
     }
 
     /// Merges every capture sealed while the vault was locked, oldest first, and
@@ -779,7 +803,7 @@ impl<S: Store> Vault<S> {
             docs.extend(index_docs(k, conv, changed.iter().copied()));
         }
         ops.push(self.counts_op(report.added as i64).await?);
-        ops.extend(self.index_ops(&keys, docs, &[]).await);
+        ops.extend(self.index_ops(&keys, docs, &[], Merges::Normal).await);
         self.recent.borrow_mut().take();
         self.apply_with_index(ops).await?;
         Ok(report)
@@ -807,41 +831,71 @@ impl<S: Store> Vault<S> {
 
     /// Reads one conversation with its messages in order.
     pub async fn get_conversation(&self, id: &str) -> Result<Conversation, VaultError> {
-        let keys = self.keys()?;
-        check_key(id)?;
-        let sealed = self
-            .store
-            .get(StoreName::Conversations, id)
+        self.get_conversations(&[id.to_owned()])
             .await?
-            .ok_or_else(|| VaultError::NotFound("this conversation is not in the vault".into()))?;
-        let rec: ConversationRecord =
-            self.open_json(&keys, StoreName::Conversations, id, &sealed, "a conversation record")?;
-        let mut blocks: Vec<MessageBlock> = Vec::new();
-        for (mk, sealed) in self.store.get_prefix(StoreName::Messages, &format!("{id}:")).await? {
-            blocks.push(self.open_json(&keys, StoreName::Messages, &mk, &sealed, "a message of this conversation")?);
+            .pop()
+            .flatten()
+            .ok_or_else(|| VaultError::NotFound("this conversation is not in the vault".into()))
+    }
+
+    /// Reads conversations by id, in the order asked, `None` for an id not in the vault.
+    /// Two reads whatever their number: every record, then every message block they
+    /// name (an IndexedDB transaction costs more than decrypting a block).
+    pub async fn get_conversations(&self, ids: &[String]) -> Result<Vec<Option<Conversation>>, VaultError> {
+        let keys = self.keys()?;
+        for id in ids {
+            check_key(id)?;
         }
-        blocks.sort_by_key(|b| b.first);
-        let mut messages: Vec<Message> = Vec::with_capacity(rec.message_count as usize);
-        for block in blocks {
-            if block.first as usize != messages.len() {
-                return Err(VaultError::Damaged("a block of messages of this conversation is missing".into()));
+        let mut records = Vec::with_capacity(ids.len());
+        let mut block_keys = Vec::new();
+        for (id, sealed) in ids.iter().zip(self.store.get_many(StoreName::Conversations, ids).await?) {
+            let record = match sealed {
+                Some(sealed) => {
+                    let rec: ConversationRecord =
+                        self.open_json(&keys, StoreName::Conversations, id, &sealed, "a conversation record")?;
+                    let blocks = (rec.message_count as usize).div_ceil(BLOCK_LEN) as u32;
+                    block_keys.extend((0..blocks).map(|b| block_key(&keys.data, id, b)));
+                    Some(rec)
+                }
+                None => None,
+            };
+            records.push(record);
+        }
+        let missing = || VaultError::Damaged("a block of messages of this conversation is missing".into());
+        let mut blocks = block_keys.iter().zip(self.store.get_many(StoreName::Messages, &block_keys).await?);
+        let mut out = Vec::with_capacity(ids.len());
+        for rec in records {
+            let Some(rec) = rec else {
+                out.push(None);
+                continue;
+            };
+            let count = rec.message_count as usize;
+            let mut messages: Vec<Message> = Vec::with_capacity(count);
+            for (bk, sealed) in blocks.by_ref().take(count.div_ceil(BLOCK_LEN)) {
+                let sealed = sealed.ok_or_else(missing)?;
+                let block: MessageBlock =
+                    self.open_json(&keys, StoreName::Messages, bk, &sealed, "a message of this conversation")?;
+                if block.first as usize != messages.len() {
+                    return Err(missing());
+                }
+                messages.extend(block.messages);
             }
-            messages.extend(block.messages);
+            if messages.len() < count {
+                return Err(missing());
+            }
+            messages.truncate(count);
+            out.push(Some(Conversation {
+                site: rec.site,
+                conversation_id: rec.conversation_id,
+                title: rec.title,
+                url: rec.url,
+                model: rec.model,
+                created_at: rec.created_at,
+                updated_at: rec.updated_at,
+                messages,
+            }));
         }
-        if messages.len() < rec.message_count as usize {
-            return Err(VaultError::Damaged("a block of messages of this conversation is missing".into()));
-        }
-        messages.truncate(rec.message_count as usize);
-        Ok(Conversation {
-            site: rec.site,
-            conversation_id: rec.conversation_id,
-            title: rec.title,
-            url: rec.url,
-            model: rec.model,
-            created_at: rec.created_at,
-            updated_at: rec.updated_at,
-            messages,
-        })
+        Ok(out)
     }
 
     /// Every conversation, most recently updated first. Records that fail to open are
@@ -887,7 +941,7 @@ impl<S: Store> Vault<S> {
             Op::DeletePrefix { store: StoreName::Messages, prefix: format!("{id}:") },
             self.counts_op(-count).await?,
         ];
-        ops.extend(self.index_ops(&keys, Vec::new(), &[id.to_owned()]).await);
+        ops.extend(self.index_ops(&keys, Vec::new(), &[id.to_owned()], Merges::Normal).await);
         self.apply_with_index(ops).await?;
         Ok(())
     }
@@ -1508,6 +1562,24 @@ mod import_tests {
         let list = block_on(v.list_conversations()).unwrap();
         let b = list.conversations.iter().find(|c| c.conversation_id == "b").unwrap();
         assert_eq!(b.message_count, 42);
+    }
+
+    #[test]
+    fn imported_batches_are_found_before_and_after_the_import_is_finished() {
+        let v = Vault::new(MemoryStore::new());
+        block_on(v.create("correct horse battery staple", KdfParams::MINIMUM, 1)).unwrap();
+        for i in 0..5 {
+            block_on(v.import_conversations(&[conv(&format!("c{i}"), 6)])).unwrap();
+        }
+        let found = |q: &str| block_on(v.search(q, 10)).unwrap().total;
+        assert_eq!(found("c3 turn"), 6);
+        let deltas_before = v.store().raw().iter().filter(|(s, k, _)| *s == StoreName::Index && k.starts_with("x.")).count();
+        assert_eq!(deltas_before, 5, "each batch left its own delta");
+        block_on(v.finish_import()).unwrap();
+        let deltas_after = v.store().raw().iter().filter(|(s, k, _)| *s == StoreName::Index && k.starts_with("x.")).count();
+        assert_eq!(deltas_after, 1, "finishing merged them into one");
+        assert_eq!(found("c3 turn"), 6);
+        assert_eq!(found("turn"), 30);
     }
 }
 

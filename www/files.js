@@ -2,14 +2,15 @@
 // parsers are Rust (archive/, import/), run here in the page's own wasm instance; the
 // background only hands out and takes in conversations, so the vault's keys never
 // leave it and a large file is never sent through messaging whole.
-import init, { ArchiveWriter, ArchiveReader, parseExport } from '../build/web/threadkeeper.js';
+import init, { ArchiveWriter, ArchiveReader, parseExportJson } from '../build/web/threadkeeper.js';
 import { send } from './ui.js';
 import { ext } from '../extension/shim.js';
 
 const MAGIC = [0x89, 0x54, 0x4b, 0x41, 0x52, 0x0d, 0x0a, 0x1a];
 const SLICE = 1 << 20;
-const IDS_PER_REQUEST = 100;
-const CONVERSATIONS_PER_BATCH = 200;
+const IDS_PER_REQUEST = 250;
+// Conversations cross to and from the worker as JSON text, about this much at a time.
+const BATCH_TEXT = 4 << 20;
 
 let ready = null;
 function wasm() {
@@ -43,26 +44,36 @@ export function datedName(prefix, extension, date = new Date()) {
   return `${prefix}-${date.toISOString().slice(0, 10)}.${extension}`;
 }
 
-/** The whole vault as an encrypted archive (a Blob), streamed conversation by conversation. */
+/**
+ * The whole vault as an encrypted archive (a Blob), streamed batch by batch: the worker
+ * reads the next batch while this page seals the one before.
+ */
 export async function exportArchive(passphrase, progress = () => {}, kdf = undefined) {
   await wasm();
   const { ids } = await ask({ type: 'export.ids' });
   const writer = wasmCall(() => new ArchiveWriter(passphrase, kdf));
-  const parts = [writer.header()];
-  let messages = 0;
-  for (let i = 0; i < ids.length; i += IDS_PER_REQUEST) {
-    const { conversations } = await ask({ type: 'export.get', ids: ids.slice(i, i + IDS_PER_REQUEST) });
-    for (const conversation of conversations) {
-      messages += conversation.messages.length;
-      const bytes = wasmCall(() => writer.push(conversation));
+  try {
+    const parts = [writer.header()];
+    const fetchBatch = (i) => {
+      if (i >= ids.length) return null;
+      const reply = ask({ type: 'export.get', ids: ids.slice(i, i + IDS_PER_REQUEST) });
+      reply.catch(() => {}); // awaited below; not an unhandled rejection meanwhile
+      return reply;
+    };
+    let next = fetchBatch(0);
+    for (let i = 0; i < ids.length; i += IDS_PER_REQUEST) {
+      const { json } = await next;
+      next = fetchBatch(i + IDS_PER_REQUEST);
+      const bytes = wasmCall(() => writer.pushJson(json));
       if (bytes.length) parts.push(bytes);
+      progress(Math.min(ids.length, i + IDS_PER_REQUEST) / Math.max(1, ids.length));
     }
-    progress(Math.min(ids.length, i + IDS_PER_REQUEST) / Math.max(1, ids.length));
+    parts.push(wasmCall(() => writer.finish()));
+    progress(1);
+    return { blob: new Blob(parts, { type: 'application/octet-stream' }), conversations: ids.length, messages: writer.messages };
+  } finally {
+    writer.free();
   }
-  parts.push(wasmCall(() => writer.finish()));
-  writer.free();
-  progress(1);
-  return { blob: new Blob(parts, { type: 'application/octet-stream' }), conversations: ids.length, messages };
 }
 
 async function isArchive(file) {
@@ -70,14 +81,13 @@ async function isArchive(file) {
   return MAGIC.every((b, i) => head[i] === b);
 }
 
-/** Reads an archive slice by slice; `onConversations` gets each decoded batch. */
-async function readArchive(file, passphrase, onConversations, progress) {
+/** Reads an archive slice by slice; `eachSlice(reader, bytes)` decodes each one. */
+async function readArchive(file, passphrase, eachSlice, progress) {
   const reader = wasmCall(() => new ArchiveReader(passphrase));
   try {
     for (let offset = 0; offset < file.size; offset += SLICE) {
       const bytes = new Uint8Array(await file.slice(offset, offset + SLICE).arrayBuffer());
-      const { conversations } = wasmCall(() => reader.feed(bytes));
-      await onConversations(conversations);
+      await eachSlice(reader, bytes);
       progress(Math.min(1, (offset + SLICE) / file.size));
     }
     wasmCall(() => reader.finish());
@@ -86,15 +96,41 @@ async function readArchive(file, passphrase, onConversations, progress) {
   }
 }
 
-function emptyReport() {
-  return { addedConversations: 0, updatedConversations: 0, alreadyHere: 0, addedMessages: 0 };
+/**
+ * Sends conversations (JSON arrays) to the worker in batches of about BATCH_TEXT, one
+ * batch in flight while the page decodes the next; adds each batch's report to `report`.
+ */
+function batchSender(report) {
+  let pending = [];
+  let size = 0;
+  let inflight = Promise.resolve();
+  async function send() {
+    if (!pending.length) return;
+    const json = pending;
+    pending = [];
+    size = 0;
+    await inflight;
+    inflight = ask({ type: 'import.batch', json }).then(({ report: r }) => {
+      for (const key of Object.keys(report)) report[key] += r[key];
+    });
+    inflight.catch(() => {}); // awaited by the next send or by finish
+  }
+  return {
+    async add(json) {
+      pending.push(json);
+      size += json.length;
+      if (size >= BATCH_TEXT) await send();
+    },
+    async finish() {
+      await send();
+      await inflight;
+      await ask({ type: 'import.finish' });
+    },
+  };
 }
 
-async function importInBatches(conversations, report) {
-  for (let i = 0; i < conversations.length; i += CONVERSATIONS_PER_BATCH) {
-    const { report: r } = await ask({ type: 'import.batch', conversations: conversations.slice(i, i + CONVERSATIONS_PER_BATCH) });
-    for (const key of Object.keys(report)) report[key] += r[key];
-  }
+function emptyReport() {
+  return { addedConversations: 0, updatedConversations: 0, alreadyHere: 0, addedMessages: 0 };
 }
 
 /**
@@ -105,25 +141,23 @@ async function importInBatches(conversations, report) {
 export async function importFile(file, passphrase, progress = () => {}) {
   await wasm();
   const report = emptyReport();
+  const sender = batchSender(report);
   if (await isArchive(file)) {
     if (!passphrase) throw new FileError({ code: 'wrong_passphrase', message: 'Enter the passphrase this file was saved with.' });
-    await readArchive(file, passphrase, async () => {}, (p) => progress(p / 2));
-    let pending = [];
-    await readArchive(file, passphrase, async (conversations) => {
-      pending.push(...conversations);
-      if (pending.length >= CONVERSATIONS_PER_BATCH) {
-        await importInBatches(pending, report);
-        pending = [];
-      }
-    }, (p) => progress(0.5 + p / 2));
-    await importInBatches(pending, report);
+    await readArchive(file, passphrase, (reader, bytes) => wasmCall(() => reader.verify(bytes)), (p) => progress(p / 3));
+    await readArchive(file, passphrase, async (reader, bytes) => {
+      const json = wasmCall(() => reader.feedJson(bytes));
+      if (json !== '[]') await sender.add(json);
+    }, (p) => progress(1 / 3 + (p * 2) / 3));
+    await sender.finish();
     progress(1);
     return { kind: 'archive', ...report };
   }
   const bytes = new Uint8Array(await file.arrayBuffer());
-  const parsed = wasmCall(() => parseExport(bytes, file.name));
+  const parsed = wasmCall(() => parseExportJson(bytes, file.name, BATCH_TEXT));
   progress(0.5);
-  await importInBatches(parsed.conversations, report);
+  for (const json of parsed.batches) await sender.add(json);
+  await sender.finish();
   progress(1);
   return { kind: 'export', skipped: parsed.skipped ?? 0, ...report };
 }

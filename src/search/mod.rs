@@ -28,7 +28,7 @@ use crate::error::VaultError;
 use crate::store::StoreError;
 
 pub use index::SearchIndex;
-pub use persist::PersistentIndex;
+pub use persist::{Merges, PersistentIndex};
 pub use snippet::{snippet, Snippet};
 
 /// One message as the index sees it.

@@ -17,7 +17,9 @@
 //! outweigh the next older one (or there would be more than [`MAX_DELTAS`]); once the
 //! deltas add up to an eighth of the index (at least [`MERGE_DELTA_BYTES`]) they are
 //! merged into a new generation of term chunks and deleted documents are dropped from
-//! the postings.
+//! the postings. A bulk import defers all that ([`Merges::Deferred`]): each batch adds
+//! its own delta, and one update with [`Merges::Normal`] at the end merges them once,
+//! instead of rewriting the growing index every few batches.
 //!
 //! Every value is sealed with `DataKey::seal_record("index", key, plaintext)`, so a
 //! chunk moved to another key fails to open, like a changed one:
@@ -44,6 +46,16 @@ pub const ATTR_CHUNK_DOCS: u32 = 8192;
 pub const ID_CHUNK_DOCS: u32 = 1024;
 pub const MAX_DELTAS: usize = 16;
 pub const MERGE_DELTA_BYTES: usize = 2 * 1024 * 1024;
+
+/// When an update merges deltas (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merges {
+    /// Size-tiered deltas, a full merge past an eighth of the index.
+    Normal,
+    /// One delta per update, merged only to stay within [`MAX_DELTAS`]: for the batches
+    /// of a bulk import, which ends with a [`Merges::Normal`] update.
+    Deferred,
+}
 
 const STORE: StoreName = StoreName::Index;
 const MANIFEST_KEY: &str = "m";
@@ -395,6 +407,7 @@ impl PersistentIndex {
         key: &DataKey,
         added: Vec<Doc>,
         removed_conversations: &[String],
+        merges: Merges,
     ) -> Result<Vec<Op>, SearchError> {
         self.load_attrs(store, key).await?;
         self.load_deltas(store, key).await?;
@@ -423,7 +436,7 @@ impl PersistentIndex {
         // index (at least MERGE_DELTA_BYTES): a full merge rewrites every chunk, which at
         // 100k messages is tens of MiB.
         let full_merge_bytes = self.merge_bytes.max(self.chunks.len() * self.chunk_bytes / 8);
-        if delta_bytes > full_merge_bytes {
+        if merges == Merges::Normal && delta_bytes > full_merge_bytes {
             for i in 0..self.chunks.len() {
                 self.load_chunk(store, key, i).await?;
             }
@@ -433,38 +446,46 @@ impl PersistentIndex {
             ops.push(Op::DeletePrefix { store: STORE, prefix: format!("t.{}.", self.manifest.gen) });
             ops.push(Op::DeletePrefix { store: STORE, prefix: "x.".into() });
             self.write_chunks(key, &merged, self.manifest.gen + 1, &mut ops)?;
-        } else if !fresh.is_empty() {
+        } else {
             // Size-tiered deltas (the logarithmic method): the newest deltas are merged
             // with this update while together they outweigh the next older one, or while
             // there would be too many. Each document is then rewritten O(log n) times, not
-            // once per MAX_DELTAS updates.
-            let fresh_bytes = Segment::encode(fresh.iter_sorted().collect::<Vec<_>>().into_iter());
+            // once per MAX_DELTAS updates. Without new documents (the end of a bulk
+            // import) the newest delta stands in for the new one.
             let sizes: Vec<usize> = self.deltas.as_deref().unwrap_or(&[]).iter().map(|d| d.byte_len()).collect();
             let n = sizes.len();
-            let (mut k, mut acc) = (0, fresh_bytes.len());
-            while k < n && (acc >= sizes[n - 1 - k] || n - k + 1 > MAX_DELTAS) {
+            let fresh_bytes = (!fresh.is_empty()).then(|| Segment::encode(fresh.iter_sorted().collect::<Vec<_>>().into_iter()));
+            let (mut k, mut acc) = match &fresh_bytes {
+                Some(b) => (0, b.len()),
+                None => (n.min(1), sizes.last().copied().unwrap_or(0)),
+            };
+            let outweighs = |k: usize, acc: usize| merges == Merges::Normal && acc >= sizes[n - 1 - k];
+            while k < n && (outweighs(k, acc) || n - k + 1 > MAX_DELTAS) {
                 acc += sizes[n - 1 - k];
                 k += 1;
             }
-            let bytes = if k == 0 {
-                fresh_bytes
-            } else {
-                let deltas = self.deltas.as_deref().unwrap_or(&[]);
-                let merged = merge_live(deltas[n - k..].iter().collect(), &fresh, &self.docs);
-                encode_range(&merged)
+            let bytes = match fresh_bytes {
+                Some(b) if k == 0 => Some(b),
+                _ if k + usize::from(!fresh.is_empty()) < 2 => None,
+                _ => {
+                    let deltas = self.deltas.as_deref().unwrap_or(&[]);
+                    Some(encode_range(&merge_live(deltas[n - k..].iter().collect(), &fresh, &self.docs)))
+                }
             };
-            for seq in self.manifest.deltas.drain(n - k..) {
-                ops.push(Op::Delete { store: STORE, key: format!("x.{seq}") });
+            if let Some(bytes) = bytes {
+                for seq in self.manifest.deltas.drain(n - k..) {
+                    ops.push(Op::Delete { store: STORE, key: format!("x.{seq}") });
+                }
+                if let Some(deltas) = self.deltas.as_mut() {
+                    deltas.truncate(n - k);
+                }
+                let seq = self.manifest.next_seq;
+                self.manifest.next_seq += 1;
+                let sk = format!("x.{seq}");
+                ops.push(seal(key, &sk, &bytes)?);
+                self.manifest.deltas.push(seq);
+                self.deltas.get_or_insert_with(Vec::new).push(Segment::decode(bytes).map_err(bad(&sk))?);
             }
-            if let Some(deltas) = self.deltas.as_mut() {
-                deltas.truncate(n - k);
-            }
-            let seq = self.manifest.next_seq;
-            self.manifest.next_seq += 1;
-            let sk = format!("x.{seq}");
-            ops.push(seal(key, &sk, &bytes)?);
-            self.manifest.deltas.push(seq);
-            self.deltas.get_or_insert_with(Vec::new).push(Segment::decode(bytes).map_err(bad(&sk))?);
         }
         self.write_docs(key, old_slots, &mut ops)?;
         ops.push(seal(key, MANIFEST_KEY, &self.manifest.encode(&self.docs))?);

@@ -126,7 +126,7 @@ fn updates_write_a_small_delta_and_are_found_after_a_cold_open() {
     block_on(store.apply(ops)).unwrap();
 
     let new = Doc { text: "a zeppelin over the harbor".into(), ..corpus(1).remove(0) };
-    let ops = block_on(ix.update_ops(&store, &key(), vec![new], &[])).unwrap();
+    let ops = block_on(ix.update_ops(&store, &key(), vec![new], &[], Merges::Normal)).unwrap();
     let keys: Vec<&str> = ops.iter().map(|op| if let Op::Put { key, .. } = op { key.as_str() } else { "delete" }).collect();
     assert!(!keys.iter().any(|k| k.starts_with("t.") || *k == "delete"), "{keys:?}");
     block_on(store.apply(ops)).unwrap();
@@ -138,6 +138,54 @@ fn updates_write_a_small_delta_and_are_found_after_a_cold_open() {
 }
 
 #[test]
+fn a_bulk_import_defers_merges_to_one_at_the_end() {
+    let store = MemoryStore::new();
+    let docs = corpus(400);
+    let (mut ix, ops) = PersistentIndex::rebuild_with(&key(), docs[..100].to_vec(), 2048).unwrap();
+    ix.merge_bytes = 24 * 1024;
+    block_on(store.apply(ops)).unwrap();
+    let batches: Vec<&[Doc]> = docs[100..].chunks(30).collect();
+    for (i, batch) in batches.iter().enumerate() {
+        let ops = block_on(ix.update_ops(&store, &key(), batch.to_vec(), &[], Merges::Deferred)).unwrap();
+        // Neither a full merge nor a merge of deltas: the batch is one more delta.
+        assert!(!ops.iter().any(|op| matches!(op, Op::DeletePrefix { .. } | Op::Delete { .. })), "batch {i}");
+        block_on(store.apply(ops)).unwrap();
+        assert_eq!(ix.manifest.deltas.len(), i + 1);
+    }
+    assert!(batches.len() < MAX_DELTAS);
+    // The end of the import merges everything once.
+    let ops = block_on(ix.update_ops(&store, &key(), Vec::new(), &[], Merges::Normal)).unwrap();
+    assert!(ops.iter().any(|op| matches!(op, Op::DeletePrefix { prefix, .. } if prefix.starts_with("t."))));
+    block_on(store.apply(ops)).unwrap();
+    assert!(ix.manifest.deltas.is_empty());
+
+    let mut mem = SearchIndex::new();
+    docs.into_iter().for_each(|d| mem.add(d));
+    let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
+    for q in QUERIES.iter().chain(&["w175 ", "w399 ", "unique "]) {
+        let a = block_on(cold.search(&store, &key(), q, 1000)).unwrap();
+        let b = mem.search(q, 1000);
+        assert_eq!((a.total, ids(&a)), (b.total, ids(&b)), "{q}");
+    }
+}
+
+#[test]
+fn deferred_merges_still_keep_at_most_max_deltas() {
+    let store = MemoryStore::new();
+    let docs = corpus(300);
+    let (mut ix, ops) = PersistentIndex::rebuild_with(&key(), docs[..10].to_vec(), 2048).unwrap();
+    block_on(store.apply(ops)).unwrap();
+    for batch in docs[10..].chunks(10) {
+        let ops = block_on(ix.update_ops(&store, &key(), batch.to_vec(), &[], Merges::Deferred)).unwrap();
+        block_on(store.apply(ops)).unwrap();
+        assert!(ix.manifest.deltas.len() <= MAX_DELTAS);
+    }
+    let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
+    assert_eq!(cold.len(), 300);
+    assert_eq!(ids(&block_on(cold.search(&store, &key(), "w299 ", 10)).unwrap()), ["m299"]);
+}
+
+#[test]
 fn many_updates_merge_into_new_chunks_and_deletions_persist() {
     let store = MemoryStore::new();
     let docs = corpus(400);
@@ -146,7 +194,7 @@ fn many_updates_merge_into_new_chunks_and_deletions_persist() {
     block_on(store.apply(ops)).unwrap();
     let (mut compacted, mut merged) = (false, false);
     for batch in docs[100..].chunks(10) {
-        let ops = block_on(ix.update_ops(&store, &key(), batch.to_vec(), &[])).unwrap();
+        let ops = block_on(ix.update_ops(&store, &key(), batch.to_vec(), &[], Merges::Normal)).unwrap();
         let full = ops.iter().any(|op| matches!(op, Op::DeletePrefix { prefix, .. } if prefix.starts_with("t.")));
         merged |= full;
         compacted |= !full && ops.iter().any(|op| matches!(op, Op::Delete { key, .. } if key.starts_with("x.")));
@@ -154,7 +202,7 @@ fn many_updates_merge_into_new_chunks_and_deletions_persist() {
     }
     assert!(compacted, "30 updates should have merged newer deltas together");
     assert!(merged, "30 updates should have merged the deltas into the chunks");
-    let ops = block_on(ix.update_ops(&store, &key(), Vec::new(), &["c7".to_owned(), "c30".to_owned()])).unwrap();
+    let ops = block_on(ix.update_ops(&store, &key(), Vec::new(), &["c7".to_owned(), "c30".to_owned()], Merges::Normal)).unwrap();
     block_on(store.apply(ops)).unwrap();
 
     let mut mem = SearchIndex::new();
@@ -233,7 +281,7 @@ fn a_vault_without_an_index_opens_empty() {
     let store = MemoryStore::new();
     let mut ix = block_on(PersistentIndex::open(&store, &key())).unwrap();
     assert_eq!(block_on(ix.search(&store, &key(), "anything", 10)).unwrap().total, 0);
-    let ops = block_on(ix.update_ops(&store, &key(), corpus(3), &[])).unwrap();
+    let ops = block_on(ix.update_ops(&store, &key(), corpus(3), &[], Merges::Normal)).unwrap();
     block_on(store.apply(ops)).unwrap();
     let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
     assert_eq!(block_on(cold.search(&store, &key(), "unique", 10)).unwrap().total, 3);
@@ -297,7 +345,7 @@ fn cold_query_figures() {
     let mut ix = block_on(PersistentIndex::open(&store, &key())).unwrap();
     for round in 0..2 {
         let new: Vec<Doc> = docs[round * 20..round * 20 + 20].iter().map(|d| Doc { id: format!("new{}", d.id), ..d.clone() }).collect();
-        let ops = block_on(ix.update_ops(&store, &key(), new, &[])).unwrap();
+        let ops = block_on(ix.update_ops(&store, &key(), new, &[], Merges::Normal)).unwrap();
         let reads = store.take_reads();
         println!("update of 20 messages: reads {:.0} KiB, writes {} records, {:.0} KiB", kib(read(&reads)), ops.len(), kib(sealed(&ops)));
         block_on(store.apply(ops)).unwrap();

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use super::to_js;
+use super::{conversations_from_json, conversations_to_json, to_js};
 use crate::archive::{self, ArchiveError};
 use crate::crypto::kdf::KdfParams;
 use crate::import::{self, ImportError};
@@ -88,6 +88,31 @@ pub fn parse_export(bytes: &[u8], file_name: &str) -> Result<JsValue, JsValue> {
     conversations_out(&parsed.conversations, Some(parsed.skipped))
 }
 
+/// `parseExportJson(bytes, fileName, batchBytes)`: as `parseExport`, with the
+/// conversations as JSON arrays of about `batchBytes` each, for `WasmVault.importJson`:
+/// `{batches, conversations, skipped}`.
+#[wasm_bindgen(js_name = parseExportJson)]
+pub fn parse_export_json(bytes: &[u8], file_name: &str, batch_bytes: u32) -> Result<JsValue, JsValue> {
+    let parsed = import::read_export(bytes, file_name).map_err(import_err)?;
+    #[derive(Serialize)]
+    struct Batches {
+        batches: Vec<String>,
+        conversations: usize,
+        skipped: usize,
+    }
+    let mut batches = Vec::new();
+    let mut start = 0;
+    let mut size = 0;
+    for (i, c) in parsed.conversations.iter().enumerate() {
+        size += c.messages.iter().map(|m| m.markdown.len()).sum::<usize>() + 256;
+        if size >= batch_bytes as usize || i + 1 == parsed.conversations.len() {
+            batches.push(conversations_to_json(&parsed.conversations[start..=i]));
+            (start, size) = (i + 1, 0);
+        }
+    }
+    to_js(&Batches { batches, conversations: parsed.conversations.len(), skipped: parsed.skipped })
+}
+
 /// `sealArchive(conversations, passphrase, params?)`: the whole archive as bytes.
 #[wasm_bindgen(js_name = sealArchive)]
 pub fn seal_archive(conversations: Vec<JsValue>, passphrase: &str, params_value: JsValue) -> Result<Vec<u8>, JsValue> {
@@ -108,6 +133,7 @@ pub fn open_archive(bytes: &[u8], passphrase: &str) -> Result<JsValue, JsValue> 
 pub struct WasmArchiveWriter {
     inner: Option<archive::ArchiveWriter>,
     header: Vec<u8>,
+    messages: f64,
 }
 
 #[wasm_bindgen(js_class = ArchiveWriter)]
@@ -115,7 +141,7 @@ impl WasmArchiveWriter {
     #[wasm_bindgen(constructor)]
     pub fn new(passphrase: &str, params_value: JsValue) -> Result<WasmArchiveWriter, JsValue> {
         let (inner, header) = archive::ArchiveWriter::new(passphrase, params(params_value)?).map_err(archive_err)?;
-        Ok(WasmArchiveWriter { inner: Some(inner), header })
+        Ok(WasmArchiveWriter { inner: Some(inner), header, messages: 0.0 })
     }
 
     /// The file's first bytes.
@@ -127,7 +153,28 @@ impl WasmArchiveWriter {
     pub fn push(&mut self, conversation: JsValue) -> Result<Vec<u8>, JsValue> {
         let conversation = conversation_in(conversation)?;
         let inner = self.inner.as_mut().ok_or_else(finished)?;
+        self.messages += conversation.messages.len() as f64;
         inner.push(&conversation).map_err(archive_err)
+    }
+
+    /// Bytes to append after adding the conversations of a JSON array (as
+    /// `WasmVault.exportJson` gives).
+    #[wasm_bindgen(js_name = pushJson)]
+    pub fn push_json(&mut self, json: &str) -> Result<Vec<u8>, JsValue> {
+        let list = conversations_from_json(json)?;
+        let inner = self.inner.as_mut().ok_or_else(finished)?;
+        let mut out = Vec::new();
+        for conversation in &list {
+            self.messages += conversation.messages.len() as f64;
+            out.extend(inner.push(conversation).map_err(archive_err)?);
+        }
+        Ok(out)
+    }
+
+    /// How many messages were added so far.
+    #[wasm_bindgen(getter)]
+    pub fn messages(&self) -> f64 {
+        self.messages
     }
 
     /// The last bytes of the file; the writer cannot be used after.
@@ -162,6 +209,24 @@ impl WasmArchiveReader {
         let list = inner.feed(bytes).map_err(archive_err)?;
         self.fed = inner.bytes_fed();
         conversations_out(&list, None)
+    }
+
+    /// As `feed`, giving the conversations as one JSON array (for `WasmVault.importJson`).
+    #[wasm_bindgen(js_name = feedJson)]
+    pub fn feed_json(&mut self, bytes: &[u8]) -> Result<String, JsValue> {
+        let inner = self.inner.as_mut().ok_or_else(finished)?;
+        let list = inner.feed(bytes).map_err(archive_err)?;
+        self.fed = inner.bytes_fed();
+        Ok(conversations_to_json(&list))
+    }
+
+    /// As `feed` for a first pass that only checks the file: gives how many
+    /// conversations these bytes completed.
+    pub fn verify(&mut self, bytes: &[u8]) -> Result<u32, JsValue> {
+        let inner = self.inner.as_mut().ok_or_else(finished)?;
+        let list = inner.feed(bytes).map_err(archive_err)?;
+        self.fed = inner.bytes_fed();
+        Ok(list.len() as u32)
     }
 
     /// Bytes fed so far, for a progress bar.
