@@ -96,6 +96,13 @@ pub struct MessageBlock {
     pub messages: Vec<Message>,
 }
 
+/// [`MessageBlock`] as it is written, borrowing the messages (no copy of the text).
+#[derive(Serialize)]
+struct MessageBlockRef<'a> {
+    first: u32,
+    messages: &'a [Message],
+}
+
 pub const BLOCK_LEN: usize = 16;
 const COUNTS_KEY: &str = "counts";
 
@@ -487,7 +494,7 @@ impl<S: Store> Vault<S> {
         for b in blocks {
             let start = b * BLOCK_LEN;
             let end = (start + BLOCK_LEN).min(conv.messages.len());
-            let block = MessageBlock { first: start as u32, messages: conv.messages[start..end].to_vec() };
+            let block = MessageBlockRef { first: start as u32, messages: &conv.messages[start..end] };
             ops.push(self.sealed_put(keys, StoreName::Messages, block_key(&keys.data, k, b as u32), &block)?);
         }
         Ok(ops)
@@ -531,6 +538,9 @@ impl<S: Store> Vault<S> {
         let keys = self.keys()?;
         let limit = limit.clamp(1, 100);
         let query: String = query.chars().take(1000).collect();
+        if self.index.borrow().as_ref().is_some_and(PersistentIndex::has_pending) {
+            self.finish_import().await?; // what an unfinished import added must be found
+        }
         let mut rebuilt = false;
         let mut index = match self.index.borrow_mut().take() {
             Some(index) => Some(index),
@@ -737,10 +747,11 @@ impl<S: Store> Vault<S> {
         Ok(report)
     }
 
-    /// Ends an import made of several [`Vault::import_conversations`] batches: the
-    /// search index deltas they left are merged once, here, rather than on every few
-    /// batches (which rewrote the growing index again and again). Skipping it loses
-    /// nothing: the next change to the vault merges them.
+    /// Ends an import made of several [`Vault::import_conversations`] batches: their
+    /// messages, indexed in memory so far, are written to the search index once, here,
+    /// rather than every batch rewriting the growing index. Skipping it loses nothing:
+    /// the next search or change writes them (and a stopped worker leaves a marker that
+    /// makes the next search rebuild the index).
     pub async fn finish_import(&self) -> Result<(), VaultError> {
         let keys = self.keys()?;
         let ops = self.index_ops(&keys, Vec::new(), &[], Merges::Normal).await;
@@ -1571,15 +1582,46 @@ mod import_tests {
         for i in 0..5 {
             block_on(v.import_conversations(&[conv(&format!("c{i}"), 6)])).unwrap();
         }
-        let found = |q: &str| block_on(v.search(q, 10)).unwrap().total;
-        assert_eq!(found("c3 turn"), 6);
-        let deltas_before = v.store().raw().iter().filter(|(s, k, _)| *s == StoreName::Index && k.starts_with("x.")).count();
-        assert_eq!(deltas_before, 5, "each batch left its own delta");
+        let index_keys = || -> Vec<String> {
+            v.store().raw().into_iter().filter(|(s, _, _)| *s == StoreName::Index).map(|(_, k, _)| k).collect()
+        };
+        assert_eq!(index_keys(), ["p"], "the batches are indexed in memory, behind the marker");
         block_on(v.finish_import()).unwrap();
-        let deltas_after = v.store().raw().iter().filter(|(s, k, _)| *s == StoreName::Index && k.starts_with("x.")).count();
-        assert_eq!(deltas_after, 1, "finishing merged them into one");
-        assert_eq!(found("c3 turn"), 6);
-        assert_eq!(found("turn"), 30);
+        assert!(!index_keys().contains(&"p".to_owned()));
+        let found = |q: &str| block_on(v.search(q, 10)).unwrap();
+        assert_eq!(found("c3 turn").total, 6);
+        assert_eq!(found("turn").total, 30);
+        assert!(!found("turn").rebuilt);
+
+        // Without the end, a search writes what the batches left, and finds it.
+        for i in 5..8 {
+            block_on(v.import_conversations(&[conv(&format!("c{i}"), 6)])).unwrap();
+        }
+        let out = found("c6 turn");
+        assert_eq!((out.total, out.rebuilt), (6, false));
+        assert!(!index_keys().contains(&"p".to_owned()));
+    }
+
+    #[test]
+    fn a_worker_stopped_during_an_import_rebuilds_the_index_and_finds_every_message() {
+        let v = Vault::new(MemoryStore::new());
+        block_on(v.create("correct horse battery staple", KdfParams::MINIMUM, 1)).unwrap();
+        block_on(v.import_conversations(&[conv("before", 4)])).unwrap();
+        block_on(v.finish_import()).unwrap();
+        for i in 0..3 {
+            block_on(v.import_conversations(&[conv(&format!("c{i}"), 6)])).unwrap();
+        }
+        // The worker stops: only what was written survives.
+        let store = MemoryStore::new();
+        for (name, key, value) in v.store().raw() {
+            store.put_raw(name, &key, value);
+        }
+        let restarted = Vault::new(store);
+        block_on(restarted.unlock("correct horse battery staple")).unwrap();
+        let out = block_on(restarted.search("turn", 50)).unwrap();
+        assert!(out.rebuilt, "the marker says the index is behind");
+        assert_eq!(out.total, 22);
+        assert_eq!(block_on(restarted.search("c2 turn", 50)).unwrap().total, 6);
     }
 }
 
@@ -1672,3 +1714,4 @@ mod search_tests {
         assert_eq!(block_on(v.search("something", 10)).unwrap_err(), VaultError::Locked);
     }
 }
+

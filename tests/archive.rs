@@ -280,3 +280,29 @@ fn a_reader_that_failed_keeps_failing() {
     assert_eq!(reader.feed(&bad[HEADER_LEN + CHUNK_LEN..]), Err(ArchiveError::Damaged));
     assert_eq!(reader.finish(), Err(ArchiveError::Damaged));
 }
+
+#[test]
+fn a_second_pass_rereads_the_file_without_the_passphrase_but_only_that_file() {
+    let (convs, bytes) = small_archive();
+    let mut first = ArchiveReader::new(PASS);
+    assert!(first.reread().is_none(), "no key before the header");
+    first.feed(&bytes).unwrap();
+    let mut again = first.reread().unwrap();
+    let mut back = Vec::new();
+    for slice in bytes.chunks(1000) {
+        back.extend(again.feed(slice).unwrap());
+    }
+    again.finish().unwrap();
+    assert_eq!(back, convs);
+
+    // Another archive (another salt and key), even with the same passphrase, is refused.
+    let other = seal_archive(&convs, PASS, FAST).unwrap();
+    assert_eq!(first.reread().unwrap().feed(&other).unwrap_err(), ArchiveError::Damaged);
+    // So is this file with a changed chunk, as on the first pass.
+    let mut changed = bytes.clone();
+    changed[HEADER_LEN + 10] ^= 1;
+    let mut reader = first.reread().unwrap();
+    let result = reader.feed(&changed).and_then(|_| reader.finish());
+    assert_eq!(result.unwrap_err(), ArchiveError::Damaged);
+    first.finish().unwrap();
+}

@@ -81,39 +81,50 @@ async function isArchive(file) {
   return MAGIC.every((b, i) => head[i] === b);
 }
 
-/** Reads an archive slice by slice; `eachSlice(reader, bytes)` decodes each one. */
-async function readArchive(file, passphrase, eachSlice, progress) {
-  const reader = wasmCall(() => new ArchiveReader(passphrase));
+/**
+ * Reads an archive slice by slice with `reader`; `eachSlice(bytes)` decodes each one.
+ * Gives a reader for a second pass (the key already derived), or frees it if not `again`.
+ */
+async function readArchive(file, reader, eachSlice, progress, again = false) {
   try {
     for (let offset = 0; offset < file.size; offset += SLICE) {
       const bytes = new Uint8Array(await file.slice(offset, offset + SLICE).arrayBuffer());
-      await eachSlice(reader, bytes);
+      await eachSlice(bytes);
       progress(Math.min(1, (offset + SLICE) / file.size));
     }
-    wasmCall(() => reader.finish());
+    const next = again ? wasmCall(() => reader.reread()) : null;
+    try {
+      wasmCall(() => reader.finish());
+    } catch (err) {
+      next?.free();
+      throw err;
+    }
+    return next;
   } finally {
     reader.free();
   }
 }
 
 /**
- * Sends conversations (JSON arrays) to the worker in batches of about BATCH_TEXT, one
- * batch in flight while the page decodes the next; adds each batch's report to `report`.
+ * Sends conversations (JSON arrays) to the worker in batches of about BATCH_TEXT. Two
+ * batches are in flight: the worker takes in the next while it writes one, and the
+ * page decodes the one after; adds each batch's report to `report`.
  */
 function batchSender(report) {
   let pending = [];
   let size = 0;
-  let inflight = Promise.resolve();
+  let inflight = [];
   async function send() {
     if (!pending.length) return;
     const json = pending;
     pending = [];
     size = 0;
-    await inflight;
-    inflight = ask({ type: 'import.batch', json }).then(({ report: r }) => {
+    if (inflight.length >= 2) await inflight.shift();
+    const reply = ask({ type: 'import.batch', json }).then(({ report: r }) => {
       for (const key of Object.keys(report)) report[key] += r[key];
     });
-    inflight.catch(() => {}); // awaited by the next send or by finish
+    reply.catch(() => {}); // awaited by a later send or by finish
+    inflight.push(reply);
   }
   return {
     async add(json) {
@@ -123,7 +134,7 @@ function batchSender(report) {
     },
     async finish() {
       await send();
-      await inflight;
+      for (const reply of inflight) await reply;
       await ask({ type: 'import.finish' });
     },
   };
@@ -144,8 +155,9 @@ export async function importFile(file, passphrase, progress = () => {}) {
   const sender = batchSender(report);
   if (await isArchive(file)) {
     if (!passphrase) throw new FileError({ code: 'wrong_passphrase', message: 'Enter the passphrase this file was saved with.' });
-    await readArchive(file, passphrase, (reader, bytes) => wasmCall(() => reader.verify(bytes)), (p) => progress(p / 3));
-    await readArchive(file, passphrase, async (reader, bytes) => {
+    const checker = wasmCall(() => new ArchiveReader(passphrase));
+    const reader = await readArchive(file, checker, (bytes) => wasmCall(() => checker.verify(bytes)), (p) => progress(p / 3), true);
+    await readArchive(file, reader, async (bytes) => {
       const json = wasmCall(() => reader.feedJson(bytes));
       if (json !== '[]') await sender.add(json);
     }, (p) => progress(1 / 3 + (p * 2) / 3));

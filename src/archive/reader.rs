@@ -35,6 +35,15 @@ pub struct ArchiveReader {
     bytes_fed: u64,
     /// Once an error is found it is the answer to every later call.
     failed: Option<ArchiveError>,
+    /// Once the header opened: the archive key, the nonce prefix and the header itself,
+    /// so that [`ArchiveReader::reread`] can read the file again without the KDF.
+    opened: Option<Opened>,
+}
+
+struct Opened {
+    key: Zeroizing<[u8; 32]>,
+    prefix: [u8; 7],
+    header: Vec<u8>,
 }
 
 impl ArchiveReader {
@@ -46,7 +55,20 @@ impl ArchiveReader {
             records: Zeroizing::new(Vec::new()),
             bytes_fed: 0,
             failed: None,
+            opened: None,
         }
+    }
+
+    /// A reader for a second pass over the same file (an import checks the whole file,
+    /// then reads it again to merge), with the key this one already derived: the
+    /// passphrase is not stretched twice. The file must start with the very header
+    /// this reader read, or the new reader fails with [`ArchiveError::Damaged`].
+    /// `None` before this reader has read a header.
+    pub fn reread(&self) -> Option<ArchiveReader> {
+        let opened = self.opened.as_ref()?;
+        let mut reader = Self::new("");
+        reader.opened = Some(Opened { key: opened.key.clone(), prefix: opened.prefix, header: opened.header.clone() });
+        Some(reader)
     }
 
     /// A reader past the header, with a known archive key: for fuzzing the chunk and
@@ -111,7 +133,12 @@ impl ArchiveReader {
             if format::read_start(&self.pending)? == Start::NeedMore || self.pending.len() < HEADER_LEN {
                 return Ok(out);
             }
-            self.state = State::Body(Box::new(self.open_header()?));
+            let opener = match &self.opened {
+                Some(known) if known.header[..] == self.pending[..HEADER_LEN] => StreamOpener::new(&known.key, known.prefix),
+                Some(_) => return Err(ArchiveError::Damaged),
+                None => self.open_header()?,
+            };
+            self.state = State::Body(Box::new(opener));
             used = HEADER_LEN;
         }
         while self.pending.len() - used >= CHUNK_LEN {
@@ -141,7 +168,7 @@ impl ArchiveReader {
     }
 
     /// Decodes the complete header and unwraps the archive key with the passphrase.
-    fn open_header(&self) -> Result<StreamOpener, ArchiveError> {
+    fn open_header(&mut self) -> Result<StreamOpener, ArchiveError> {
         let header = format::decode_header(&self.pending)?;
         let kek = derive_kek(&self.passphrase, &header.salt, &header.params)?;
         let key = envelope::open(&kek, &header.wrap_aad(), &header.wrapped_key).map_err(|e| match e {
@@ -150,8 +177,10 @@ impl ArchiveReader {
             other => ArchiveError::from(other),
         })?;
         let key = Zeroizing::new(key);
-        let key: &[u8; 32] = key.as_slice().try_into().map_err(|_| ArchiveError::Damaged)?;
-        Ok(StreamOpener::new(key, header.prefix))
+        let key: Zeroizing<[u8; 32]> = Zeroizing::new(key.as_slice().try_into().map_err(|_| ArchiveError::Damaged)?);
+        let opener = StreamOpener::new(&key, header.prefix);
+        self.opened = Some(Opened { key, prefix: header.prefix, header: self.pending[..HEADER_LEN].to_vec() });
+        Ok(opener)
     }
 }
 

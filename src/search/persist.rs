@@ -11,6 +11,7 @@
 //! | `d.{k}`        | message and conversation ids of documents `k*1024..`   | a hit falls in it; every update |
 //! | `t.{gen}.{i}`  | a [`Segment`] of the terms from chunk `i`'s first term up to the next chunk's | a query names a term in it |
 //! | `x.{seq}`      | a [`Segment`] of the documents of one update (a delta)  | the first search         |
+//! | `p`            | nothing (sealed empty): a bulk import is under way and the rest is behind | [`PersistentIndex::open`]: present means rebuild |
 //!
 //! Updates write a delta, the attribute and id chunks of the new documents and the
 //! manifest. Deltas are size-tiered: the newest are merged together while they
@@ -50,15 +51,16 @@ pub const MERGE_DELTA_BYTES: usize = 2 * 1024 * 1024;
 /// When an update merges deltas (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Merges {
-    /// Size-tiered deltas, a full merge past an eighth of the index.
+    /// Written at once: size-tiered deltas, a full merge past an eighth of the index.
     Normal,
-    /// One delta per update, merged only to stay within [`MAX_DELTAS`]: for the batches
-    /// of a bulk import, which ends with a [`Merges::Normal`] update.
+    /// Kept in memory until the next [`Merges::Normal`] update: for the batches of a
+    /// bulk import, which ends with one.
     Deferred,
 }
 
 const STORE: StoreName = StoreName::Index;
 const MANIFEST_KEY: &str = "m";
+const PENDING_KEY: &str = "p";
 const MANIFEST_MAGIC: &[u8; 4] = b"TKMF";
 const MANIFEST_VERSION: u8 = 1;
 const ATTRS_MAGIC: &[u8; 4] = b"TKDA";
@@ -137,6 +139,9 @@ pub struct PersistentIndex {
     /// Deltas are merged into the chunks past this many bytes (or a sixteenth of the index).
     merge_bytes: usize,
     scratch: Scratch,
+    /// Terms of documents added by [`Merges::Deferred`] updates, not written yet, and the
+    /// first of those documents.
+    pending: Option<(MutTerms, u32)>,
 }
 
 fn seal(key: &DataKey, store_key: &str, plaintext: &[u8]) -> Result<Op, SearchError> {
@@ -253,6 +258,7 @@ impl PersistentIndex {
             chunk_bytes,
             merge_bytes: MERGE_DELTA_BYTES,
             scratch: Scratch::default(),
+            pending: None,
         }
     }
 
@@ -262,7 +268,11 @@ impl PersistentIndex {
     /// [`SearchError::Damaged`] when the manifest does not open or decode (rebuild);
     /// [`SearchError::Storage`] when the store fails.
     pub async fn open<S: Store>(store: &S, key: &DataKey) -> Result<Self, SearchError> {
-        let Some(sealed) = store.get(STORE, MANIFEST_KEY).await? else {
+        let mut found = store.get_many(STORE, &[MANIFEST_KEY.to_owned(), PENDING_KEY.to_owned()]).await?;
+        if found.pop().flatten().is_some() {
+            return Err(SearchError::Damaged("an import stopped before the search index took it in".into()));
+        }
+        let Some(sealed) = found.pop().flatten() else {
             return Ok(Self::empty(CHUNK_BYTES));
         };
         let plain = open_sealed(key, MANIFEST_KEY, &sealed)?;
@@ -278,7 +288,14 @@ impl PersistentIndex {
             chunk_bytes: CHUNK_BYTES,
             merge_bytes: MERGE_DELTA_BYTES,
             scratch: Scratch::default(),
+            pending: None,
         })
+    }
+
+    /// Whether [`Merges::Deferred`] updates left documents that are not written yet
+    /// (and cannot be found until the next [`Merges::Normal`] update).
+    pub fn has_pending(&self) -> bool {
+        self.pending.is_some()
     }
 
     /// Messages that can be found.
@@ -417,8 +434,8 @@ impl PersistentIndex {
         for c in removed_conversations {
             self.docs.remove_conversation(c);
         }
-        let old_slots = self.docs.slots();
-        let mut fresh = MutTerms::default();
+        let bulk = self.pending.is_some();
+        let (mut fresh, old_slots) = self.pending.take().unwrap_or_else(|| (MutTerms::default(), self.docs.slots()));
         for doc in added {
             if let Some(old) = self.docs.doc_of(&doc.id) {
                 self.docs.delete(old);
@@ -426,6 +443,10 @@ impl PersistentIndex {
             let n = self.docs.slots();
             let len = index_doc(&mut fresh, &mut self.scratch, n, &doc.title, &doc.text);
             self.docs.push(&doc.id, &doc.conversation_id, &doc.site, &doc.role, doc.ts, len);
+        }
+        if merges == Merges::Deferred {
+            self.pending = Some((fresh, old_slots));
+            return Ok(if bulk { Vec::new() } else { vec![seal(key, PENDING_KEY, b"")?] });
         }
         fresh.sort();
         let slots = self.docs.slots();
@@ -436,7 +457,12 @@ impl PersistentIndex {
         // index (at least MERGE_DELTA_BYTES): a full merge rewrites every chunk, which at
         // 100k messages is tens of MiB.
         let full_merge_bytes = self.merge_bytes.max(self.chunks.len() * self.chunk_bytes / 8);
-        if merges == Merges::Normal && delta_bytes > full_merge_bytes {
+        // Documents of a bulk import that add an eighth or more are merged straight in.
+        let bulk_is_large = bulk && (slots - old_slots) as usize * 8 >= self.docs.live as usize;
+        if bulk {
+            ops.push(Op::Delete { store: STORE, key: PENDING_KEY.into() });
+        }
+        if delta_bytes > full_merge_bytes || bulk_is_large {
             for i in 0..self.chunks.len() {
                 self.load_chunk(store, key, i).await?;
             }
@@ -459,8 +485,7 @@ impl PersistentIndex {
                 Some(b) => (0, b.len()),
                 None => (n.min(1), sizes.last().copied().unwrap_or(0)),
             };
-            let outweighs = |k: usize, acc: usize| merges == Merges::Normal && acc >= sizes[n - 1 - k];
-            while k < n && (outweighs(k, acc) || n - k + 1 > MAX_DELTAS) {
+            while k < n && (acc >= sizes[n - 1 - k] || n - k + 1 > MAX_DELTAS) {
                 acc += sizes[n - 1 - k];
                 k += 1;
             }

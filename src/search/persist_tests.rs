@@ -105,7 +105,8 @@ fn a_cold_open_reads_the_manifest_and_a_query_reads_only_the_chunks_it_needs() {
     block_on(store.apply(ops)).unwrap();
 
     let mut ix = block_on(PersistentIndex::open(&store, &key())).unwrap();
-    assert_eq!(store.take_reads(), ["m"]);
+    // One read of two keys: the manifest and the marker of an unfinished import.
+    assert_eq!(store.take_reads(), ["m", "p"]);
 
     let r = block_on(ix.search(&store, &key(), "w1234 ", 10)).unwrap();
     assert_eq!(ids(&r), ["m1234"]);
@@ -138,30 +139,38 @@ fn updates_write_a_small_delta_and_are_found_after_a_cold_open() {
 }
 
 #[test]
-fn a_bulk_import_defers_merges_to_one_at_the_end() {
+fn a_bulk_import_is_indexed_in_memory_and_written_once_at_the_end() {
     let store = MemoryStore::new();
     let docs = corpus(400);
     let (mut ix, ops) = PersistentIndex::rebuild_with(&key(), docs[..100].to_vec(), 2048).unwrap();
-    ix.merge_bytes = 24 * 1024;
     block_on(store.apply(ops)).unwrap();
-    let batches: Vec<&[Doc]> = docs[100..].chunks(30).collect();
-    for (i, batch) in batches.iter().enumerate() {
+    let before = store.raw();
+    for (i, batch) in docs[100..].chunks(30).enumerate() {
         let ops = block_on(ix.update_ops(&store, &key(), batch.to_vec(), &[], Merges::Deferred)).unwrap();
-        // Neither a full merge nor a merge of deltas: the batch is one more delta.
-        assert!(!ops.iter().any(|op| matches!(op, Op::DeletePrefix { .. } | Op::Delete { .. })), "batch {i}");
+        // The first batch writes only the marker; the others nothing at all.
+        let written: Vec<&str> = ops.iter().map(|op| match op {
+            Op::Put { key, .. } => key.as_str(),
+            _ => "other",
+        }).collect();
+        assert_eq!(written, if i == 0 { vec!["p"] } else { vec![] }, "batch {i}");
         block_on(store.apply(ops)).unwrap();
-        assert_eq!(ix.manifest.deltas.len(), i + 1);
     }
-    assert!(batches.len() < MAX_DELTAS);
-    // The end of the import merges everything once.
+    assert!(ix.has_pending());
+    assert_eq!(store.raw().len(), before.len() + 1);
+    // A worker stopped now would find the marker: the index must be rebuilt.
+    assert!(matches!(block_on(PersistentIndex::open(&store, &key())), Err(SearchError::Damaged(_))));
+
+    // The end of the import: 300 new documents against 100 are merged into the chunks.
     let ops = block_on(ix.update_ops(&store, &key(), Vec::new(), &[], Merges::Normal)).unwrap();
     assert!(ops.iter().any(|op| matches!(op, Op::DeletePrefix { prefix, .. } if prefix.starts_with("t."))));
+    assert!(ops.iter().any(|op| matches!(op, Op::Delete { key, .. } if key == "p")));
     block_on(store.apply(ops)).unwrap();
-    assert!(ix.manifest.deltas.is_empty());
+    assert!(!ix.has_pending());
 
     let mut mem = SearchIndex::new();
     docs.into_iter().for_each(|d| mem.add(d));
     let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
+    assert_eq!(cold.len(), 400);
     for q in QUERIES.iter().chain(&["w175 ", "w399 ", "unique "]) {
         let a = block_on(cold.search(&store, &key(), q, 1000)).unwrap();
         let b = mem.search(q, 1000);
@@ -170,19 +179,26 @@ fn a_bulk_import_defers_merges_to_one_at_the_end() {
 }
 
 #[test]
-fn deferred_merges_still_keep_at_most_max_deltas() {
+fn a_small_bulk_import_becomes_one_delta_and_any_normal_update_writes_it() {
     let store = MemoryStore::new();
-    let docs = corpus(300);
-    let (mut ix, ops) = PersistentIndex::rebuild_with(&key(), docs[..10].to_vec(), 2048).unwrap();
+    let docs = corpus(420);
+    let (mut ix, ops) = PersistentIndex::rebuild_with(&key(), docs[..400].to_vec(), 2048).unwrap();
     block_on(store.apply(ops)).unwrap();
-    for batch in docs[10..].chunks(10) {
+    for batch in docs[400..410].chunks(5) {
         let ops = block_on(ix.update_ops(&store, &key(), batch.to_vec(), &[], Merges::Deferred)).unwrap();
         block_on(store.apply(ops)).unwrap();
-        assert!(ix.manifest.deltas.len() <= MAX_DELTAS);
     }
+    // A capture arrives before the import is finished: everything is written with it.
+    let ops = block_on(ix.update_ops(&store, &key(), docs[410..].to_vec(), &[], Merges::Normal)).unwrap();
+    assert!(!ops.iter().any(|op| matches!(op, Op::DeletePrefix { .. })), "20 documents against 400: a delta");
+    let deltas = ops.iter().filter(|op| matches!(op, Op::Put { key, .. } if key.starts_with("x."))).count();
+    assert_eq!(deltas, 1);
+    block_on(store.apply(ops)).unwrap();
     let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
-    assert_eq!(cold.len(), 300);
-    assert_eq!(ids(&block_on(cold.search(&store, &key(), "w299 ", 10)).unwrap()), ["m299"]);
+    assert_eq!(cold.len(), 420);
+    for id in [403, 409, 415] {
+        assert_eq!(ids(&block_on(cold.search(&store, &key(), &format!("w{id} "), 10)).unwrap()), [format!("m{id}")]);
+    }
 }
 
 #[test]

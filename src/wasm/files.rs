@@ -229,6 +229,15 @@ impl WasmArchiveReader {
         Ok(list.len() as u32)
     }
 
+    /// A reader for a second pass over the same file, with the key this one derived
+    /// (the passphrase is not stretched again); call it after the first pass read the
+    /// whole file, before `finish`. A different file fails as damaged.
+    pub fn reread(&self) -> Result<WasmArchiveReader, JsValue> {
+        let inner = self.inner.as_ref().ok_or_else(finished)?;
+        let again = inner.reread().ok_or_else(|| thrown("invalid_input", "This file was not read yet.".into()))?;
+        Ok(WasmArchiveReader { inner: Some(again), fed: 0 })
+    }
+
     /// Bytes fed so far, for a progress bar.
     #[wasm_bindgen(getter, js_name = bytesFed)]
     pub fn bytes_fed(&self) -> f64 {
