@@ -387,10 +387,10 @@ mod tests {
 /// role and text, or one of its earlier versions) is kept as it is; any other turn is
 /// inserted after the previous matched turn, keeping its provenance, versions and
 /// metadata. Nothing stored is removed. Importing the same file twice changes nothing.
-pub fn merge_imported(stored: Option<Conversation>, incoming: &Conversation) -> MergeOutcome {
+pub fn merge_imported(stored: Option<Conversation>, incoming: Conversation) -> MergeOutcome {
     let Some(mut conv) = stored else {
         let n = incoming.messages.len();
-        return MergeOutcome { conversation: incoming.clone(), changed: (0..n).collect(), header_changed: true, added: n, updated: 0 };
+        return MergeOutcome { conversation: incoming, changed: (0..n).collect(), header_changed: true, added: n, updated: 0 };
     };
     let mut matched = vec![false; conv.messages.len()];
     let mut prev: Option<usize> = None;
@@ -462,9 +462,9 @@ mod import_tests {
     #[test]
     fn importing_a_conversation_twice_stores_it_once() {
         let c = conv(&[(Role::User, "a"), (Role::Assistant, "b")]);
-        let first = merge_imported(None, &c);
+        let first = merge_imported(None, c.clone());
         assert_eq!(first.added, 2);
-        let again = merge_imported(Some(first.conversation.clone()), &c);
+        let again = merge_imported(Some(first.conversation.clone()), c.clone());
         assert!(again.is_unchanged());
         assert_eq!(again.conversation, first.conversation);
     }
@@ -473,7 +473,7 @@ mod import_tests {
     fn newer_turns_join_an_existing_conversation_and_nothing_is_lost() {
         let here = conv(&[(Role::User, "a"), (Role::Assistant, "b"), (Role::User, "local only")]);
         let file = conv(&[(Role::User, "a"), (Role::Assistant, "b"), (Role::User, "c"), (Role::Assistant, "d")]);
-        let out = merge_imported(Some(here), &file);
+        let out = merge_imported(Some(here), file.clone());
         let texts: Vec<_> = out.conversation.messages.iter().map(|m| m.markdown.as_str()).collect();
         assert_eq!(texts, ["a", "b", "c", "d", "local only"]);
         assert_eq!(out.added, 2);

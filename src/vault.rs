@@ -698,8 +698,8 @@ impl<S: Store> Vault<S> {
     /// Merges conversations read from a file into the vault, one atomic write for the
     /// batch: new conversations are added, known ones gain the turns they lack, nothing
     /// stored is removed. The caller has checked the whole file before the first batch.
-    pub async fn import_conversations(&self, conversations: &[Conversation]) -> Result<ImportReport, VaultError> {
-        for conv in conversations {
+    pub async fn import_conversations(&self, conversations: Vec<Conversation>) -> Result<ImportReport, VaultError> {
+        for conv in &conversations {
             check_conversation(conv)?;
         }
         let keys = self.keys()?;
@@ -720,7 +720,7 @@ impl<S: Store> Vault<S> {
             .zip(self.get_conversations(&unique).await?)
             .filter_map(|(k, c)| Some((k, c?)))
             .collect();
-        for (incoming, k) in conversations.iter().zip(incoming_keys) {
+        for (incoming, k) in conversations.into_iter().zip(incoming_keys) {
             // A conversation twice in one batch merges into what its first copy left.
             let stored = stored_now.remove(&k);
             let was_new = stored.is_none();
@@ -1561,14 +1561,14 @@ mod import_tests {
         let v = Vault::new(MemoryStore::new());
         block_on(v.create("correct horse battery staple", KdfParams::MINIMUM, 1)).unwrap();
         let batch = vec![conv("a", 4), conv("b", 40)];
-        let first = block_on(v.import_conversations(&batch)).unwrap();
+        let first = block_on(v.import_conversations(batch.clone())).unwrap();
         assert_eq!((first.added_conversations, first.added_messages, first.already_here), (2, 44, 0));
         assert_eq!(block_on(v.status()).unwrap().messages, 44);
         let before = v.store().raw();
-        let second = block_on(v.import_conversations(&batch)).unwrap();
+        let second = block_on(v.import_conversations(batch.clone())).unwrap();
         assert_eq!((second.added_conversations, second.added_messages, second.already_here), (0, 0, 2));
         assert_eq!(v.store().raw(), before);
-        let grown = block_on(v.import_conversations(&[conv("b", 42)])).unwrap();
+        let grown = block_on(v.import_conversations(vec![conv("b", 42)])).unwrap();
         assert_eq!((grown.updated_conversations, grown.added_messages), (1, 2));
         let list = block_on(v.list_conversations()).unwrap();
         let b = list.conversations.iter().find(|c| c.conversation_id == "b").unwrap();
@@ -1580,7 +1580,7 @@ mod import_tests {
         let v = Vault::new(MemoryStore::new());
         block_on(v.create("correct horse battery staple", KdfParams::MINIMUM, 1)).unwrap();
         for i in 0..5 {
-            block_on(v.import_conversations(&[conv(&format!("c{i}"), 6)])).unwrap();
+            block_on(v.import_conversations(vec![conv(&format!("c{i}"), 6)])).unwrap();
         }
         let index_keys = || -> Vec<String> {
             v.store().raw().into_iter().filter(|(s, _, _)| *s == StoreName::Index).map(|(_, k, _)| k).collect()
@@ -1595,7 +1595,7 @@ mod import_tests {
 
         // Without the end, a search writes what the batches left, and finds it.
         for i in 5..8 {
-            block_on(v.import_conversations(&[conv(&format!("c{i}"), 6)])).unwrap();
+            block_on(v.import_conversations(vec![conv(&format!("c{i}"), 6)])).unwrap();
         }
         let out = found("c6 turn");
         assert_eq!((out.total, out.rebuilt), (6, false));
@@ -1606,10 +1606,10 @@ mod import_tests {
     fn a_worker_stopped_during_an_import_rebuilds_the_index_and_finds_every_message() {
         let v = Vault::new(MemoryStore::new());
         block_on(v.create("correct horse battery staple", KdfParams::MINIMUM, 1)).unwrap();
-        block_on(v.import_conversations(&[conv("before", 4)])).unwrap();
+        block_on(v.import_conversations(vec![conv("before", 4)])).unwrap();
         block_on(v.finish_import()).unwrap();
         for i in 0..3 {
-            block_on(v.import_conversations(&[conv(&format!("c{i}"), 6)])).unwrap();
+            block_on(v.import_conversations(vec![conv(&format!("c{i}"), 6)])).unwrap();
         }
         // The worker stops: only what was written survives.
         let store = MemoryStore::new();
@@ -1714,4 +1714,5 @@ mod search_tests {
         assert_eq!(block_on(v.search("something", 10)).unwrap_err(), VaultError::Locked);
     }
 }
+
 

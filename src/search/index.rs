@@ -251,20 +251,42 @@ fn grow_heap_in_steps() {
     drop(std::hint::black_box(Vec::<u8>::with_capacity(8 << 20)));
 }
 
+/// A term's postings after [`merge_live`].
+pub(crate) enum Merged<'a> {
+    /// The only source's list as it was: nothing to join, no deleted document to drop.
+    Kept(PostingRef<'a>),
+    /// Decoded and written again.
+    Rebuilt(MutPostings),
+}
+
+impl Merged<'_> {
+    pub fn as_ref(&self) -> PostingRef<'_> {
+        match self {
+            Merged::Kept(p) => *p,
+            Merged::Rebuilt(p) => p.as_ref(),
+        }
+    }
+}
+
 /// Every term of `segments` (disjoint or in document order) and `terms`, with its
-/// live postings, in term order.
-pub(crate) fn merge_live(segments: Vec<&Segment>, terms: &MutTerms, docs: &DocTable) -> Vec<(Vec<u8>, MutPostings)> {
+/// live postings, in term order. A term found in one source only, in an index without
+/// deleted documents, keeps its list as it is (a bulk import's terms, mostly).
+pub(crate) fn merge_live<'a>(segments: Vec<&'a Segment>, terms: &'a MutTerms, docs: &DocTable) -> Vec<(Vec<u8>, Merged<'a>)> {
     let mut lists: Vec<Vec<&[u8]>> = segments.iter().map(|s| s.iter().map(|(t, _)| t).collect()).collect();
     lists.push(terms.iter_sorted().map(|(t, _)| t).collect());
     let all = merge_sorted(lists);
+    let none_deleted = docs.live as usize == docs.slots() as usize;
     let mut out = Vec::with_capacity(all.len());
     let mut srcs = Vec::new();
     for t in all {
         srcs.clear();
         srcs.extend(segments.iter().filter_map(|s| s.get(t)));
         srcs.extend(terms.get(t));
-        let p = live_postings(&srcs, docs);
-        if p.df > 0 {
+        let p = match srcs[..] {
+            [only] if none_deleted => Merged::Kept(only),
+            _ => Merged::Rebuilt(live_postings(&srcs, docs)),
+        };
+        if p.as_ref().df > 0 {
             out.push((t.to_vec(), p));
         }
     }

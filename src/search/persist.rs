@@ -34,8 +34,8 @@
 use super::codec::{self, Bad, Reader};
 use super::docs::DocTable;
 use super::engine::{self, Terms};
-use super::index::{hits, index_doc, merge_live, Scratch};
-use super::postings::{merge_sorted, MutPostings, MutTerms, PostingRef, Segment};
+use super::index::{hits, index_doc, merge_live, Merged, Scratch};
+use super::postings::{merge_sorted, MutTerms, PostingRef, Segment};
 use super::query::{self, Clause, Query};
 use super::{Doc, SearchError, SearchResults};
 use crate::crypto::keys::DataKey;
@@ -223,11 +223,12 @@ impl Terms for Loaded<'_> {
 }
 
 /// Splits merged terms into chunks of about `target` bytes.
-fn split_chunks(merged: &[(Vec<u8>, MutPostings)], target: usize) -> Vec<std::ops::Range<usize>> {
+fn split_chunks(merged: &[(Vec<u8>, Merged<'_>)], target: usize) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut size = 0;
     for (i, (t, p)) in merged.iter().enumerate() {
+        let p = p.as_ref();
         let s = t.len() + p.docs.len() + p.pos.len() + 8;
         if size > 0 && size + s > target {
             out.push(start..i);
@@ -242,7 +243,7 @@ fn split_chunks(merged: &[(Vec<u8>, MutPostings)], target: usize) -> Vec<std::op
     out
 }
 
-fn encode_range(merged: &[(Vec<u8>, MutPostings)]) -> Vec<u8> {
+fn encode_range(merged: &[(Vec<u8>, Merged<'_>)]) -> Vec<u8> {
     Segment::encode(merged.iter().map(|(t, p)| (t.as_slice(), p.as_ref())).collect::<Vec<_>>().into_iter())
 }
 
@@ -466,8 +467,9 @@ impl PersistentIndex {
             for i in 0..self.chunks.len() {
                 self.load_chunk(store, key, i).await?;
             }
-            let mut segments: Vec<&Segment> = self.chunks.iter().flatten().collect();
-            segments.extend(self.deltas.as_deref().unwrap_or(&[]));
+            // Taken out: the merged lists may borrow them while the new chunks are set.
+            let (chunks, deltas) = (std::mem::take(&mut self.chunks), self.deltas.take().unwrap_or_default());
+            let segments: Vec<&Segment> = chunks.iter().flatten().chain(&deltas).collect();
             let merged = merge_live(segments, &fresh, &self.docs);
             ops.push(Op::DeletePrefix { store: STORE, prefix: format!("t.{}.", self.manifest.gen) });
             ops.push(Op::DeletePrefix { store: STORE, prefix: "x.".into() });
@@ -518,7 +520,7 @@ impl PersistentIndex {
     }
 
     /// Replaces the term chunks by `merged` as generation `gen` (in memory too).
-    fn write_chunks(&mut self, key: &DataKey, merged: &[(Vec<u8>, MutPostings)], gen: u32, ops: &mut Vec<Op>) -> Result<(), SearchError> {
+    fn write_chunks(&mut self, key: &DataKey, merged: &[(Vec<u8>, Merged<'_>)], gen: u32, ops: &mut Vec<Op>) -> Result<(), SearchError> {
         let ranges = split_chunks(merged, self.chunk_bytes);
         self.manifest.gen = gen;
         self.manifest.deltas.clear();

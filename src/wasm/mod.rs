@@ -186,7 +186,7 @@ impl WasmVault {
     #[wasm_bindgen(js_name = importConversations)]
     pub async fn import_conversations(&self, conversations: Vec<JsValue>) -> Result<JsValue, JsValue> {
         let convs = conversations.into_iter().map(conversation_from_js).collect::<Result<Vec<_>, _>>()?;
-        to_js(&self.inner.import_conversations(&convs).await.map_err(err)?)
+        to_js(&self.inner.import_conversations(convs).await.map_err(err)?)
     }
 
     /// `importJson(batches)`: as `importConversations`, for conversations given as JSON
@@ -198,7 +198,7 @@ impl WasmVault {
         for batch in &batches {
             convs.extend(conversations_from_json(batch)?);
         }
-        to_js(&self.inner.import_conversations(&convs).await.map_err(err)?)
+        to_js(&self.inner.import_conversations(convs).await.map_err(err)?)
     }
 
     /// Merges the search index deltas an import's batches left (see `Vault::finish_import`).
