@@ -146,9 +146,12 @@ const pageHandlers = {
     const hint = found.rebuilt ? 'The search index was rebuilt from your saved chats (it was missing or damaged).' : found.hint;
     return { total: found.total, tookMs, results: found.results, ...(hint ? { hint } : {}), rebuilt: found.rebuilt };
   },
-  async 'conversation.list'() {
+  /** Every conversation, or with `limit` (1-50) only the most recent, from one record. */
+  async 'conversation.list'(msg) {
     const vault = await vaultReady();
-    return vault.listConversations();
+    if (msg.limit === undefined) return vault.listConversations();
+    if (!Number.isInteger(msg.limit) || msg.limit < 1 || msg.limit > 50) throw new RequestError('invalid_input', 'Ask for 1 to 50 recent conversations.');
+    return vault.recentConversations(msg.limit);
   },
   async 'conversation.get'(msg) {
     const vault = await vaultReady();

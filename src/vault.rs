@@ -105,6 +105,11 @@ struct MessageBlockRef<'a> {
 
 pub const BLOCK_LEN: usize = 16;
 const COUNTS_KEY: &str = "counts";
+/// `meta/recent`, sealed: the [`RECENT_LEN`] most recently updated conversations'
+/// summaries, newest first (all of them when there are fewer), kept in the same write
+/// as the records so the popup's first list does not open every record.
+const RECENT_KEY: &str = "recent";
+pub const RECENT_LEN: usize = 50;
 
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
 struct Counts {
@@ -326,7 +331,11 @@ impl<S: Store> Vault<S> {
             created_at: now,
         };
         self.write_meta(&meta).await?;
-        *self.unlocked.borrow_mut() = Some(Rc::new(Unlocked { data, box_pair }));
+        let keys = Rc::new(Unlocked { data, box_pair });
+        // An empty vault's recent list is known: empty. Every write keeps it from here.
+        let recent = self.sealed_put(&keys, StoreName::Meta, RECENT_KEY.into(), &Vec::<ConversationSummary>::new())?;
+        self.store.apply(vec![recent]).await?;
+        *self.unlocked.borrow_mut() = Some(keys);
         Ok(())
     }
 
@@ -436,6 +445,7 @@ impl<S: Store> Vault<S> {
         let mut ops = vec![Op::DeletePrefix { store: StoreName::Messages, prefix: format!("{k}:") }];
         ops.extend(self.conversation_ops(&keys, &k, conv, 0..conv.messages.len())?);
         ops.push(self.counts_op(conv.messages.len() as i64 - before).await?);
+        ops.push(self.recent_op(&keys, vec![summary(&k, conv)], &[]).await?);
         ops.extend(self.index_ops(&keys, index_docs(&k, conv, 0..conv.messages.len()), std::slice::from_ref(&k), Merges::Normal).await);
         self.recent.borrow_mut().take();
         self.apply_with_index(ops).await?;
@@ -661,6 +671,7 @@ impl<S: Store> Vault<S> {
         if outcome.added > 0 {
             ops.push(self.counts_op(outcome.added as i64).await?);
         }
+        ops.push(self.recent_op(&keys, vec![summary(&k, &outcome.conversation)], &[]).await?);
         let docs = index_docs(&k, &outcome.conversation, outcome.changed.iter().copied());
         ops.extend(self.index_ops(&keys, docs, &[], Merges::Normal).await);
         self.apply_with_index(ops).await?;
@@ -706,6 +717,7 @@ impl<S: Store> Vault<S> {
         let mut report = ImportReport::default();
         let mut ops = Vec::new();
         let mut docs = Vec::new();
+        let mut summaries = Vec::new();
         // What is already stored for every incoming conversation, read at once.
         let incoming_keys: Vec<String> = conversations
             .iter()
@@ -734,6 +746,7 @@ impl<S: Store> Vault<S> {
             if !outcome.is_unchanged() {
                 ops.extend(self.conversation_ops(&keys, &k, &outcome.conversation, outcome.changed.iter().copied())?);
                 docs.extend(index_docs(&k, &outcome.conversation, outcome.changed.iter().copied()));
+                summaries.push(summary(&k, &outcome.conversation));
             }
             stored_now.insert(k, outcome.conversation);
         }
@@ -741,6 +754,7 @@ impl<S: Store> Vault<S> {
             return Ok(report);
         }
         ops.push(self.counts_op(report.added_messages as i64).await?);
+        ops.push(self.recent_op(&keys, summaries, &[]).await?);
         ops.extend(self.index_ops(&keys, docs, &[], Merges::Deferred).await);
         self.recent.borrow_mut().take();
         self.apply_with_index(ops).await?;
@@ -808,12 +822,15 @@ impl<S: Store> Vault<S> {
             ops.push(Op::Delete { store: StoreName::Inbox, key: inbox_key });
         }
         let mut docs = Vec::new();
+        let mut summaries = Vec::new();
         for (k, conv, changed) in &merged {
             let conv = conv.as_ref().expect("every slot holds its merged conversation");
             ops.extend(self.conversation_ops(&keys, k, conv, changed.iter().copied())?);
             docs.extend(index_docs(k, conv, changed.iter().copied()));
+            summaries.push(summary(k, conv));
         }
         ops.push(self.counts_op(report.added as i64).await?);
+        ops.push(self.recent_op(&keys, summaries, &[]).await?);
         ops.extend(self.index_ops(&keys, docs, &[], Merges::Normal).await);
         self.recent.borrow_mut().take();
         self.apply_with_index(ops).await?;
@@ -929,8 +946,66 @@ impl<S: Store> Vault<S> {
                 Err(_) => list.damaged += 1,
             }
         }
-        list.conversations.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.id.cmp(&b.id)));
+        list.conversations.sort_by(newest_first);
         Ok(list)
+    }
+
+    /// The `limit` (at most [`RECENT_LEN`]) most recently updated conversations, as
+    /// [`Vault::list_conversations`] would begin, from one record. Without that record
+    /// (a vault from before it, or after a deletion from a full list) every record is
+    /// read once and the record written again.
+    pub async fn recent_conversations(&self, limit: usize) -> Result<ConversationList, VaultError> {
+        let keys = self.keys()?;
+        let mut recent = match self.read_recent(&keys).await {
+            Some(recent) => ConversationList { conversations: recent, damaged: 0 },
+            None => {
+                let mut all = self.list_conversations().await?;
+                all.conversations.truncate(RECENT_LEN);
+                // Best effort: a failed write only means the next call reads everything again.
+                if let Ok(op) = self.sealed_put(&keys, StoreName::Meta, RECENT_KEY.into(), &all.conversations) {
+                    let _ = self.store.apply(vec![op]).await;
+                }
+                all
+            }
+        };
+        recent.conversations.truncate(limit.min(RECENT_LEN));
+        Ok(recent)
+    }
+
+    /// The stored recent list; `None` when it is missing or does not open.
+    async fn read_recent(&self, keys: &Unlocked) -> Option<Vec<ConversationSummary>> {
+        let sealed = self.store.get(StoreName::Meta, RECENT_KEY).await.ok()??;
+        self.open_json(keys, StoreName::Meta, RECENT_KEY, &sealed, "the recent conversations").ok()
+    }
+
+    /// The write that keeps the recent list right after `changed` conversations were
+    /// written and `removed` ones deleted, in the same batch. When that cannot be known
+    /// from the list alone (a full list loses one, or one of its conversations moves
+    /// back in time), the list is dropped, to be read again from every record.
+    async fn recent_op(&self, keys: &Unlocked, changed: Vec<ConversationSummary>, removed: &[String]) -> Result<Op, VaultError> {
+        let drop_it = Op::Delete { store: StoreName::Meta, key: RECENT_KEY.into() };
+        let Some(mut list) = self.read_recent(keys).await else { return Ok(drop_it) };
+        let full = list.len() >= RECENT_LEN;
+        for id in removed {
+            if let Some(at) = list.iter().position(|s| &s.id == id) {
+                if full {
+                    return Ok(drop_it);
+                }
+                list.remove(at);
+            }
+        }
+        for summary in changed {
+            if let Some(at) = list.iter().position(|s| s.id == summary.id) {
+                if full && newest_first(&summary, &list[at]).is_gt() {
+                    return Ok(drop_it);
+                }
+                list.remove(at);
+            }
+            list.push(summary);
+        }
+        list.sort_by(newest_first);
+        list.truncate(RECENT_LEN);
+        self.sealed_put(keys, StoreName::Meta, RECENT_KEY.into(), &list)
     }
 
     /// Erases the whole vault (every store) and locks; the next status is "new".
@@ -951,6 +1026,7 @@ impl<S: Store> Vault<S> {
             Op::Delete { store: StoreName::Conversations, key: id.to_owned() },
             Op::DeletePrefix { store: StoreName::Messages, prefix: format!("{id}:") },
             self.counts_op(-count).await?,
+            self.recent_op(&keys, Vec::new(), &[id.to_owned()]).await?,
         ];
         ops.extend(self.index_ops(&keys, Vec::new(), &[id.to_owned()], Merges::Normal).await);
         self.apply_with_index(ops).await?;
@@ -987,6 +1063,24 @@ fn check_snapshot(snap: &Snapshot) -> Result<(), VaultError> {
         return Err(VaultError::InvalidInput("A capture needs a conversation id and a short title.".into()));
     }
     Ok(())
+}
+
+/// The order of conversation lists: most recently updated first, then by key.
+fn newest_first(a: &ConversationSummary, b: &ConversationSummary) -> std::cmp::Ordering {
+    b.updated_at.cmp(&a.updated_at).then_with(|| a.id.cmp(&b.id))
+}
+
+fn summary(k: &str, conv: &Conversation) -> ConversationSummary {
+    ConversationSummary {
+        id: k.to_owned(),
+        site: conv.site.clone(),
+        conversation_id: conv.conversation_id.clone(),
+        title: conv.title.clone(),
+        url: conv.url.clone(),
+        message_count: conv.messages.len() as u32,
+        created_at: conv.created_at,
+        updated_at: conv.updated_at,
+    }
 }
 
 fn block_key(data: &DataKey, conversation_key: &str, block: u32) -> String {
@@ -1157,7 +1251,7 @@ mod tests {
     fn lowered_kdf_parameters_on_disk_are_refused() {
         let vault = new_vault();
         vault.lock();
-        let (_, _, meta) = vault.store().raw().into_iter().find(|(s, _, _)| *s == StoreName::Meta).unwrap();
+        let (_, _, meta) = vault.store().raw().into_iter().find(|(s, k, _)| *s == StoreName::Meta && k == "vault").unwrap();
         let lowered = String::from_utf8(meta).unwrap().replace("\"mKiB\":19456", "\"mKiB\":8");
         vault.store().put_raw(StoreName::Meta, "vault", lowered.into_bytes());
         assert!(matches!(block_on(vault.unlock(PASS)), Err(VaultError::WeakKdf(_))));
@@ -1167,12 +1261,12 @@ mod tests {
     fn a_newer_meta_format_says_update_and_changes_nothing() {
         let vault = new_vault();
         vault.lock();
-        let (_, _, meta) = vault.store().raw().into_iter().find(|(s, _, _)| *s == StoreName::Meta).unwrap();
+        let (_, _, meta) = vault.store().raw().into_iter().find(|(s, k, _)| *s == StoreName::Meta && k == "vault").unwrap();
         let newer = String::from_utf8(meta.clone()).unwrap().replace("\"format\":1", "\"format\":2");
         vault.store().put_raw(StoreName::Meta, "vault", newer.clone().into_bytes());
         assert_eq!(block_on(vault.unlock(PASS)), Err(VaultError::NewerVersion));
         assert_eq!(block_on(vault.create(PASS, KdfParams::MINIMUM, 1)), Err(VaultError::NewerVersion));
-        let (_, _, after) = vault.store().raw().into_iter().find(|(s, _, _)| *s == StoreName::Meta).unwrap();
+        let (_, _, after) = vault.store().raw().into_iter().find(|(s, k, _)| *s == StoreName::Meta && k == "vault").unwrap();
         assert_eq!(after, newer.into_bytes());
     }
 
@@ -1716,3 +1810,98 @@ mod search_tests {
 }
 
 
+
+#[cfg(test)]
+mod recent_tests {
+    use super::test_support::{snapshot, unlocked as vault};
+    use super::*;
+    use crate::model::Role;
+    use crate::store::memory::MemoryStore;
+    use pollster::block_on;
+
+    fn conv(id: usize, updated_at: i64) -> Conversation {
+        Conversation {
+            site: Site::ChatGpt,
+            conversation_id: format!("c{id}"),
+            title: format!("Chat {id} at {updated_at}"),
+            url: format!("https://chatgpt.com/c/c{id}"),
+            model: None,
+            created_at: 1,
+            updated_at,
+            messages: vec![Message::new(Role::User, format!("hello {id}"))],
+        }
+    }
+
+    fn top(v: &Vault<MemoryStore>) -> Vec<ConversationSummary> {
+        let mut all = block_on(v.list_conversations()).unwrap().conversations;
+        all.truncate(RECENT_LEN);
+        all
+    }
+
+    fn has_record(v: &Vault<MemoryStore>) -> bool {
+        v.store().raw().iter().any(|(s, k, _)| *s == StoreName::Meta && k == RECENT_KEY)
+    }
+
+    #[test]
+    fn the_recent_list_always_equals_the_start_of_the_full_list() {
+        let v = vault();
+        let mut seed = 12345u64;
+        let mut rand = move |n: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let (mut kept, mut rebuilt) = (0, 0);
+        for step in 0..400 {
+            let id = rand(80) as usize;
+            match rand(10) {
+                // Stored whole, at any time (also earlier than before).
+                0..=3 => drop(block_on(v.put_conversation(&conv(id, rand(1000) as i64))).unwrap()),
+                // Captured now: moves to the front.
+                4..=5 => {
+                    let snap = snapshot(Site::Perplexity, &format!("p{id}"), &["a question", "an answer"]);
+                    block_on(v.capture(&snap, 1000 + step)).unwrap();
+                }
+                6..=7 => {
+                    let batch = (0..3).map(|i| conv((id + i * 7) % 80, rand(1200) as i64)).collect();
+                    block_on(v.import_conversations(batch)).unwrap();
+                }
+                _ => {
+                    if let Some(c) = block_on(v.list_conversations()).unwrap().conversations.get(rand(5) as usize) {
+                        block_on(v.delete_conversation(&c.id)).unwrap();
+                    }
+                }
+            }
+            if has_record(&v) { kept += 1 } else { rebuilt += 1 }
+            let recent = block_on(v.recent_conversations(RECENT_LEN)).unwrap().conversations;
+            assert_eq!(recent, top(&v), "after step {step}");
+            assert!(has_record(&v));
+        }
+        // Most writes kept the list up to date (this mix moves conversations back in time
+        // and deletes from the top far more than people do).
+        assert!(rebuilt > 0, "the mix should also drop the list now and then");
+        assert!(kept > rebuilt * 2, "kept {kept}, rebuilt {rebuilt}");
+    }
+
+    #[test]
+    fn a_new_vault_keeps_its_recent_list_from_the_first_write() {
+        let v = vault();
+        assert!(has_record(&v));
+        let batch = (0..60).map(|i| conv(i, i as i64)).collect();
+        block_on(v.import_conversations(batch)).unwrap();
+        assert!(has_record(&v), "an import into a new vault keeps the list");
+        let recent = block_on(v.recent_conversations(3)).unwrap().conversations;
+        assert_eq!(recent.iter().map(|c| c.conversation_id.as_str()).collect::<Vec<_>>(), ["c59", "c58", "c57"]);
+    }
+
+    #[test]
+    fn the_recent_list_is_sealed_and_the_popup_gets_only_what_it_asks() {
+        let v = vault();
+        for i in 0..5 {
+            block_on(v.put_conversation(&conv(i, i as i64))).unwrap();
+        }
+        let two = block_on(v.recent_conversations(2)).unwrap().conversations;
+        assert_eq!(two.iter().map(|c| c.conversation_id.as_str()).collect::<Vec<_>>(), ["c4", "c3"]);
+        let raw = v.store().raw().into_iter().find(|(s, k, _)| *s == StoreName::Meta && k == RECENT_KEY).unwrap().2;
+        assert!(!String::from_utf8_lossy(&raw).contains("Chat 4"));
+    }
+}

@@ -122,7 +122,7 @@ async function renderUnlocked(status) {
   let asked = 0;
   const showRecent = async () => {
     const mine = asked;
-    recent ??= await send({ type: 'conversation.list' });
+    recent ??= await send({ type: 'conversation.list', limit: 20 });
     // The person may have typed while the list loaded: their results win.
     if (mine !== asked || search.value.trim() !== '') return;
     if (!recent.ok) return show(results, errorLine(recent));

@@ -153,6 +153,12 @@ impl WasmVault {
         to_js(&WithId { id: &id, conversation: &conversation })
     }
 
+    /// `recentConversations(limit)`: the first `limit` (at most 50) of `listConversations`.
+    #[wasm_bindgen(js_name = recentConversations)]
+    pub async fn recent_conversations(&self, limit: u32) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.recent_conversations(limit as usize).await.map_err(err)?)
+    }
+
     #[wasm_bindgen(js_name = listConversations)]
     pub async fn list_conversations(&self) -> Result<JsValue, JsValue> {
         to_js(&self.inner.list_conversations().await.map_err(err)?)
