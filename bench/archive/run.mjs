@@ -69,7 +69,7 @@ console.log(JSON.stringify({
   import_seconds: +importSeconds.toFixed(2),
   import_report: outcome.trim(),
   messages_after_import: status.messages,
-  note: 'export and import each include one Argon2id derivation (m=64 MiB, t=3); import reads the file twice (verify, then merge)',
+  note: 'export and import each include one Argon2id derivation (m=64 MiB, t=3); import reads the file twice (verify, then merge) and ends by writing the search index',
   goals: { export_seconds: 5, import_seconds: 5 },
 }, null, 2));
 fs.rmSync(scratch, { recursive: true, force: true });

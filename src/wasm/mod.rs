@@ -187,17 +187,10 @@ impl WasmVault {
         to_js(&self.inner.drain_inbox().await.map_err(err)?)
     }
 
-    /// Merges conversations read from a file; gives `{addedConversations,
-    /// updatedConversations, alreadyHere, addedMessages}`.
-    #[wasm_bindgen(js_name = importConversations)]
-    pub async fn import_conversations(&self, conversations: Vec<JsValue>) -> Result<JsValue, JsValue> {
-        let convs = conversations.into_iter().map(conversation_from_js).collect::<Result<Vec<_>, _>>()?;
-        to_js(&self.inner.import_conversations(convs).await.map_err(err)?)
-    }
-
-    /// `importJson(batches)`: as `importConversations`, for conversations given as JSON
-    /// arrays (what `ArchiveReader.feedJson` and `parseExportJson` give): strings cross
-    /// between the page and the worker far faster than object graphs.
+    /// `importJson(batches)`: merges conversations read from a file, given as JSON
+    /// arrays (what `ArchiveReader.feedJson` and `parseExportJson` give: strings cross
+    /// between the page and the worker far faster than object graphs); gives
+    /// `{addedConversations, updatedConversations, alreadyHere, addedMessages}`.
     #[wasm_bindgen(js_name = importJson)]
     pub async fn import_json(&self, batches: Vec<String>) -> Result<JsValue, JsValue> {
         let mut convs = Vec::new();
