@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Builder, By, until } from 'selenium-webdriver';
 import firefox from 'selenium-webdriver/firefox.js';
-import { ROOT, sampleConversation } from './chromium.mjs';
+import { ROOT, sampleConversation, FAST_KDF } from './chromium.mjs';
 
 const GECKO_ID = 'threadkeeper@threadkeeper.app';
 const UUID = '5b0e2c7a-1f3d-4c5e-9a8b-7d6c5b4a3f21';
@@ -17,6 +17,7 @@ const BASE = `moz-extension://${UUID}`;
 const PASSPHRASE = 'amber lantern over quiet hills';
 const SECRET = 'Firefox-Narwhal-4410';
 let driver, server;
+const downloads = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-ff-downloads-'));
 const sitePages = new Map(); // pathname -> html, served at https://chatgpt.com (127.0.0.1:443)
 
 /** A local HTTPS server standing in for chatgpt.com, with a throwaway self-signed cert. */
@@ -45,6 +46,12 @@ before(async () => {
     .setPreference('datareporting.policy.dataSubmissionEnabled', false)
     .setPreference('app.update.enabled', false)
     .setPreference('network.dns.forceResolve', '127.0.0.1')
+    // Saved files go straight to a folder the test reads.
+    .setPreference('browser.download.folderList', 2)
+    .setPreference('browser.download.dir', downloads)
+    .setPreference('browser.download.useDownloadDir', true)
+    .setPreference('browser.download.always_ask_before_handling_new_types', false)
+    .setPreference('browser.helperApps.neverAsk.saveToDisk', 'application/octet-stream')
     .setAcceptInsecureCerts(true);
   const service = new firefox.ServiceBuilder(which('geckodriver')).addArguments('--allow-system-access');
   driver = await new Builder().forBrowser('firefox').setFirefoxOptions(options).setFirefoxService(service).build();
@@ -54,6 +61,7 @@ before(async () => {
 after(async () => {
   await driver?.quit();
   server?.close();
+  fs.rmSync(downloads, { recursive: true, force: true });
 });
 
 function send(msg) {
@@ -111,4 +119,41 @@ test('in Firefox, a ChatGPT conversation is captured from the page and shows in 
     ['user', 'Does capture work in Firefox-Axolotl-3390?'],
     ['assistant', 'Yes, with `content scripts`.'],
   ]);
+});
+
+test('in Firefox, the vault exports to an encrypted file, and after erasing, the file imports back', async () => {
+  await driver.get(`${BASE}/vault.html`);
+  const before = (await send({ type: 'conversation.list' })).conversations;
+  assert.ok(before.length >= 1);
+  await driver.wait(until.elementLocated(By.css('#files-panel summary')), 15000).click();
+  await driver.findElement(By.id('export-passphrase')).sendKeys('file passphrase for Firefox');
+  await driver.findElement(By.id('export-confirm')).sendKeys('file passphrase for Firefox');
+  await driver.findElement(By.id('export-button')).click();
+  const outcome = await driver.findElement(By.id('files-outcome'));
+  await driver.wait(until.elementTextContains(outcome, 'Saved'), 30000);
+  let file;
+  const deadline = Date.now() + 20000;
+  while (!file && Date.now() < deadline) {
+    file = fs.readdirSync(downloads).find((f) => /^threadkeeper-\d{4}-\d{2}-\d{2}\.tkarchive$/.test(f));
+    if (!file) await driver.sleep(200);
+  }
+  assert.ok(file, `no archive in ${fs.readdirSync(downloads)}`);
+  const bytes = fs.readFileSync(path.join(downloads, file));
+  assert.ok(!bytes.includes(Buffer.from(SECRET)), 'the archive holds no plaintext');
+
+  assert.equal((await send({ type: 'vault.wipe', confirm: 'erase everything' })).ok, true);
+  assert.equal((await send({ type: 'vault.create', passphrase: PASSPHRASE, kdf: FAST_KDF })).ok, true);
+  assert.equal((await send({ type: 'conversation.list' })).conversations.length, 0);
+  await driver.navigate().refresh();
+  await driver.wait(until.elementLocated(By.css('#files-panel summary')), 15000).click();
+  await driver.findElement(By.id('import-file')).sendKeys(path.join(downloads, file));
+  await driver.findElement(By.id('import-passphrase')).sendKeys('file passphrase for Firefox');
+  await driver.findElement(By.id('import-button')).click();
+  const report = await driver.findElement(By.id('files-outcome'));
+  await driver.wait(until.elementTextContains(report, 'Added'), 30000);
+  assert.match(await report.getText(), new RegExp(`^Added ${before.length} conversations?, `));
+  const after = (await send({ type: 'conversation.list' })).conversations;
+  assert.deepEqual(after.map((c) => [c.conversationId, c.messageCount]).sort(), before.map((c) => [c.conversationId, c.messageCount]).sort());
+  const found = await send({ type: 'search', query: SECRET, limit: 5 });
+  assert.ok(found.total >= 1, 'the imported messages are found');
 });
