@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launch, send, rawDatabaseText, FIXTURES, FAST_KDF } from './chromium.mjs';
+import { launch, send, rawDatabaseText, stopServiceWorker, FIXTURES, FAST_KDF } from './chromium.mjs';
 
 const PASSPHRASE = 'files test vault passphrase';
 const FILE_PASSPHRASE = 'a different file passphrase';
@@ -128,4 +128,27 @@ test('the official ChatGPT and Claude exports import their conversations', async
   assert.match(await claude.textContent(), /^Added 1 conversation, 20 messages/);
   const list = await send(vault, { type: 'conversation.list' });
   assert.ok(list.conversations.some((c) => c.site === 'claude' && c.messageCount === 20));
+});
+
+test('a worker stopped in the middle of an import loses nothing: the next search rebuilds the index and finds every message', async () => {
+  assert.equal((await send(vault, { type: 'vault.wipe', confirm: 'erase everything' })).ok, true);
+  assert.equal((await send(vault, { type: 'vault.create', passphrase: PASSPHRASE, kdf: FAST_KDF })).ok, true);
+  const batch = (tag) => [JSON.stringify(Array.from({ length: 20 }, (_, i) => ({
+    site: 'claude', conversationId: `${tag}-${i}`, title: `Batch ${tag} ${i}`, url: `https://claude.ai/chat/${tag}-${i}`, createdAt: 1, updatedAt: 2,
+    messages: [{ role: 'user', markdown: `word${tag} question ${i}` }, { role: 'assistant', markdown: `word${tag} answer ${i}` }],
+  })))];
+  assert.equal((await send(vault, { type: 'import.batch', json: batch('alpha') })).ok, true);
+  // Chrome stops the worker (as after 30 s idle, or a crash) before the import ends:
+  // the first batch's search index was only in its memory.
+  await stopServiceWorker(vault);
+  const second = await send(vault, { type: 'import.batch', json: batch('beta') });
+  assert.equal(second.ok, true, JSON.stringify(second));
+  assert.equal((await send(vault, { type: 'import.finish' })).ok, true);
+  const alpha = await send(vault, { type: 'search', query: 'wordalpha', limit: 50 });
+  assert.equal(alpha.rebuilt, true, 'the index must be rebuilt, and the person told');
+  assert.equal(alpha.total, 40);
+  const beta = await send(vault, { type: 'search', query: 'wordbeta', limit: 50 });
+  assert.equal(beta.total, 40);
+  assert.equal(beta.rebuilt, false);
+  assert.equal((await send(vault, { type: 'vault.status' })).messages, 80);
 });
