@@ -198,7 +198,7 @@ impl SearchIndex {
         let segment = if self.frozen.is_none() && self.docs.live == slots {
             Segment::encode(self.terms.iter_sorted().collect::<Vec<_>>().into_iter())
         } else {
-            let merged = merge_live(self.frozen.as_ref().into_iter().collect(), &self.terms, &self.docs);
+            let merged = merge_live(self.frozen.iter().map(|s| vec![s]).collect(), &self.terms, &self.docs);
             Segment::encode(merged.iter().map(|(t, p)| (t.as_slice(), p.as_ref())).collect::<Vec<_>>().into_iter())
         };
         codec::put_bytes(&mut out, &segment);
@@ -268,20 +268,32 @@ impl Merged<'_> {
     }
 }
 
-/// Every term of `segments` (disjoint or in document order) and `terms`, with its
-/// live postings, in term order. A term found in one source only, in an index without
-/// deleted documents, keeps its list as it is (a bulk import's terms, mostly).
-pub(crate) fn merge_live<'a>(segments: Vec<&'a Segment>, terms: &'a MutTerms, docs: &DocTable) -> Vec<(Vec<u8>, Merged<'a>)> {
-    let mut lists: Vec<Vec<&[u8]>> = segments.iter().map(|s| s.iter().map(|(t, _)| t).collect()).collect();
-    lists.push(terms.iter_sorted().map(|(t, _)| t).collect());
-    let all = merge_sorted(lists);
+/// Every term of `streams` and `terms`, with its live postings, in term order. A stream
+/// is segments read one after another, so their terms must ascend across them (the
+/// term chunks, whose ranges are disjoint, are one stream; each delta is one); the
+/// streams, then `terms`, hold documents in ascending order. A term found in one
+/// source only, in an index without deleted documents, keeps its list as it is.
+///
+/// Streams are walked side by side, not looked up term by term: with some 500 chunks
+/// at 100k messages, a binary search of every chunk for every term took 14 s in wasm.
+pub(crate) fn merge_live<'a>(streams: Vec<Vec<&'a Segment>>, terms: &'a MutTerms, docs: &DocTable) -> Vec<(Vec<u8>, Merged<'a>)> {
+    type Stream<'a> = Box<dyn Iterator<Item = (&'a [u8], PostingRef<'a>)> + 'a>;
+    let mut its: Vec<std::iter::Peekable<Stream<'a>>> = streams
+        .into_iter()
+        .map(|segments| Box::new(segments.into_iter().flat_map(|s| s.iter())) as Stream<'a>)
+        .chain(std::iter::once(Box::new(terms.iter_sorted()) as Stream<'a>))
+        .map(Iterator::peekable)
+        .collect();
     let none_deleted = docs.live as usize == docs.slots() as usize;
-    let mut out = Vec::with_capacity(all.len());
+    let mut out = Vec::new();
     let mut srcs = Vec::new();
-    for t in all {
+    while let Some(t) = its.iter_mut().filter_map(|it| it.peek().map(|&(t, _)| t)).min() {
         srcs.clear();
-        srcs.extend(segments.iter().filter_map(|s| s.get(t)));
-        srcs.extend(terms.get(t));
+        for it in &mut its {
+            if let Some((_, p)) = it.next_if(|&(u, _)| u == t) {
+                srcs.push(p);
+            }
+        }
         let p = match srcs[..] {
             [only] if none_deleted => Merged::Kept(only),
             _ => Merged::Rebuilt(live_postings(&srcs, docs)),

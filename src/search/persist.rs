@@ -469,8 +469,9 @@ impl PersistentIndex {
             }
             // Taken out: the merged lists may borrow them while the new chunks are set.
             let (chunks, deltas) = (std::mem::take(&mut self.chunks), self.deltas.take().unwrap_or_default());
-            let segments: Vec<&Segment> = chunks.iter().flatten().chain(&deltas).collect();
-            let merged = merge_live(segments, &fresh, &self.docs);
+            let mut streams = vec![chunks.iter().flatten().collect::<Vec<&Segment>>()];
+            streams.extend(deltas.iter().map(|d| vec![d]));
+            let merged = merge_live(streams, &fresh, &self.docs);
             ops.push(Op::DeletePrefix { store: STORE, prefix: format!("t.{}.", self.manifest.gen) });
             ops.push(Op::DeletePrefix { store: STORE, prefix: "x.".into() });
             self.write_chunks(key, &merged, self.manifest.gen + 1, &mut ops)?;
@@ -496,7 +497,7 @@ impl PersistentIndex {
                 _ if k + usize::from(!fresh.is_empty()) < 2 => None,
                 _ => {
                     let deltas = self.deltas.as_deref().unwrap_or(&[]);
-                    Some(encode_range(&merge_live(deltas[n - k..].iter().collect(), &fresh, &self.docs)))
+                    Some(encode_range(&merge_live(deltas[n - k..].iter().map(|d| vec![d]).collect(), &fresh, &self.docs)))
                 }
             };
             if let Some(bytes) = bytes {
