@@ -552,7 +552,10 @@ impl<S: Store> Vault<S> {
             self.finish_import().await?; // what an unfinished import added must be found
         }
         let mut rebuilt = false;
-        let mut index = match self.index.borrow_mut().take() {
+        // Taken first: a borrow held across the await would panic if anything else
+        // touched the index meanwhile.
+        let cached = self.index.borrow_mut().take();
+        let mut index = match cached {
             Some(index) => Some(index),
             None => PersistentIndex::open(&self.store, &keys.data).await.ok(),
         };
