@@ -138,6 +138,19 @@ test('when saving fails for lack of space, the person is told, the capture is re
   const origin = `chrome-extension://${browser.extensionId}`;
   const before = await send(ext, { type: 'conversation.list' });
   await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1 });
+  // The override reaches the origin's storage asynchronously: wait until a write from
+  // an extension page fails, so the capture below cannot slip in before it.
+  await waitFor(() => ext.evaluate(() => new Promise((resolve) => {
+    const open = indexedDB.open('quota-probe');
+    open.onupgradeneeded = () => open.result.createObjectStore('p');
+    open.onerror = () => resolve(true);
+    open.onsuccess = () => {
+      const tx = open.result.transaction('p', 'readwrite');
+      tx.objectStore('p').put(new Uint8Array(4096), Math.random());
+      tx.oncomplete = () => { open.result.close(); resolve(false); };
+      tx.onabort = () => { open.result.close(); resolve(tx.error?.name === 'QuotaExceededError'); };
+    };
+  })), { what: 'the storage quota override to apply' });
   pages.set('/c/disk-full', pageHtml(`<main>${turn('user', 'd1', 'Written while the disk was full')}${turn('assistant', 'd2', 'Kept until there is room')}</main>`));
   const tab = await browser.context.newPage();
   await tab.goto('https://chatgpt.com/c/disk-full');
@@ -150,6 +163,7 @@ test('when saving fails for lack of space, the person is told, the capture is re
   const line = await vault.locator('.health[data-site="chatgpt"]').textContent();
   const during = await send(ext, { type: 'conversation.list' });
   await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+  await ext.evaluate(() => new Promise((resolve) => { const del = indexedDB.deleteDatabase('quota-probe'); del.onsuccess = del.onerror = resolve; }));
   assert.match(line, /could not be saved.*storage is full/);
   assert.equal(during.conversations.length, before.conversations.length);
   const conv = await storedConversation(ext, 'disk-full', 2);
