@@ -486,16 +486,7 @@ impl<S: Store> Vault<S> {
         conv: &Conversation,
         positions: impl IntoIterator<Item = usize>,
     ) -> Result<Vec<Op>, VaultError> {
-        let record = ConversationRecord {
-            site: conv.site.clone(),
-            conversation_id: conv.conversation_id.clone(),
-            title: conv.title.clone(),
-            url: conv.url.clone(),
-            model: conv.model.clone(),
-            created_at: conv.created_at,
-            updated_at: conv.updated_at,
-            message_count: conv.messages.len() as u32,
-        };
+        let record = ConversationRecord::of(conv);
         let mut ops = vec![self.sealed_put(keys, StoreName::Conversations, k.to_owned(), &record)?];
         let mut blocks: Vec<usize> = positions.into_iter().map(|p| p / BLOCK_LEN).collect();
         blocks.dedup();
@@ -548,9 +539,7 @@ impl<S: Store> Vault<S> {
         let keys = self.keys()?;
         let limit = limit.clamp(1, 100);
         let query: String = query.chars().take(1000).collect();
-        if self.index.borrow().as_ref().is_some_and(PersistentIndex::has_pending) {
-            self.finish_import().await?; // what an unfinished import added must be found
-        }
+        self.finish_import().await?; // what an unfinished import added must be found
         let mut rebuilt = false;
         // Taken first: a borrow held across the await would panic if anything else
         // touched the index meanwhile.
@@ -771,11 +760,11 @@ impl<S: Store> Vault<S> {
     /// makes the next search rebuild the index).
     pub async fn finish_import(&self) -> Result<(), VaultError> {
         let keys = self.keys()?;
-        let ops = self.index_ops(&keys, Vec::new(), &[], Merges::Normal).await;
-        if !ops.is_empty() {
-            self.apply_with_index(ops).await?;
+        if !self.index.borrow().as_ref().is_some_and(PersistentIndex::has_pending) {
+            return Ok(()); // nothing deferred in this worker (or it was stopped: see above)
         }
-        Ok(())
+        let ops = self.index_ops(&keys, Vec::new(), &[], Merges::Normal).await;
+        self.apply_with_index(ops).await
     }
 
     /// Merges every capture sealed while the vault was locked, oldest first, and
@@ -936,16 +925,7 @@ impl<S: Store> Vault<S> {
         let mut list = ConversationList { conversations: Vec::new(), damaged: 0 };
         for (k, sealed) in self.store.get_prefix(StoreName::Conversations, "").await? {
             match self.open_json::<ConversationRecord>(&keys, StoreName::Conversations, &k, &sealed, "a conversation") {
-                Ok(rec) => list.conversations.push(ConversationSummary {
-                    id: k,
-                    site: rec.site,
-                    conversation_id: rec.conversation_id,
-                    title: rec.title,
-                    url: rec.url,
-                    message_count: rec.message_count,
-                    created_at: rec.created_at,
-                    updated_at: rec.updated_at,
-                }),
+                Ok(rec) => list.conversations.push(rec.summary(k)),
                 Err(_) => list.damaged += 1,
             }
         }
@@ -1074,15 +1054,36 @@ fn newest_first(a: &ConversationSummary, b: &ConversationSummary) -> std::cmp::O
 }
 
 fn summary(k: &str, conv: &Conversation) -> ConversationSummary {
-    ConversationSummary {
-        id: k.to_owned(),
-        site: conv.site.clone(),
-        conversation_id: conv.conversation_id.clone(),
-        title: conv.title.clone(),
-        url: conv.url.clone(),
-        message_count: conv.messages.len() as u32,
-        created_at: conv.created_at,
-        updated_at: conv.updated_at,
+    ConversationRecord::of(conv).summary(k.to_owned())
+}
+
+impl ConversationRecord {
+    /// The record of `conv` (everything but its messages).
+    fn of(conv: &Conversation) -> Self {
+        ConversationRecord {
+            site: conv.site.clone(),
+            conversation_id: conv.conversation_id.clone(),
+            title: conv.title.clone(),
+            url: conv.url.clone(),
+            model: conv.model.clone(),
+            created_at: conv.created_at,
+            updated_at: conv.updated_at,
+            message_count: conv.messages.len() as u32,
+        }
+    }
+
+    /// The list entry of the conversation stored under `id`.
+    fn summary(self, id: String) -> ConversationSummary {
+        ConversationSummary {
+            id,
+            site: self.site,
+            conversation_id: self.conversation_id,
+            title: self.title,
+            url: self.url,
+            message_count: self.message_count,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
     }
 }
 

@@ -18,9 +18,14 @@
 //! outweigh the next older one (or there would be more than [`MAX_DELTAS`]); once the
 //! deltas add up to an eighth of the index (at least [`MERGE_DELTA_BYTES`]) they are
 //! merged into a new generation of term chunks and deleted documents are dropped from
-//! the postings. A bulk import defers all that ([`Merges::Deferred`]): each batch adds
-//! its own delta, and one update with [`Merges::Normal`] at the end merges them once,
-//! instead of rewriting the growing index every few batches.
+//! the postings.
+//!
+//! A bulk import defers all that ([`Merges::Deferred`]): its batches' documents are
+//! indexed in memory only, and the first batch writes the marker `p`. The next
+//! [`Merges::Normal`] update (the end of the import, or any other change) writes them
+//! in one go, merged straight into the chunks when they add an eighth or more, and
+//! removes the marker: nothing is sealed and written twice. A worker stopped in
+//! between leaves the marker, and the index is rebuilt from the records.
 //!
 //! Every value is sealed with `DataKey::seal_record("index", key, plaintext)`, so a
 //! chunk moved to another key fails to open, like a changed one:
@@ -475,45 +480,37 @@ impl PersistentIndex {
             ops.push(Op::DeletePrefix { store: STORE, prefix: format!("t.{}.", self.manifest.gen) });
             ops.push(Op::DeletePrefix { store: STORE, prefix: "x.".into() });
             self.write_chunks(key, &merged, self.manifest.gen + 1, &mut ops)?;
-        } else {
+        } else if !fresh.is_empty() {
             // Size-tiered deltas (the logarithmic method): the newest deltas are merged
             // with this update while together they outweigh the next older one, or while
             // there would be too many. Each document is then rewritten O(log n) times, not
-            // once per MAX_DELTAS updates. Without new documents (the end of a bulk
-            // import) the newest delta stands in for the new one.
+            // once per MAX_DELTAS updates.
+            let fresh_bytes = Segment::encode(fresh.iter_sorted().collect::<Vec<_>>().into_iter());
             let sizes: Vec<usize> = self.deltas.as_deref().unwrap_or(&[]).iter().map(|d| d.byte_len()).collect();
             let n = sizes.len();
-            let fresh_bytes = (!fresh.is_empty()).then(|| Segment::encode(fresh.iter_sorted().collect::<Vec<_>>().into_iter()));
-            let (mut k, mut acc) = match &fresh_bytes {
-                Some(b) => (0, b.len()),
-                None => (n.min(1), sizes.last().copied().unwrap_or(0)),
-            };
+            let (mut k, mut acc) = (0, fresh_bytes.len());
             while k < n && (acc >= sizes[n - 1 - k] || n - k + 1 > MAX_DELTAS) {
                 acc += sizes[n - 1 - k];
                 k += 1;
             }
-            let bytes = match fresh_bytes {
-                Some(b) if k == 0 => Some(b),
-                _ if k + usize::from(!fresh.is_empty()) < 2 => None,
-                _ => {
-                    let deltas = self.deltas.as_deref().unwrap_or(&[]);
-                    Some(encode_range(&merge_live(deltas[n - k..].iter().map(|d| vec![d]).collect(), &fresh, &self.docs)))
-                }
+            let bytes = if k == 0 {
+                fresh_bytes
+            } else {
+                let deltas = self.deltas.as_deref().unwrap_or(&[]);
+                encode_range(&merge_live(deltas[n - k..].iter().map(|d| vec![d]).collect(), &fresh, &self.docs))
             };
-            if let Some(bytes) = bytes {
-                for seq in self.manifest.deltas.drain(n - k..) {
-                    ops.push(Op::Delete { store: STORE, key: format!("x.{seq}") });
-                }
-                if let Some(deltas) = self.deltas.as_mut() {
-                    deltas.truncate(n - k);
-                }
-                let seq = self.manifest.next_seq;
-                self.manifest.next_seq += 1;
-                let sk = format!("x.{seq}");
-                ops.push(seal(key, &sk, &bytes)?);
-                self.manifest.deltas.push(seq);
-                self.deltas.get_or_insert_with(Vec::new).push(Segment::decode(bytes).map_err(bad(&sk))?);
+            for seq in self.manifest.deltas.drain(n - k..) {
+                ops.push(Op::Delete { store: STORE, key: format!("x.{seq}") });
             }
+            if let Some(deltas) = self.deltas.as_mut() {
+                deltas.truncate(n - k);
+            }
+            let seq = self.manifest.next_seq;
+            self.manifest.next_seq += 1;
+            let sk = format!("x.{seq}");
+            ops.push(seal(key, &sk, &bytes)?);
+            self.manifest.deltas.push(seq);
+            self.deltas.get_or_insert_with(Vec::new).push(Segment::decode(bytes).map_err(bad(&sk))?);
         }
         self.write_docs(key, old_slots, &mut ops)?;
         ops.push(seal(key, MANIFEST_KEY, &self.manifest.encode(&self.docs))?);
