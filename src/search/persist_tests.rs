@@ -188,8 +188,10 @@ fn a_small_bulk_import_becomes_one_delta_and_any_normal_update_writes_it() {
         let ops = block_on(ix.update_ops(&store, &key(), batch.to_vec(), &[], Merges::Deferred)).unwrap();
         block_on(store.apply(ops)).unwrap();
     }
+    assert!(matches!(block_on(PersistentIndex::open(&store, &key())), Err(SearchError::Damaged(_))), "the marker is there");
     // A capture arrives before the import is finished: everything is written with it.
     let ops = block_on(ix.update_ops(&store, &key(), docs[410..].to_vec(), &[], Merges::Normal)).unwrap();
+    assert!(ops.iter().any(|op| matches!(op, Op::Delete { key, .. } if key == "p")), "and the marker goes");
     assert!(!ops.iter().any(|op| matches!(op, Op::DeletePrefix { .. })), "20 documents against 400: a delta");
     let deltas = ops.iter().filter(|op| matches!(op, Op::Put { key, .. } if key.starts_with("x."))).count();
     assert_eq!(deltas, 1);
