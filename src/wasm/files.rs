@@ -205,28 +205,19 @@ impl WasmArchiveReader {
 
     /// `{conversations}` completed by these bytes.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<JsValue, JsValue> {
-        let inner = self.inner.as_mut().ok_or_else(finished)?;
-        let list = inner.feed(bytes).map_err(archive_err)?;
-        self.fed = inner.bytes_fed();
-        conversations_out(&list, None)
+        conversations_out(&self.completed(bytes)?, None)
     }
 
     /// As `feed`, giving the conversations as one JSON array (for `WasmVault.importJson`).
     #[wasm_bindgen(js_name = feedJson)]
     pub fn feed_json(&mut self, bytes: &[u8]) -> Result<String, JsValue> {
-        let inner = self.inner.as_mut().ok_or_else(finished)?;
-        let list = inner.feed(bytes).map_err(archive_err)?;
-        self.fed = inner.bytes_fed();
-        Ok(conversations_to_json(&list))
+        Ok(conversations_to_json(&self.completed(bytes)?))
     }
 
     /// As `feed` for a first pass that only checks the file: gives how many
     /// conversations these bytes completed.
     pub fn verify(&mut self, bytes: &[u8]) -> Result<u32, JsValue> {
-        let inner = self.inner.as_mut().ok_or_else(finished)?;
-        let list = inner.feed(bytes).map_err(archive_err)?;
-        self.fed = inner.bytes_fed();
-        Ok(list.len() as u32)
+        Ok(self.completed(bytes)?.len() as u32)
     }
 
     /// A reader for a second pass over the same file, with the key this one derived
@@ -247,5 +238,14 @@ impl WasmArchiveReader {
     /// Throws unless the file ended with its last chunk.
     pub fn finish(&mut self) -> Result<(), JsValue> {
         self.inner.take().ok_or_else(finished)?.finish().map_err(archive_err)
+    }
+}
+
+impl WasmArchiveReader {
+    fn completed(&mut self, bytes: &[u8]) -> Result<Vec<Conversation>, JsValue> {
+        let inner = self.inner.as_mut().ok_or_else(finished)?;
+        let list = inner.feed(bytes).map_err(archive_err)?;
+        self.fed = inner.bytes_fed();
+        Ok(list)
     }
 }

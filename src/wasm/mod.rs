@@ -200,7 +200,8 @@ impl WasmVault {
         to_js(&self.inner.import_conversations(convs).await.map_err(err)?)
     }
 
-    /// Merges the search index deltas an import's batches left (see `Vault::finish_import`).
+    /// Writes the search index of an import's batches, kept in memory so far (see
+    /// `Vault::finish_import`).
     #[wasm_bindgen(js_name = finishImport)]
     pub async fn finish_import(&self) -> Result<(), JsValue> {
         self.inner.finish_import().await.map_err(err)
