@@ -138,8 +138,10 @@ test('when saving fails for lack of space, the person is told, the capture is re
   const origin = `chrome-extension://${browser.extensionId}`;
   const before = await send(ext, { type: 'conversation.list' });
   await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1 });
-  // The override reaches the origin's storage asynchronously: wait until a write from
-  // an extension page fails, so the capture below cannot slip in before it.
+  // IndexedDB checks quota against a per-origin allowance that Chromium caches for up
+  // to 30 s (BucketContext::kBucketSpaceCacheTimeLimit), so writes can still succeed
+  // for that long after the override. Wait until a write from an extension page fails:
+  // from then on every write asks the quota manager, and the capture cannot slip in.
   await waitFor(() => ext.evaluate(() => new Promise((resolve) => {
     const open = indexedDB.open('quota-probe');
     open.onupgradeneeded = () => open.result.createObjectStore('p');
@@ -150,7 +152,7 @@ test('when saving fails for lack of space, the person is told, the capture is re
       tx.oncomplete = () => { open.result.close(); resolve(false); };
       tx.onabort = () => { open.result.close(); resolve(tx.error?.name === 'QuotaExceededError'); };
     };
-  })), { what: 'the storage quota override to apply' });
+  })), { timeout: 45000, interval: 500, what: 'the storage quota override to apply' });
   pages.set('/c/disk-full', pageHtml(`<main>${turn('user', 'd1', 'Written while the disk was full')}${turn('assistant', 'd2', 'Kept until there is room')}</main>`));
   const tab = await browser.context.newPage();
   await tab.goto('https://chatgpt.com/c/disk-full');
