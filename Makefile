@@ -6,7 +6,9 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 WASM := target/wasm32-unknown-unknown/release/threadkeeper.wasm
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml $(wildcard Cargo.lock)
 WEB_SRC := $(shell find extension www -type f) scripts/build.mjs package.json
-WASM_OPT := node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue
+# -O3, not -Oz: AES-GCM and JSON in wasm run 13% faster for 0.7% more gzip (measured on
+# the 100k-message archive: check pass 655 -> 570 ms; 449 -> 452 KB gzip).
+WASM_OPT := node_modules/.bin/wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue
 
 .PHONY: all setup test test-rust test-node test-wasm test-e2e lint clean size fuzz bench
 all: setup dist/.built dist/node/threadkeeper.js
