@@ -311,3 +311,82 @@ fn a_second_pass_rereads_the_file_without_the_passphrase_but_only_that_file() {
     assert_eq!(result.unwrap_err(), ArchiveError::Damaged);
     first.finish().unwrap();
 }
+
+/// Opens a chunk the way the vault page does with WebCrypto: AES-256-GCM under the
+/// reader's chunk key, with the nonce it gives, no associated data.
+fn open_outside(key: &[u8; 32], nonce: [u8; 12], chunk: &[u8]) -> Option<Vec<u8>> {
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    let cipher = aes_gcm::Aes256Gcm::new(&aes_gcm::Key::<aes_gcm::Aes256Gcm>::from(*key));
+    cipher.decrypt(&aes_gcm::Nonce::from(nonce), Payload { msg: chunk, aad: &[] }).ok()
+}
+
+/// Reads `bytes` as the page does: the header through `feed`, then each chunk opened
+/// outside (several nonces ahead at once) and fed as plaintext; a chunk that opens with
+/// neither nonce goes to `feed`, which names the problem.
+fn read_outside(reader: &mut ArchiveReader, bytes: &[u8]) -> Result<Vec<Conversation>, ArchiveError> {
+    let mut back = reader.feed(&bytes[..HEADER_LEN.min(bytes.len())])?;
+    let Some(key) = reader.chunk_key() else { return Ok(back) };
+    let chunks: Vec<&[u8]> = bytes[HEADER_LEN..].chunks(CHUNK_LEN).collect();
+    for group in chunks.chunks(3) {
+        let mut opened = Vec::new();
+        for (ahead, chunk) in group.iter().enumerate() {
+            let ahead = ahead as u32;
+            let plain = open_outside(&key, reader.chunk_nonce(ahead, false)?, chunk)
+                .map(|p| (p, false))
+                .or_else(|| open_outside(&key, reader.chunk_nonce(ahead, true).ok()?, chunk).map(|p| (p, true)));
+            opened.push(plain);
+        }
+        for (chunk, plain) in group.iter().zip(opened) {
+            match plain {
+                Some((plain, last)) => back.extend(reader.feed_opened(&plain, last)?),
+                None => back.extend(reader.feed(chunk)?),
+            }
+        }
+    }
+    Ok(back)
+}
+
+#[test]
+fn chunks_opened_outside_the_reader_read_the_same_and_keep_every_check() {
+    let (convs, bytes) = small_archive();
+    let mut reader = ArchiveReader::new(PASS);
+    assert!(reader.chunk_key().is_none(), "no key before the header");
+    assert_eq!(reader.chunk_nonce(0, false), Err(ArchiveError::Damaged));
+    let back = read_outside(&mut reader, &bytes).unwrap();
+    assert_eq!(reader.bytes_fed(), bytes.len() as u64);
+    assert_eq!(reader.chunk_nonce(0, true), Err(ArchiveError::Damaged), "nothing after the last chunk");
+    reader.finish().unwrap();
+    assert_eq!(back, convs);
+
+    // The faults the reader finds on its own are found the same way.
+    let n = chunk_count(&bytes);
+    let chunk = |k: usize| HEADER_LEN + k * CHUNK_LEN..HEADER_LEN + (k + 1) * CHUNK_LEN;
+    let read = |file: &[u8]| {
+        let mut reader = ArchiveReader::new(PASS);
+        read_outside(&mut reader, file).and_then(|_| reader.finish())
+    };
+    let mut swapped = bytes[..HEADER_LEN].to_vec();
+    swapped.extend_from_slice(&bytes[chunk(1)]);
+    swapped.extend_from_slice(&bytes[chunk(0)]);
+    swapped.extend_from_slice(&bytes[chunk(2).start..]);
+    assert_eq!(read(&swapped), Err(ArchiveError::Damaged));
+    let mut flipped = bytes.clone();
+    flipped[HEADER_LEN + 2 * CHUNK_LEN + 100] ^= 1;
+    assert_eq!(read(&flipped), Err(ArchiveError::Damaged));
+    assert_eq!(read(&bytes[..chunk(n - 2).end]), Err(ArchiveError::Truncated));
+    assert_eq!(read(&bytes[..chunk(n - 1).start + 10]), Err(ArchiveError::Truncated));
+    let mut extra = bytes.clone();
+    extra.extend_from_slice(&bytes[chunk(0)]);
+    assert_eq!(read(&extra), Err(ArchiveError::Damaged));
+    assert_eq!(read(&with_header_fields(&bytes, 8, &[2])), Err(ArchiveError::NewerVersion));
+    let mut wrong = ArchiveReader::new("not the passphrase");
+    assert_eq!(read_outside(&mut wrong, &bytes), Err(ArchiveError::WrongPassphrase));
+
+    // A plaintext that is not a whole chunk's, or fed mid-chunk, is refused.
+    let mut reader = ArchiveReader::new(PASS);
+    reader.feed(&bytes[..HEADER_LEN]).unwrap();
+    assert_eq!(reader.feed_opened(&[0; 100], false), Err(ArchiveError::Damaged));
+    let mut reader = ArchiveReader::new(PASS);
+    reader.feed(&bytes[..HEADER_LEN + 10]).unwrap();
+    assert_eq!(reader.chunk_nonce(0, false), Err(ArchiveError::Damaged));
+}

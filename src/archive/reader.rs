@@ -2,11 +2,12 @@
 
 use zeroize::Zeroizing;
 
-use super::format::{self, Start, CHUNK_LEN, HEADER_LEN, MAX_RECORD, RECORD_CONVERSATION, RECORD_HEAD_LEN};
+use super::format::{self, Start, CHUNK_LEN, CHUNK_PLAIN, HEADER_LEN, MAX_RECORD, RECORD_CONVERSATION, RECORD_HEAD_LEN};
 use super::ArchiveError;
 use crate::crypto::envelope;
 use crate::crypto::kdf::derive_kek;
 use crate::crypto::stream::StreamOpener;
+use crate::crypto::stream::NONCE_LEN;
 use crate::crypto::CryptoError;
 use crate::model::Conversation;
 
@@ -149,14 +150,7 @@ impl ArchiveReader {
             let chunk = opener.open_chunk(&self.pending[used..used + CHUNK_LEN])?;
             used += CHUNK_LEN;
             let plain = Zeroizing::new(chunk.plaintext);
-            self.records.extend_from_slice(format::chunk_data(&plain, chunk.last)?);
-            decode_records(&mut self.records, &mut out)?;
-            if chunk.last {
-                if !self.records.is_empty() {
-                    return Err(ArchiveError::Damaged);
-                }
-                self.state = State::Done;
-            }
+            self.take_chunk(&plain, chunk.last, &mut out)?;
         }
         if let State::Done = self.state {
             if self.pending.len() > used {
@@ -164,6 +158,82 @@ impl ArchiveReader {
             }
         }
         self.pending.drain(..used);
+        Ok(out)
+    }
+
+    /// The records of an opened chunk's plaintext.
+    fn take_chunk(&mut self, plain: &[u8], last: bool, out: &mut Vec<Conversation>) -> Result<(), ArchiveError> {
+        self.records.extend_from_slice(format::chunk_data(plain, last)?);
+        decode_records(&mut self.records, out)?;
+        if last {
+            if !self.records.is_empty() {
+                return Err(ArchiveError::Damaged);
+            }
+            self.state = State::Done;
+        }
+        Ok(())
+    }
+
+    /// The opener of the next chunk, when the header is read and no part of a chunk
+    /// is waiting (chunks opened elsewhere must start on a chunk boundary).
+    fn opener_at_boundary(&mut self) -> Result<&mut StreamOpener, ArchiveError> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        match &mut self.state {
+            State::Body(opener) if self.pending.is_empty() => Ok(opener),
+            _ => Err(ArchiveError::Damaged),
+        }
+    }
+
+    /// The archive key, once the header is read: for a caller that opens the chunks
+    /// with another AES-GCM (WebCrypto in the browser, about ten times faster than
+    /// this code compiled to wasm) and gives each plaintext to
+    /// [`ArchiveReader::feed_opened`]. The caller must not keep or show it.
+    pub fn chunk_key(&self) -> Option<Zeroizing<[u8; 32]>> {
+        match (&self.state, &self.opened) {
+            (State::Body(_), Some(opened)) => Some(opened.key.clone()),
+            _ => None,
+        }
+    }
+
+    /// The AES-GCM nonce (no associated data) of the chunk `ahead` places after the
+    /// next one, sealed as the file's last chunk or not. Only the chunk at its own
+    /// position and of its own kind opens with it.
+    ///
+    /// # Errors
+    /// [`ArchiveError::Damaged`] before the header, after the last chunk, with part of
+    /// a chunk fed, or after an error (then that error).
+    pub fn chunk_nonce(&mut self, ahead: u32, last: bool) -> Result<[u8; NONCE_LEN], ArchiveError> {
+        Ok(self.opener_at_boundary()?.nonce_ahead(ahead, last)?)
+    }
+
+    /// Takes the next chunk, opened (its tag checked) by the caller with the nonce
+    /// `chunk_nonce(0, last)` gave; returns the conversations it completed. A chunk
+    /// that opens with neither nonce is fed to [`ArchiveReader::feed`] instead, which
+    /// says what is wrong with it.
+    ///
+    /// # Errors
+    /// As [`ArchiveReader::feed`], and [`ArchiveError::Damaged`] for a plaintext that is
+    /// not a whole chunk's.
+    pub fn feed_opened(&mut self, plain: &[u8], last: bool) -> Result<Vec<Conversation>, ArchiveError> {
+        let result = self.feed_opened_inner(plain, last);
+        if let Err(err) = &result {
+            self.failed = Some(err.clone());
+            self.pending = Vec::new();
+        }
+        result
+    }
+
+    fn feed_opened_inner(&mut self, plain: &[u8], last: bool) -> Result<Vec<Conversation>, ArchiveError> {
+        let opener = self.opener_at_boundary()?;
+        if plain.len() != CHUNK_PLAIN {
+            return Err(ArchiveError::Damaged);
+        }
+        opener.opened_elsewhere(last)?;
+        self.bytes_fed += CHUNK_LEN as u64;
+        let mut out = Vec::new();
+        self.take_chunk(plain, last, &mut out)?;
         Ok(out)
     }
 

@@ -21,7 +21,8 @@
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 
-use super::primitives::{KEY_LEN, NONCE_LEN};
+use super::primitives::KEY_LEN;
+pub use super::primitives::NONCE_LEN;
 use super::{make_random, CryptoError};
 
 pub const PREFIX_LEN: usize = 7;
@@ -120,6 +121,37 @@ impl StreamOpener {
         self.finished
     }
 
+    /// The nonce of the chunk `ahead` places after the next one, sealed as the last
+    /// chunk or not: for a caller that opens chunks with another AES-GCM (WebCrypto in
+    /// the browser) and then reports each with [`StreamOpener::opened_elsewhere`].
+    ///
+    /// # Errors
+    /// [`CryptoError::Format`] after the last chunk or past 2^32 chunks.
+    pub fn nonce_ahead(&self, ahead: u32, last: bool) -> Result<[u8; NONCE_LEN], CryptoError> {
+        if self.finished {
+            return Err(CryptoError::Format("data after the end of the stream"));
+        }
+        let counter = self.counter.checked_add(ahead).ok_or(CryptoError::Format("stream too long"))?;
+        Ok(nonce(&self.prefix, counter, last))
+    }
+
+    /// Moves past the next chunk, which the caller opened with the nonce
+    /// `nonce_ahead(0, last)` gave (its tag checked by that AES-GCM).
+    ///
+    /// # Errors
+    /// [`CryptoError::Format`] after the last chunk or past 2^32 chunks.
+    pub fn opened_elsewhere(&mut self, last: bool) -> Result<(), CryptoError> {
+        if self.finished {
+            return Err(CryptoError::Format("data after the end of the stream"));
+        }
+        if last {
+            self.finished = true;
+        } else {
+            self.counter = self.counter.checked_add(1).ok_or(CryptoError::Format("stream too long"))?;
+        }
+        Ok(())
+    }
+
     /// Opens the next chunk, whether it was sealed as the last one or not.
     ///
     /// # Errors
@@ -179,6 +211,25 @@ mod tests {
         assert_eq!(o.open_chunk(&chunks[0]), Err(CryptoError::Decrypt));
         let mut o = StreamOpener::new(&[0x43; 32], [7; 7]);
         assert_eq!(o.open_chunk(&chunks[0]), Err(CryptoError::Decrypt));
+    }
+
+    #[test]
+    fn chunks_opened_elsewhere_use_the_nonces_given_in_order() {
+        let chunks = sealed_stream(&[b"one", b"two", b"three"]);
+        let cipher = Aes256Gcm::new(&Key::<Aes256Gcm>::from(KEY));
+        let open = |n: [u8; NONCE_LEN], c: &[u8]| cipher.decrypt(&Nonce::from(n), Payload { msg: c, aad: &[] }).ok();
+        let mut o = StreamOpener::new(&KEY, [7; 7]);
+        // Nonces ahead of the next chunk open the later chunks; the kind must match.
+        assert_eq!(open(o.nonce_ahead(2, true).unwrap(), &chunks[2]).as_deref(), Some(&b"three"[..]));
+        assert_eq!(open(o.nonce_ahead(2, false).unwrap(), &chunks[2]), None);
+        assert_eq!(open(o.nonce_ahead(1, false).unwrap(), &chunks[0]), None);
+        assert_eq!(open(o.nonce_ahead(0, false).unwrap(), &chunks[0]).as_deref(), Some(&b"one"[..]));
+        o.opened_elsewhere(false).unwrap();
+        assert_eq!(open(o.nonce_ahead(0, false).unwrap(), &chunks[1]).as_deref(), Some(&b"two"[..]));
+        o.opened_elsewhere(false).unwrap();
+        // The opener's own path continues where the outside one left off.
+        assert_eq!(o.open_chunk(&chunks[2]).unwrap(), OpenedChunk { plaintext: b"three".to_vec(), last: true });
+        assert!(o.nonce_ahead(0, false).is_err() && o.opened_elsewhere(false).is_err());
     }
 
     #[test]

@@ -220,6 +220,44 @@ impl WasmArchiveReader {
         Ok(self.completed(bytes)?.len() as u32)
     }
 
+    /// The archive key once the header was fed (else `undefined`), for opening the
+    /// chunks with WebCrypto's AES-GCM; see `archive::ArchiveReader::chunk_key`.
+    #[wasm_bindgen(js_name = chunkKey)]
+    pub fn chunk_key(&self) -> Option<Vec<u8>> {
+        self.inner.as_ref()?.chunk_key().map(|key| key.to_vec())
+    }
+
+    /// The nonce of the chunk `ahead` places after the next one, sealed last or not.
+    #[wasm_bindgen(js_name = chunkNonce)]
+    pub fn chunk_nonce(&mut self, ahead: u32, last: bool) -> Result<Vec<u8>, JsValue> {
+        let inner = self.inner.as_mut().ok_or_else(finished)?;
+        inner.chunk_nonce(ahead, last).map(|n| n.to_vec()).map_err(archive_err)
+    }
+
+    /// As `feedJson`, for the next chunk's plaintext, opened with `chunkNonce(0, last)`.
+    #[wasm_bindgen(js_name = feedOpenedJson)]
+    pub fn feed_opened_json(&mut self, plain: &[u8], last: bool) -> Result<String, JsValue> {
+        Ok(conversations_to_json(&self.opened(plain, last)?))
+    }
+
+    /// As `verify`, for the next chunk's plaintext, opened with `chunkNonce(0, last)`.
+    #[wasm_bindgen(js_name = verifyOpened)]
+    pub fn verify_opened(&mut self, plain: &[u8], last: bool) -> Result<u32, JsValue> {
+        Ok(self.opened(plain, last)?.len() as u32)
+    }
+
+    /// The header's length in bytes: the first slice to feed.
+    #[wasm_bindgen(js_name = headerLength)]
+    pub fn header_length() -> u32 {
+        archive::format::HEADER_LEN as u32
+    }
+
+    /// A sealed chunk's length in bytes.
+    #[wasm_bindgen(js_name = chunkLength)]
+    pub fn chunk_length() -> u32 {
+        archive::format::CHUNK_LEN as u32
+    }
+
     /// A reader for a second pass over the same file, with the key this one derived
     /// (the passphrase is not stretched again); call it after the first pass read the
     /// whole file, before `finish`. A different file fails as damaged.
@@ -242,6 +280,13 @@ impl WasmArchiveReader {
 }
 
 impl WasmArchiveReader {
+    fn opened(&mut self, plain: &[u8], last: bool) -> Result<Vec<Conversation>, JsValue> {
+        let inner = self.inner.as_mut().ok_or_else(finished)?;
+        let list = inner.feed_opened(plain, last).map_err(archive_err)?;
+        self.fed = inner.bytes_fed();
+        Ok(list)
+    }
+
     fn completed(&mut self, bytes: &[u8]) -> Result<Vec<Conversation>, JsValue> {
         let inner = self.inner.as_mut().ok_or_else(finished)?;
         let list = inner.feed(bytes).map_err(archive_err)?;
