@@ -9,6 +9,7 @@ import { toBase64, fromBase64 } from './codec.js';
 import { senderTier } from './trust.js';
 import { enableDeviceUnlock, deviceDataKey, disableDeviceUnlock, deviceUnlockEnabled } from './device.js';
 import { check, RequestError } from './messages.js';
+import { listenForStagedBatches, takeStaged } from './staging.js';
 import { readSettings, writeSettings, captureAllowed, recordHealth, clearHealth, readHealth, refreshBadge } from './settings.js';
 
 const DB_NAME = 'threadkeeper';
@@ -222,10 +223,14 @@ Object.assign(pageHandlers, {
     if (!Array.isArray(msg.ids) || msg.ids.length > EXPORT_BATCH) throw new RequestError('invalid_input', `Ask for at most ${EXPORT_BATCH} conversations at a time.`);
     return { json: await vault.exportJson(msg.ids.map(check.id)) };
   },
-  /** One batch of conversations read (and already fully verified) from a file, as JSON arrays. */
+  /**
+   * One batch of conversations read (and already fully verified) from a file, as JSON
+   * arrays: in the message, or staged through the service worker's channel (staging.js).
+   */
   async 'import.batch'(msg) {
     const vault = await vaultReady();
-    return { report: await vault.importJson(check.jsonBatches(msg.json)) };
+    const json = msg.staged === undefined ? check.jsonBatches(msg.json) : await takeStaged(check.stageId(msg.staged));
+    return { report: await vault.importJson(json) };
   },
   /** After the last batch: the search index takes in the whole import at once. */
   async 'import.finish'() {
@@ -386,6 +391,9 @@ ext.runtime.onMessage.addListener((msg, sender, sendResponse) => {
   handle(msg, sender).then(sendResponse, (err) => sendResponse(failure(err)));
   return true; // the answer comes asynchronously
 });
+
+// Chromium runs this as a service worker, whose own channel carries import batches.
+if (typeof ServiceWorkerGlobalScope !== 'undefined' && self instanceof ServiceWorkerGlobalScope) listenForStagedBatches(self);
 
 // Start opening the vault right away so the first message is answered quickly.
 vaultReady().catch(() => {});

@@ -34,6 +34,11 @@ export const check = {
     }
     return v;
   },
+  /** The id of an import batch staged through the service worker's channel. */
+  stageId(v) {
+    if (typeof v !== 'string' || !/^[0-9a-f]{32}$/.test(v)) throw new RequestError('invalid_input', 'Unknown import batch.');
+    return v;
+  },
   /** Conversations as JSON arrays (export and import batches): at most 32 MiB of text. */
   jsonBatches(v) {
     if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) {

@@ -152,3 +152,33 @@ test('a worker stopped in the middle of an import loses nothing: the next search
   assert.equal(beta.rebuilt, false);
   assert.equal((await send(vault, { type: 'vault.status' })).messages, 80);
 });
+
+test('import batches staged through the service worker\'s own channel are imported; one that never arrived or was malformed fails clearly', async () => {
+  const batch = (tag) => [JSON.stringify([{
+    site: 'claude', conversationId: `staged-${tag}`, title: `Staged ${tag}`, url: `https://claude.ai/chat/staged-${tag}`, createdAt: 1, updatedAt: 2,
+    messages: [{ role: 'user', markdown: `stagedword ${tag} question` }, { role: 'assistant', markdown: `stagedword ${tag} answer` }],
+  }])];
+  // The page posts the batch to the worker, then asks for it by id (as www/files.js does).
+  const stageAndImport = (stage, ask) => vault.evaluate(async ({ stage, ask }) => {
+    const worker = (await navigator.serviceWorker.getRegistration()).active;
+    if (stage) worker.postMessage(stage);
+    return chrome.runtime.sendMessage({ type: 'import.batch', staged: ask });
+  }, { stage, ask });
+  const id = (n) => String(n).padStart(32, 'a');
+  const ok = await stageAndImport({ type: 'import.stage', id: id(1), json: batch('one') }, id(1));
+  assert.equal(ok.ok, true, JSON.stringify(ok));
+  assert.equal(ok.report.addedConversations, 1);
+  assert.equal(ok.report.addedMessages, 2);
+  // Asked for again, or never staged: refused after a short wait, nothing added.
+  const again = await stageAndImport(null, id(1));
+  assert.deepEqual([again.ok, again.error.code], [false, 'interrupted']);
+  assert.match(again.error.message, /Import the file again/);
+  // A malformed batch (not JSON text) is not taken, so its request fails the same way.
+  const bad = await stageAndImport({ type: 'import.stage', id: id(2), json: [{ not: 'text' }] }, id(2));
+  assert.deepEqual([bad.ok, bad.error.code], [false, 'interrupted']);
+  const badId = await vault.evaluate(() => chrome.runtime.sendMessage({ type: 'import.batch', staged: '../x' }));
+  assert.deepEqual([badId.ok, badId.error.code], [false, 'invalid_input']);
+  assert.equal((await send(vault, { type: 'import.finish' })).ok, true);
+  const found = await send(vault, { type: 'search', query: 'stagedword', limit: 10 });
+  assert.equal(found.total, 2);
+});
