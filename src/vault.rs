@@ -41,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::crypto::kdf::{derive_kek, KdfParams, SALT_LEN};
+use crate::crypto::bulk::{BulkSealer, ToSeal};
 use crate::crypto::keys::DataKey;
 use crate::capture::{merge, merge_imported, Snapshot};
 use crate::crypto::envelope::record_aad;
@@ -49,7 +50,7 @@ use crate::crypto::{make_random, CryptoError};
 use crate::error::VaultError;
 use crate::model::{Conversation, ConversationSummary, Message, Role, Site};
 use crate::search::{group_by_conversation, snippet, Doc, Merges, PersistentIndex, SearchError};
-use crate::store::{Op, Store, StoreName};
+use crate::store::{Op, Plain, Store, StoreName};
 
 pub const META_FORMAT: u32 = 1;
 const META_KEY: &str = "vault";
@@ -153,6 +154,8 @@ struct Unlocked {
     /// Opens captures sealed while the vault was locked (the inbox, capture issue).
     #[allow(dead_code)]
     box_pair: BoxKeyPair,
+    /// Seals each write's records at once (in the browser, with WebCrypto).
+    sealer: BulkSealer,
 }
 
 pub struct Vault<S: Store> {
@@ -331,10 +334,10 @@ impl<S: Store> Vault<S> {
             created_at: now,
         };
         self.write_meta(&meta).await?;
-        let keys = Rc::new(Unlocked { data, box_pair });
+        let keys = Rc::new(Unlocked { data, box_pair, sealer: BulkSealer::new() });
         // An empty vault's recent list is known: empty. Every write keeps it from here.
         let recent = self.sealed_put(&keys, StoreName::Meta, RECENT_KEY.into(), &Vec::<ConversationSummary>::new())?;
-        self.store.apply(vec![recent]).await?;
+        self.store.apply(self.seal_ops(&keys, vec![recent]).await?).await?;
         *self.unlocked.borrow_mut() = Some(keys);
         Ok(())
     }
@@ -391,7 +394,7 @@ impl<S: Store> Vault<S> {
         if B64.encode(box_pair.public) != meta.public_key {
             return Err(VaultError::Damaged("the vault's public key".into()));
         }
-        *self.unlocked.borrow_mut() = Some(Rc::new(Unlocked { data, box_pair }));
+        *self.unlocked.borrow_mut() = Some(Rc::new(Unlocked { data, box_pair, sealer: BulkSealer::new() }));
         Ok(())
     }
 
@@ -525,6 +528,7 @@ impl<S: Store> Vault<S> {
     /// Applies a batch of record writes and their index writes; on failure the index
     /// in memory (already updated) is dropped so it is read again from what is stored.
     async fn apply_with_index(&self, ops: Vec<Op>) -> Result<(), VaultError> {
+        let ops = if Op::all_sealed(&ops) { ops } else { self.seal_ops(&*self.keys()?, ops).await? };
         let result = self.store.apply(ops).await;
         if result.is_err() {
             self.index.borrow_mut().take();
@@ -635,8 +639,8 @@ impl<S: Store> Vault<S> {
                 docs.extend(index_docs(&k, &conv, 0..conv.messages.len()));
             }
         }
-        let (index, ops) = PersistentIndex::rebuild_ops(&keys.data, docs)?;
-        self.store.apply(ops).await?;
+        let (index, ops) = PersistentIndex::rebuild_ops(docs)?;
+        self.store.apply(self.seal_ops(keys, ops).await?).await?;
         Ok(index)
     }
 
@@ -829,10 +833,33 @@ impl<S: Store> Vault<S> {
         Ok(report)
     }
 
-    fn sealed_put<T: Serialize>(&self, keys: &Unlocked, store: StoreName, key: String, value: &T) -> Result<Op, VaultError> {
-        let plain = Zeroizing::new(serde_json::to_vec(value).expect("records serialise"));
-        let value = keys.data.seal_record(store.as_str(), &key, &plain).map_err(|_| VaultError::Random)?;
-        Ok(Op::Put { store, key, value })
+    /// The write of a record, sealed later with the rest of its batch ([`Vault::seal_ops`]).
+    fn sealed_put<T: Serialize>(&self, _keys: &Unlocked, store: StoreName, key: String, value: &T) -> Result<Op, VaultError> {
+        let plain = Plain(Zeroizing::new(serde_json::to_vec(value).expect("records serialise")));
+        Ok(Op::Seal { store, key, plain })
+    }
+
+    /// Turns every [`Op::Seal`] of a batch into the `Put` of its envelope, all at once.
+    async fn seal_ops(&self, keys: &Unlocked, ops: Vec<Op>) -> Result<Vec<Op>, VaultError> {
+        if Op::all_sealed(&ops) {
+            return Ok(ops);
+        }
+        let items: Vec<ToSeal<'_>> = ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Seal { store, key, plain } => Some(ToSeal { store: store.as_str(), key, plain: &plain.0 }),
+                _ => None,
+            })
+            .collect();
+        let mut sealed = keys.sealer.seal_all(&keys.data, &items).await.map_err(|_| VaultError::Random)?.into_iter();
+        drop(items);
+        Ok(ops
+            .into_iter()
+            .map(|op| match op {
+                Op::Seal { store, key, .. } => Op::Put { store, key, value: sealed.next().expect("one envelope per record") },
+                other => other,
+            })
+            .collect())
     }
 
     fn open_json<T: for<'de> Deserialize<'de>>(
@@ -946,7 +973,9 @@ impl<S: Store> Vault<S> {
                 all.conversations.truncate(RECENT_LEN);
                 // Best effort: a failed write only means the next call reads everything again.
                 if let Ok(op) = self.sealed_put(&keys, StoreName::Meta, RECENT_KEY.into(), &all.conversations) {
-                    let _ = self.store.apply(vec![op]).await;
+                    if let Ok(ops) = self.seal_ops(&keys, vec![op]).await {
+                        let _ = self.store.apply(ops).await;
+                    }
                 }
                 all
             }

@@ -47,6 +47,11 @@ impl DataKey {
         self.raw.clone()
     }
 
+    /// The record key, for sealing many records at once (`bulk`).
+    pub(crate) fn record_key(&self) -> &[u8; KEY_LEN] {
+        &self.record_key
+    }
+
     /// Seals a record stored under `store`/`key`.
     pub fn seal_record(&self, store: &str, key: &str, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
         envelope::seal(&self.record_key, &envelope::record_aad(store, key), plaintext)

@@ -27,8 +27,9 @@
 //! removes the marker: nothing is sealed and written twice. A worker stopped in
 //! between leaves the marker, and the index is rebuilt from the records.
 //!
-//! Every value is sealed with `DataKey::seal_record("index", key, plaintext)`, so a
-//! chunk moved to another key fails to open, like a changed one:
+//! Every value is written as an [`Op::Seal`] of its plaintext, which the vault seals
+//! with the rest of its batch (`DataKey`'s record key, associated data `("index", key)`:
+//! see `crypto::bulk`), so a chunk moved to another key fails to open, like a changed one:
 //! [`SearchError::Damaged`], after which the vault rebuilds with
 //! [`PersistentIndex::rebuild_ops`]. If a batch of ops fails to apply, drop this
 //! value and [`PersistentIndex::open`] again.
@@ -45,7 +46,8 @@ use super::query::{self, Clause, Query};
 use super::{Doc, SearchError, SearchResults};
 use crate::crypto::keys::DataKey;
 use crate::crypto::CryptoError;
-use crate::store::{Op, Store, StoreName};
+use crate::store::{Op, Plain, Store, StoreName};
+use zeroize::Zeroizing;
 
 pub const CHUNK_BYTES: usize = 128 * 1024;
 pub const ATTR_CHUNK_DOCS: u32 = 8192;
@@ -149,12 +151,9 @@ pub struct PersistentIndex {
     pending: Option<(MutTerms, u32)>,
 }
 
-fn seal(key: &DataKey, store_key: &str, plaintext: &[u8]) -> Result<Op, SearchError> {
-    let value = key.seal_record(STORE.as_str(), store_key, plaintext).map_err(|e| match e {
-        CryptoError::Random => SearchError::Random,
-        _ => SearchError::Damaged("a search index segment could not be sealed".into()),
-    })?;
-    Ok(Op::Put { store: STORE, key: store_key.to_owned(), value })
+/// The write of an index record, sealed by the vault with the rest of its batch.
+fn seal(store_key: &str, plaintext: &[u8]) -> Op {
+    Op::Seal { store: STORE, key: store_key.to_owned(), plain: Plain(Zeroizing::new(plaintext.to_vec())) }
 }
 
 fn open_sealed(key: &DataKey, store_key: &str, sealed: &[u8]) -> Result<Vec<u8>, SearchError> {
@@ -452,7 +451,7 @@ impl PersistentIndex {
         }
         if merges == Merges::Deferred {
             self.pending = Some((fresh, old_slots));
-            return Ok(if bulk { Vec::new() } else { vec![seal(key, PENDING_KEY, b"")?] });
+            return Ok(if bulk { Vec::new() } else { vec![seal(PENDING_KEY, b"")] });
         }
         fresh.sort();
         let slots = self.docs.slots();
@@ -479,7 +478,7 @@ impl PersistentIndex {
             let merged = merge_live(streams, &fresh, &self.docs);
             ops.push(Op::DeletePrefix { store: STORE, prefix: format!("t.{}.", self.manifest.gen) });
             ops.push(Op::DeletePrefix { store: STORE, prefix: "x.".into() });
-            self.write_chunks(key, &merged, self.manifest.gen + 1, &mut ops)?;
+            self.write_chunks(&merged, self.manifest.gen + 1, &mut ops)?;
         } else if !fresh.is_empty() {
             // Size-tiered deltas (the logarithmic method): the newest deltas are merged
             // with this update while together they outweigh the next older one, or while
@@ -508,17 +507,17 @@ impl PersistentIndex {
             let seq = self.manifest.next_seq;
             self.manifest.next_seq += 1;
             let sk = format!("x.{seq}");
-            ops.push(seal(key, &sk, &bytes)?);
+            ops.push(seal(&sk, &bytes));
             self.manifest.deltas.push(seq);
             self.deltas.get_or_insert_with(Vec::new).push(Segment::decode(bytes).map_err(bad(&sk))?);
         }
-        self.write_docs(key, old_slots, &mut ops)?;
-        ops.push(seal(key, MANIFEST_KEY, &self.manifest.encode(&self.docs))?);
+        self.write_docs(old_slots, &mut ops)?;
+        ops.push(seal(MANIFEST_KEY, &self.manifest.encode(&self.docs)));
         Ok(ops)
     }
 
     /// Replaces the term chunks by `merged` as generation `gen` (in memory too).
-    fn write_chunks(&mut self, key: &DataKey, merged: &[(Vec<u8>, Merged<'_>)], gen: u32, ops: &mut Vec<Op>) -> Result<(), SearchError> {
+    fn write_chunks(&mut self, merged: &[(Vec<u8>, Merged<'_>)], gen: u32, ops: &mut Vec<Op>) -> Result<(), SearchError> {
         let ranges = split_chunks(merged, self.chunk_bytes);
         self.manifest.gen = gen;
         self.manifest.deltas.clear();
@@ -528,14 +527,14 @@ impl PersistentIndex {
         for (i, r) in ranges.into_iter().enumerate() {
             let sk = chunk_key(gen, i);
             let bytes = encode_range(&merged[r]);
-            ops.push(seal(key, &sk, &bytes)?);
+            ops.push(seal(&sk, &bytes));
             self.chunks.push(Some(Segment::decode(bytes).map_err(bad(&sk))?));
         }
         Ok(())
     }
 
     /// Writes the attribute and id chunks of documents from `from` on.
-    fn write_docs(&self, key: &DataKey, from: u32, ops: &mut Vec<Op>) -> Result<(), SearchError> {
+    fn write_docs(&self, from: u32, ops: &mut Vec<Op>) -> Result<(), SearchError> {
         let slots = self.docs.slots();
         if from >= slots {
             return Ok(());
@@ -551,7 +550,7 @@ impl PersistentIndex {
                 } else {
                     self.docs.encode_ids(a, b, &mut out);
                 }
-                ops.push(seal(key, &format!("{prefix}.{k}"), &out)?);
+                ops.push(seal(&format!("{prefix}.{k}"), &out));
             }
         }
         Ok(())
@@ -561,12 +560,12 @@ impl PersistentIndex {
     /// replacing everything in the `index` store.
     ///
     /// # Errors
-    /// [`SearchError::Random`] when sealing has no randomness.
-    pub fn rebuild_ops(key: &DataKey, docs: Vec<Doc>) -> Result<(Self, Vec<Op>), SearchError> {
-        Self::rebuild_with(key, docs, CHUNK_BYTES)
+    /// [`SearchError::Damaged`] only if a chunk just encoded does not decode (a bug).
+    pub fn rebuild_ops(docs: Vec<Doc>) -> Result<(Self, Vec<Op>), SearchError> {
+        Self::rebuild_with(docs, CHUNK_BYTES)
     }
 
-    pub(crate) fn rebuild_with(key: &DataKey, docs: Vec<Doc>, chunk_bytes: usize) -> Result<(Self, Vec<Op>), SearchError> {
+    pub(crate) fn rebuild_with(docs: Vec<Doc>, chunk_bytes: usize) -> Result<(Self, Vec<Op>), SearchError> {
         let mut ix = Self::empty(chunk_bytes);
         let mut terms = MutTerms::default();
         for doc in docs {
@@ -580,10 +579,10 @@ impl PersistentIndex {
         terms.sort();
         let merged = merge_live(Vec::new(), &terms, &ix.docs);
         let mut ops = vec![Op::DeletePrefix { store: STORE, prefix: String::new() }];
-        ix.write_chunks(key, &merged, 1, &mut ops)?;
-        ix.write_docs(key, 0, &mut ops)?;
+        ix.write_chunks(&merged, 1, &mut ops)?;
+        ix.write_docs(0, &mut ops)?;
         ix.ids_loaded = vec![true; ix.docs.slots().div_ceil(ID_CHUNK_DOCS) as usize];
-        ops.push(seal(key, MANIFEST_KEY, &ix.manifest.encode(&ix.docs))?);
+        ops.push(seal(MANIFEST_KEY, &ix.manifest.encode(&ix.docs)));
         Ok((ix, ops))
     }
 }

@@ -71,6 +71,20 @@ fn key() -> DataKey {
     DataKey::from_bytes([7; 32])
 }
 
+/// Seals a batch as the vault does before writing it (natively: `envelope::seal`).
+fn sealed(ops: Vec<Op>) -> Vec<Op> {
+    let data = key();
+    ops.into_iter()
+        .map(|op| match op {
+            Op::Seal { store, key, plain } => {
+                let value = data.seal_record(store.as_str(), &key, &plain.0).unwrap();
+                Op::Put { store, key, value }
+            }
+            other => other,
+        })
+        .collect()
+}
+
 fn ids(r: &SearchResults) -> Vec<String> {
     let mut v: Vec<String> = r.hits.iter().map(|h| h.id.clone()).collect();
     v.sort();
@@ -83,8 +97,8 @@ const QUERIES: [&str; 8] = ["vault ", "w123 ", "harb", "\"unique w12\"", "数据
 fn the_persisted_index_finds_what_the_in_memory_index_finds() {
     let store = MemoryStore::new();
     let docs = corpus(600);
-    let (_, ops) = PersistentIndex::rebuild_with(&key(), docs.clone(), 4096).unwrap();
-    block_on(store.apply(ops)).unwrap();
+    let (_, ops) = PersistentIndex::rebuild_with(docs.clone(), 4096).unwrap();
+    block_on(store.apply(sealed(ops))).unwrap();
     let mut mem = SearchIndex::new();
     docs.into_iter().for_each(|d| mem.add(d));
     let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
@@ -99,10 +113,10 @@ fn the_persisted_index_finds_what_the_in_memory_index_finds() {
 #[test]
 fn a_cold_open_reads_the_manifest_and_a_query_reads_only_the_chunks_it_needs() {
     let store = Counting::default();
-    let (_, ops) = PersistentIndex::rebuild_with(&key(), corpus(3000), 8192).unwrap();
-    let chunks = ops.iter().filter(|op| matches!(op, Op::Put { key, .. } if key.starts_with("t."))).count();
+    let (_, ops) = PersistentIndex::rebuild_with(corpus(3000), 8192).unwrap();
+    let chunks = ops.iter().filter(|op| matches!(op, Op::Seal { key, .. } if key.starts_with("t."))).count();
     assert!(chunks >= 10, "{chunks} chunks");
-    block_on(store.apply(ops)).unwrap();
+    block_on(store.apply(sealed(ops))).unwrap();
 
     let mut ix = block_on(PersistentIndex::open(&store, &key())).unwrap();
     // One read of two keys: the manifest and the marker of an unfinished import.
@@ -123,14 +137,14 @@ fn a_cold_open_reads_the_manifest_and_a_query_reads_only_the_chunks_it_needs() {
 #[test]
 fn updates_write_a_small_delta_and_are_found_after_a_cold_open() {
     let store = MemoryStore::new();
-    let (mut ix, ops) = PersistentIndex::rebuild_with(&key(), corpus(2000), 8192).unwrap();
-    block_on(store.apply(ops)).unwrap();
+    let (mut ix, ops) = PersistentIndex::rebuild_with(corpus(2000), 8192).unwrap();
+    block_on(store.apply(sealed(ops))).unwrap();
 
     let new = Doc { text: "a zeppelin over the harbor".into(), ..corpus(1).remove(0) };
     let ops = block_on(ix.update_ops(&store, &key(), vec![new], &[], Merges::Normal)).unwrap();
-    let keys: Vec<&str> = ops.iter().map(|op| if let Op::Put { key, .. } = op { key.as_str() } else { "delete" }).collect();
+    let keys: Vec<&str> = ops.iter().map(|op| if let Op::Seal { key, .. } = op { key.as_str() } else { "delete" }).collect();
     assert!(!keys.iter().any(|k| k.starts_with("t.") || *k == "delete"), "{keys:?}");
-    block_on(store.apply(ops)).unwrap();
+    block_on(store.apply(sealed(ops))).unwrap();
 
     let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
     assert_eq!(ids(&block_on(cold.search(&store, &key(), "zeppelin harb", 10)).unwrap()), ["m0"]);
@@ -142,18 +156,18 @@ fn updates_write_a_small_delta_and_are_found_after_a_cold_open() {
 fn a_bulk_import_is_indexed_in_memory_and_written_once_at_the_end() {
     let store = MemoryStore::new();
     let docs = corpus(400);
-    let (mut ix, ops) = PersistentIndex::rebuild_with(&key(), docs[..100].to_vec(), 2048).unwrap();
-    block_on(store.apply(ops)).unwrap();
+    let (mut ix, ops) = PersistentIndex::rebuild_with(docs[..100].to_vec(), 2048).unwrap();
+    block_on(store.apply(sealed(ops))).unwrap();
     let before = store.raw();
     for (i, batch) in docs[100..].chunks(30).enumerate() {
         let ops = block_on(ix.update_ops(&store, &key(), batch.to_vec(), &[], Merges::Deferred)).unwrap();
         // The first batch writes only the marker; the others nothing at all.
         let written: Vec<&str> = ops.iter().map(|op| match op {
-            Op::Put { key, .. } => key.as_str(),
+            Op::Seal { key, .. } => key.as_str(),
             _ => "other",
         }).collect();
         assert_eq!(written, if i == 0 { vec!["p"] } else { vec![] }, "batch {i}");
-        block_on(store.apply(ops)).unwrap();
+        block_on(store.apply(sealed(ops))).unwrap();
     }
     assert!(ix.has_pending());
     assert_eq!(store.raw().len(), before.len() + 1);
@@ -164,7 +178,7 @@ fn a_bulk_import_is_indexed_in_memory_and_written_once_at_the_end() {
     let ops = block_on(ix.update_ops(&store, &key(), Vec::new(), &[], Merges::Normal)).unwrap();
     assert!(ops.iter().any(|op| matches!(op, Op::DeletePrefix { prefix, .. } if prefix.starts_with("t."))));
     assert!(ops.iter().any(|op| matches!(op, Op::Delete { key, .. } if key == "p")));
-    block_on(store.apply(ops)).unwrap();
+    block_on(store.apply(sealed(ops))).unwrap();
     assert!(!ix.has_pending());
 
     let mut mem = SearchIndex::new();
@@ -182,20 +196,20 @@ fn a_bulk_import_is_indexed_in_memory_and_written_once_at_the_end() {
 fn a_small_bulk_import_becomes_one_delta_and_any_normal_update_writes_it() {
     let store = MemoryStore::new();
     let docs = corpus(420);
-    let (mut ix, ops) = PersistentIndex::rebuild_with(&key(), docs[..400].to_vec(), 2048).unwrap();
-    block_on(store.apply(ops)).unwrap();
+    let (mut ix, ops) = PersistentIndex::rebuild_with(docs[..400].to_vec(), 2048).unwrap();
+    block_on(store.apply(sealed(ops))).unwrap();
     for batch in docs[400..410].chunks(5) {
         let ops = block_on(ix.update_ops(&store, &key(), batch.to_vec(), &[], Merges::Deferred)).unwrap();
-        block_on(store.apply(ops)).unwrap();
+        block_on(store.apply(sealed(ops))).unwrap();
     }
     assert!(matches!(block_on(PersistentIndex::open(&store, &key())), Err(SearchError::Damaged(_))), "the marker is there");
     // A capture arrives before the import is finished: everything is written with it.
     let ops = block_on(ix.update_ops(&store, &key(), docs[410..].to_vec(), &[], Merges::Normal)).unwrap();
     assert!(ops.iter().any(|op| matches!(op, Op::Delete { key, .. } if key == "p")), "and the marker goes");
     assert!(!ops.iter().any(|op| matches!(op, Op::DeletePrefix { .. })), "20 documents against 400: a delta");
-    let deltas = ops.iter().filter(|op| matches!(op, Op::Put { key, .. } if key.starts_with("x."))).count();
+    let deltas = ops.iter().filter(|op| matches!(op, Op::Seal { key, .. } if key.starts_with("x."))).count();
     assert_eq!(deltas, 1);
-    block_on(store.apply(ops)).unwrap();
+    block_on(store.apply(sealed(ops))).unwrap();
     let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
     assert_eq!(cold.len(), 420);
     for id in [403, 409, 415] {
@@ -207,21 +221,21 @@ fn a_small_bulk_import_becomes_one_delta_and_any_normal_update_writes_it() {
 fn many_updates_merge_into_new_chunks_and_deletions_persist() {
     let store = MemoryStore::new();
     let docs = corpus(400);
-    let (mut ix, ops) = PersistentIndex::rebuild_with(&key(), docs[..100].to_vec(), 2048).unwrap();
+    let (mut ix, ops) = PersistentIndex::rebuild_with(docs[..100].to_vec(), 2048).unwrap();
     ix.merge_bytes = 24 * 1024;
-    block_on(store.apply(ops)).unwrap();
+    block_on(store.apply(sealed(ops))).unwrap();
     let (mut compacted, mut merged) = (false, false);
     for batch in docs[100..].chunks(10) {
         let ops = block_on(ix.update_ops(&store, &key(), batch.to_vec(), &[], Merges::Normal)).unwrap();
         let full = ops.iter().any(|op| matches!(op, Op::DeletePrefix { prefix, .. } if prefix.starts_with("t.")));
         merged |= full;
         compacted |= !full && ops.iter().any(|op| matches!(op, Op::Delete { key, .. } if key.starts_with("x.")));
-        block_on(store.apply(ops)).unwrap();
+        block_on(store.apply(sealed(ops))).unwrap();
     }
     assert!(compacted, "30 updates should have merged newer deltas together");
     assert!(merged, "30 updates should have merged the deltas into the chunks");
     let ops = block_on(ix.update_ops(&store, &key(), Vec::new(), &["c7".to_owned(), "c30".to_owned()], Merges::Normal)).unwrap();
-    block_on(store.apply(ops)).unwrap();
+    block_on(store.apply(sealed(ops))).unwrap();
 
     let mut mem = SearchIndex::new();
     docs.into_iter().for_each(|d| mem.add(d));
@@ -242,8 +256,8 @@ fn many_updates_merge_into_new_chunks_and_deletions_persist() {
 #[test]
 fn a_damaged_or_moved_chunk_is_reported_as_damaged() {
     let store = MemoryStore::new();
-    let (_, ops) = PersistentIndex::rebuild_with(&key(), corpus(1000), 4096).unwrap();
-    block_on(store.apply(ops)).unwrap();
+    let (_, ops) = PersistentIndex::rebuild_with(corpus(1000), 4096).unwrap();
+    block_on(store.apply(sealed(ops))).unwrap();
     let raw = store.raw();
     let chunk_keys: Vec<&String> = raw.iter().map(|(_, k, _)| k).filter(|k| k.starts_with("t.1.")).collect();
     assert!(chunk_keys.len() > 2);
@@ -275,8 +289,8 @@ fn a_damaged_or_moved_chunk_is_reported_as_damaged() {
     assert!(matches!(block_on(ix.search(&store, &key(), &query, 10)), Err(SearchError::Damaged(_))));
 
     // And a rebuild repairs it.
-    let (mut fixed, ops) = PersistentIndex::rebuild_ops(&key(), corpus(1000)).unwrap();
-    block_on(store.apply(ops)).unwrap();
+    let (mut fixed, ops) = PersistentIndex::rebuild_ops(corpus(1000)).unwrap();
+    block_on(store.apply(sealed(ops))).unwrap();
     assert_eq!(block_on(fixed.search(&store, &key(), "w999 ", 10)).unwrap().total, 1);
     let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
     assert_eq!(block_on(cold.search(&store, &key(), "w999 ", 10)).unwrap().total, 1);
@@ -285,8 +299,8 @@ fn a_damaged_or_moved_chunk_is_reported_as_damaged() {
 #[test]
 fn a_damaged_manifest_or_a_wrong_key_is_reported_as_damaged() {
     let store = MemoryStore::new();
-    let (_, ops) = PersistentIndex::rebuild_with(&key(), corpus(50), 4096).unwrap();
-    block_on(store.apply(ops)).unwrap();
+    let (_, ops) = PersistentIndex::rebuild_with(corpus(50), 4096).unwrap();
+    block_on(store.apply(sealed(ops))).unwrap();
     assert!(matches!(block_on(PersistentIndex::open(&store, &DataKey::from_bytes([8; 32]))), Err(SearchError::Damaged(_))));
     let mut m = block_on(store.get(StoreName::Index, "m")).unwrap().unwrap();
     m[20] ^= 0x80;
@@ -300,7 +314,7 @@ fn a_vault_without_an_index_opens_empty() {
     let mut ix = block_on(PersistentIndex::open(&store, &key())).unwrap();
     assert_eq!(block_on(ix.search(&store, &key(), "anything", 10)).unwrap().total, 0);
     let ops = block_on(ix.update_ops(&store, &key(), corpus(3), &[], Merges::Normal)).unwrap();
-    block_on(store.apply(ops)).unwrap();
+    block_on(store.apply(sealed(ops))).unwrap();
     let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
     assert_eq!(block_on(cold.search(&store, &key(), "unique", 10)).unwrap().total, 3);
 }
@@ -343,13 +357,13 @@ fn cold_query_figures() {
             }
         })
         .collect();
-    let sealed = |ops: &[Op]| ops.iter().map(|o| if let Op::Put { value, .. } = o { value.len() } else { 0 }).sum::<usize>();
+    let sealed_bytes = |ops: &[Op]| ops.iter().map(|o| if let Op::Seal { plain, .. } = o { plain.0.len() + crate::crypto::envelope::OVERHEAD } else { 0 }).sum::<usize>();
     let kib = |n: usize| n as f64 / 1024.0;
     let store = Counting::default();
-    let (_, ops) = PersistentIndex::rebuild_ops(&key(), docs.clone()).unwrap();
-    let chunks = ops.iter().filter(|o| matches!(o, Op::Put { key, .. } if key.starts_with("t."))).count();
-    println!("index: {} records, {chunks} term chunks, {:.1} MiB sealed", ops.len(), kib(sealed(&ops)) / 1024.0);
-    block_on(store.apply(ops)).unwrap();
+    let (_, ops) = PersistentIndex::rebuild_ops(docs.clone()).unwrap();
+    let chunks = ops.iter().filter(|o| matches!(o, Op::Seal { key, .. } if key.starts_with("t."))).count();
+    println!("index: {} records, {chunks} term chunks, {:.1} MiB sealed", ops.len(), kib(sealed_bytes(&ops)) / 1024.0);
+    block_on(store.apply(sealed(ops))).unwrap();
     let read = |keys: &[String]| -> usize {
         keys.iter().map(|k| store.inner.raw().iter().find(|(_, rk, _)| rk == k).map_or(0, |r| r.2.len())).sum()
     };
@@ -365,7 +379,7 @@ fn cold_query_figures() {
         let new: Vec<Doc> = docs[round * 20..round * 20 + 20].iter().map(|d| Doc { id: format!("new{}", d.id), ..d.clone() }).collect();
         let ops = block_on(ix.update_ops(&store, &key(), new, &[], Merges::Normal)).unwrap();
         let reads = store.take_reads();
-        println!("update of 20 messages: reads {:.0} KiB, writes {} records, {:.0} KiB", kib(read(&reads)), ops.len(), kib(sealed(&ops)));
-        block_on(store.apply(ops)).unwrap();
+        println!("update of 20 messages: reads {:.0} KiB, writes {} records, {:.0} KiB", kib(read(&reads)), ops.len(), kib(sealed_bytes(&ops)));
+        block_on(store.apply(sealed(ops))).unwrap();
     }
 }

@@ -165,10 +165,15 @@ impl Store for IndexedDbStore {
         if ops.is_empty() {
             return Ok(());
         }
+        if !Op::all_sealed(&ops) {
+            return Err(StoreError::Write("a record was not sealed".into()));
+        }
         let mut names: Vec<&str> = ops
             .iter()
             .map(|op| match op {
-                Op::Put { store, .. } | Op::Delete { store, .. } | Op::DeletePrefix { store, .. } => store.as_str(),
+                Op::Put { store, .. } | Op::Delete { store, .. } | Op::DeletePrefix { store, .. } | Op::Seal { store, .. } => {
+                    store.as_str()
+                }
             })
             .collect();
         names.sort_unstable();
@@ -194,6 +199,7 @@ impl Store for IndexedDbStore {
                     let os = tx.object_store(store.as_str()).map_err(write_error)?;
                     os.delete(Query::KeyRange(key_range(&prefix)?)).map_err(write_error)?;
                 }
+                Op::Seal { .. } => unreachable!("refused above"),
             }
         }
         let aborted = |raw: &web_sys::IdbTransaction| match raw.error().map(|e| e.name()) {

@@ -52,6 +52,9 @@ impl Store for MemoryStore {
         if let Some(err) = self.fail_writes.take() {
             return Err(err);
         }
+        if !Op::all_sealed(&ops) {
+            return Err(StoreError::Write("a record was not sealed".into()));
+        }
         let mut data = self.data.borrow_mut();
         for op in ops {
             match op {
@@ -61,6 +64,7 @@ impl Store for MemoryStore {
                 Op::Delete { store, key } => {
                     data.remove(&(store, key));
                 }
+                Op::Seal { .. } => unreachable!("refused above"),
                 Op::DeletePrefix { store, prefix } => {
                     let range = (store, prefix.clone())..(store, prefix_end(&prefix));
                     let doomed: Vec<_> = data.range(range).map(|(k, _)| k.clone()).collect();
@@ -78,5 +82,26 @@ impl Store for MemoryStore {
 impl MemoryStore {
     pub(crate) fn data_for_tests(&self) -> std::cell::RefMut<'_, BTreeMap<(StoreName, String), Vec<u8>>> {
         self.data.borrow_mut()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Plain;
+    use pollster::block_on;
+
+    #[test]
+    fn a_batch_with_a_record_not_yet_sealed_is_refused_whole() {
+        let store = MemoryStore::new();
+        let ops = vec![
+            Op::Put { store: StoreName::Meta, key: "a".into(), value: b"sealed".to_vec() },
+            Op::Seal { store: StoreName::Conversations, key: "b".into(), plain: Plain(b"plain text".to_vec().into()) },
+        ];
+        assert!(matches!(block_on(store.apply(ops)), Err(StoreError::Write(_))));
+        assert!(store.data_for_tests().is_empty(), "nothing of the batch was written");
+        // Its plaintext never shows in a debug print either.
+        let op = Op::Seal { store: StoreName::Meta, key: "k".into(), plain: Plain(b"secret words".to_vec().into()) };
+        assert!(!format!("{op:?}").contains("secret"));
     }
 }

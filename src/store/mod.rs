@@ -52,6 +52,27 @@ pub enum Op {
     Delete { store: StoreName, key: String },
     /// Deletes every key that starts with `prefix`.
     DeletePrefix { store: StoreName, prefix: String },
+    /// A record still to be sealed: the vault turns it into a `Put` of its envelope,
+    /// all of a batch's at once, before the write (`Vault::seal_ops`). A store refuses a
+    /// batch that still holds one, so plaintext is never stored.
+    Seal { store: StoreName, key: String, plain: Plain },
+}
+
+impl Op {
+    /// Whether a store may write this batch (no `Seal` left in it).
+    pub fn all_sealed(ops: &[Op]) -> bool {
+        !ops.iter().any(|op| matches!(op, Op::Seal { .. }))
+    }
+}
+
+/// A record's plaintext, wiped when dropped and never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Plain(pub zeroize::Zeroizing<Vec<u8>>);
+
+impl std::fmt::Debug for Plain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Plain({} bytes)", self.0.len())
+    }
 }
 
 #[derive(Debug, Error, PartialEq, Eq, Clone)]

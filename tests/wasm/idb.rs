@@ -143,3 +143,33 @@ async fn a_vault_in_indexeddb_stores_encrypted_and_reopens() {
     vault.store().close();
     delete_db(&name).await;
 }
+
+#[wasm_bindgen_test]
+async fn records_sealed_in_webcrypto_are_v1_envelopes_that_open_with_the_record_key() {
+    use threadkeeper::crypto::bulk::{BulkSealer, ToSeal};
+    use threadkeeper::crypto::keys::DataKey;
+    let data = DataKey::from_bytes([9; 32]);
+    let sealer = BulkSealer::new();
+    let big = vec![0xA5u8; 300_000];
+    let items = [
+        ToSeal { store: "conversations", key: "k1", plain: b"first record" },
+        ToSeal { store: "messages", key: "k1:0000", plain: &big },
+        ToSeal { store: "index", key: "p", plain: b"" },
+    ];
+    for round in 0..2 {
+        // The second round reuses the imported CryptoKey.
+        let sealed = sealer.seal_in_webcrypto(&data, &items).await.unwrap();
+        assert_eq!(sealed.len(), 3);
+        for (item, envelope) in items.iter().zip(&sealed) {
+            assert_eq!(envelope[0], 0x01, "version 1");
+            assert_eq!(envelope.len(), 1 + 12 + item.plain.len() + 16, "round {round}");
+            assert_eq!(data.open_record(item.store, item.key, envelope).unwrap(), item.plain);
+            // The associated data binds it to its slot, as the Rust envelope does.
+            assert!(data.open_record(item.store, "elsewhere", envelope).is_err());
+        }
+        assert_ne!(sealed[0][1..13], sealer.seal_in_webcrypto(&data, &items).await.unwrap()[0][1..13], "fresh nonces");
+    }
+    // What the vault calls gives the same kind of envelope.
+    let sealed = sealer.seal_all(&data, &items).await.unwrap();
+    assert_eq!(data.open_record("messages", "k1:0000", &sealed[1]).unwrap(), big);
+}
