@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::crypto::kdf::{derive_kek, KdfParams, SALT_LEN};
-use crate::crypto::bulk::{BulkSealer, ToSeal};
+use crate::crypto::bulk::{BulkSealer, ToOpen, ToSeal};
 use crate::crypto::keys::DataKey;
 use crate::capture::{merge, merge_imported, Snapshot};
 use crate::crypto::envelope::record_aad;
@@ -909,7 +909,16 @@ impl<S: Store> Vault<S> {
             records.push(record);
         }
         let missing = || VaultError::Damaged("a block of messages of this conversation is missing".into());
-        let mut blocks = block_keys.iter().zip(self.store.get_many(StoreName::Messages, &block_keys).await?);
+        // Every block opened at once (in the browser by WebCrypto: see `crypto::bulk`).
+        let sealed_blocks = self.store.get_many(StoreName::Messages, &block_keys).await?;
+        let to_open: Vec<ToOpen<'_>> = block_keys
+            .iter()
+            .zip(&sealed_blocks)
+            .filter_map(|(bk, sealed)| Some(ToOpen { store: StoreName::Messages.as_str(), key: bk, sealed: sealed.as_deref()? }))
+            .collect();
+        let mut opened = keys.sealer.open_all(&keys.data, &to_open).await.into_iter();
+        drop(to_open);
+        let mut blocks = sealed_blocks.iter().map(|sealed| sealed.as_ref().map(|_| opened.next().expect("one per block")));
         let mut out = Vec::with_capacity(ids.len());
         for rec in records {
             let Some(rec) = rec else {
@@ -918,10 +927,10 @@ impl<S: Store> Vault<S> {
             };
             let count = rec.message_count as usize;
             let mut messages: Vec<Message> = Vec::with_capacity(count);
-            for (bk, sealed) in blocks.by_ref().take(count.div_ceil(BLOCK_LEN)) {
-                let sealed = sealed.ok_or_else(missing)?;
-                let block: MessageBlock =
-                    self.open_json(&keys, StoreName::Messages, bk, &sealed, "a message of this conversation")?;
+            for plain in blocks.by_ref().take(count.div_ceil(BLOCK_LEN)) {
+                let what = "a message of this conversation";
+                let plain = Zeroizing::new(plain.ok_or_else(missing)?.map_err(|e| VaultError::damaged(what, e))?);
+                let block: MessageBlock = serde_json::from_slice(&plain).map_err(|_| VaultError::Damaged(what.to_owned()))?;
                 if block.first as usize != messages.len() {
                     return Err(missing());
                 }

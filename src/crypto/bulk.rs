@@ -20,7 +20,14 @@ pub struct ToSeal<'a> {
     pub plain: &'a [u8],
 }
 
-/// Seals records in bulk; holds the browser's handle of the record key once made
+/// One sealed record to open: its store, its key and its envelope.
+pub struct ToOpen<'a> {
+    pub store: &'a str,
+    pub key: &'a str,
+    pub sealed: &'a [u8],
+}
+
+/// Seals and opens records in bulk; holds the browser's handle of the record key once made
 /// (a non-extractable `CryptoKey`), so make one per unlocked data key.
 #[derive(Default)]
 pub struct BulkSealer {
@@ -47,10 +54,90 @@ impl BulkSealer {
             .map(|item| envelope::seal(data.record_key(), &envelope::record_aad(item.store, item.key), item.plain))
             .collect()
     }
+
+    /// The plaintext of each record, in order, or why it does not open: the same
+    /// answers as [`DataKey::open_record`], which gives every failure's reason (in the
+    /// browser, WebCrypto opens the records and any that it refuses is opened again by
+    /// the Rust code, which names the fault).
+    pub async fn open_all(&self, data: &DataKey, items: &[ToOpen<'_>]) -> Vec<Result<Vec<u8>, CryptoError>> {
+        #[cfg(target_arch = "wasm32")]
+        if let Ok(opened) = self.open_in_webcrypto(data, items).await {
+            return opened
+                .into_iter()
+                .zip(items)
+                .map(|(plain, item)| plain.map_or_else(|| data.open_record(item.store, item.key, item.sealed), Ok))
+                .collect();
+        }
+        items.iter().map(|item| data.open_record(item.store, item.key, item.sealed)).collect()
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
 impl BulkSealer {
+    /// The browser's AES-GCM and the record key in it, imported on first use.
+    async fn webcrypto_key(&self, data: &DataKey) -> Result<(web_sys::SubtleCrypto, web_sys::CryptoKey), wasm_bindgen::JsValue> {
+        use js_sys::{Array, Uint8Array};
+        use wasm_bindgen::JsCast;
+        use wasm_bindgen_futures::JsFuture;
+
+        let subtle = js_sys::Reflect::get(&js_sys::global(), &"crypto".into())?
+            .dyn_into::<web_sys::Crypto>()?
+            .subtle();
+        if let Some(key) = self.webcrypto.borrow().clone() {
+            return Ok((subtle, key));
+        }
+        let raw = Uint8Array::from(&data.record_key()[..]);
+        let usages = Array::of2(&"encrypt".into(), &"decrypt".into());
+        let imported = JsFuture::from(subtle.import_key_with_str("raw", &raw, "AES-GCM", false, &usages)?).await;
+        raw.fill(0, 0, raw.length());
+        let key: web_sys::CryptoKey = imported?.dyn_into()?;
+        *self.webcrypto.borrow_mut() = Some(key.clone());
+        Ok((subtle, key))
+    }
+
+    /// Opens each record with WebCrypto: `None` for one it refused (or that is not a
+    /// v1 envelope), for the Rust code to say why. Public for the tests that check it.
+    ///
+    /// # Errors
+    /// Whatever WebCrypto threw for the whole call.
+    pub async fn open_in_webcrypto(&self, data: &DataKey, items: &[ToOpen<'_>]) -> Result<Vec<Option<Vec<u8>>>, wasm_bindgen::JsValue> {
+        use super::primitives::{NONCE_LEN, TAG_LEN};
+        use js_sys::{Array, Uint8Array};
+        use wasm_bindgen::JsCast;
+        use wasm_bindgen_futures::JsFuture;
+
+        let (subtle, key) = self.webcrypto_key(data).await?;
+        let pending = Array::new();
+        for item in items {
+            let sealed = item.sealed;
+            let promise: wasm_bindgen::JsValue = if sealed.len() >= 1 + NONCE_LEN + TAG_LEN && sealed[0] == envelope::VERSION_1 {
+                let params = web_sys::AesGcmParams::new_with_u8_array("AES-GCM", &Uint8Array::from(&sealed[1..1 + NONCE_LEN]));
+                params.set_additional_data_u8_array(&Uint8Array::from(&envelope::record_aad(item.store, item.key)[..]));
+                params.set_tag_length(128);
+                subtle.decrypt_with_object_and_u8_array(&params, &key, &sealed[1 + NONCE_LEN..])?.into()
+            } else {
+                wasm_bindgen::JsValue::NULL // not an envelope WebCrypto can open
+            };
+            pending.push(&promise);
+        }
+        let settled = JsFuture::from(js_sys::Promise::all_settled(&pending)).await?.dyn_into::<Array>()?;
+        let mut out = Vec::with_capacity(items.len());
+        for i in 0..items.len() {
+            let result = settled.get(i as u32);
+            let value = js_sys::Reflect::get(&result, &"value".into())?;
+            out.push(match value.dyn_into::<js_sys::ArrayBuffer>() {
+                Ok(buffer) => {
+                    let view = Uint8Array::new(&buffer.into());
+                    let plain = view.to_vec();
+                    view.fill(0, 0, view.length()); // no plaintext left behind in the JS heap
+                    Some(plain)
+                }
+                Err(_) => None, // refused, or the NULL placeholder
+            });
+        }
+        Ok(out)
+    }
+
     /// As [`BulkSealer::seal_all`], with WebCrypto only (no fallback): for tests that
     /// check its envelopes.
     ///
@@ -63,22 +150,7 @@ impl BulkSealer {
         use wasm_bindgen::JsCast;
         use wasm_bindgen_futures::JsFuture;
 
-        let subtle = js_sys::Reflect::get(&js_sys::global(), &"crypto".into())?
-            .dyn_into::<web_sys::Crypto>()?
-            .subtle();
-        let cached = self.webcrypto.borrow().clone();
-        let key = match cached {
-            Some(key) => key,
-            None => {
-                let raw = Uint8Array::from(&data.record_key()[..]);
-                let usages = Array::of1(&"encrypt".into());
-                let imported = JsFuture::from(subtle.import_key_with_str("raw", &raw, "AES-GCM", false, &usages)?).await;
-                raw.fill(0, 0, raw.length());
-                let key: web_sys::CryptoKey = imported?.dyn_into()?;
-                *self.webcrypto.borrow_mut() = Some(key.clone());
-                key
-            }
-        };
+        let (subtle, key) = self.webcrypto_key(data).await?;
         let mut nonces = Vec::with_capacity(items.len());
         let pending = Array::new();
         for item in items {

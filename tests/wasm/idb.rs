@@ -173,3 +173,35 @@ async fn records_sealed_in_webcrypto_are_v1_envelopes_that_open_with_the_record_
     let sealed = sealer.seal_all(&data, &items).await.unwrap();
     assert_eq!(data.open_record("messages", "k1:0000", &sealed[1]).unwrap(), big);
 }
+
+#[wasm_bindgen_test]
+async fn records_open_in_webcrypto_and_every_fault_is_named_by_the_rust_code() {
+    use threadkeeper::crypto::bulk::{BulkSealer, ToOpen};
+    use threadkeeper::crypto::keys::DataKey;
+    use threadkeeper::crypto::CryptoError;
+    let data = DataKey::from_bytes([3; 32]);
+    let sealer = BulkSealer::new();
+    let good = data.seal_record("messages", "k:0", b"a block of messages").unwrap();
+    let mut flipped = good.clone();
+    flipped[20] ^= 1;
+    let mut newer = good.clone();
+    newer[0] = 2;
+    let items = [
+        ToOpen { store: "messages", key: "k:0", sealed: &good },
+        ToOpen { store: "messages", key: "k:1", sealed: &good }, // moved to another slot
+        ToOpen { store: "messages", key: "k:0", sealed: &flipped },
+        ToOpen { store: "messages", key: "k:0", sealed: &newer },
+        ToOpen { store: "messages", key: "k:0", sealed: &good[..10] },
+    ];
+    // WebCrypto opens the good one (sealed by the Rust code) and refuses the rest.
+    let raw = sealer.open_in_webcrypto(&data, &items).await.unwrap();
+    assert_eq!(raw[0].as_deref(), Some(&b"a block of messages"[..]));
+    assert!(raw[1..].iter().all(Option::is_none));
+    // What the vault calls names each fault as the Rust envelope does.
+    let opened = sealer.open_all(&data, &items).await;
+    assert_eq!(opened[0].as_deref(), Ok(&b"a block of messages"[..]));
+    assert_eq!(opened[1], Err(CryptoError::Decrypt));
+    assert_eq!(opened[2], Err(CryptoError::Decrypt));
+    assert_eq!(opened[3], Err(CryptoError::UnsupportedVersion(2)));
+    assert!(matches!(opened[4], Err(CryptoError::Format(_))));
+}
