@@ -959,10 +959,16 @@ impl<S: Store> Vault<S> {
     pub async fn list_conversations(&self) -> Result<ConversationList, VaultError> {
         let keys = self.keys()?;
         let mut list = ConversationList { conversations: Vec::new(), damaged: 0 };
-        for (k, sealed) in self.store.get_prefix(StoreName::Conversations, "").await? {
-            match self.open_json::<ConversationRecord>(&keys, StoreName::Conversations, &k, &sealed, "a conversation") {
-                Ok(rec) => list.conversations.push(rec.summary(k)),
-                Err(_) => list.damaged += 1,
+        let records = self.store.get_prefix(StoreName::Conversations, "").await?;
+        let store = StoreName::Conversations.as_str();
+        let to_open: Vec<ToOpen<'_>> = records.iter().map(|(k, sealed)| ToOpen { store, key: k, sealed }).collect();
+        let opened = keys.sealer.open_all(&keys.data, &to_open).await;
+        drop(to_open);
+        for ((k, _), plain) in records.into_iter().zip(opened) {
+            let plain = plain.map(Zeroizing::new);
+            match plain.ok().and_then(|p| serde_json::from_slice::<ConversationRecord>(&p).ok()) {
+                Some(rec) => list.conversations.push(rec.summary(k)),
+                None => list.damaged += 1,
             }
         }
         list.conversations.sort_by(newest_first);

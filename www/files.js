@@ -51,9 +51,12 @@ export function datedName(prefix, extension, date = new Date()) {
  */
 export async function exportArchive(passphrase, progress = () => {}, kdf = undefined) {
   await wasm();
-  const { ids } = await ask({ type: 'export.ids' });
+  // The worker lists the conversations while this page stretches the passphrase.
+  const listing = ask({ type: 'export.ids' });
+  listing.catch(() => {}); // awaited below
   const writer = wasmCall(() => new ArchiveWriter(passphrase, kdf));
   try {
+    const { ids } = await listing;
     const parts = [writer.header()];
     const fetchBatch = (i) => {
       if (i >= ids.length) return null;
