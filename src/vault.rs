@@ -97,6 +97,18 @@ pub struct MessageBlock {
     pub messages: Vec<Message>,
 }
 
+/// The write of a record, sealed with the rest of its batch by [`Vault::write`].
+fn record_put<T: Serialize>(store: StoreName, key: String, value: &T) -> Op {
+    let plain = Plain(Zeroizing::new(serde_json::to_vec(value).expect("records serialise")));
+    Op::Seal { store, key, plain }
+}
+
+/// A record from its opened bytes (`what` names it in the error).
+fn record_from<T: for<'de> Deserialize<'de>>(opened: Result<Vec<u8>, CryptoError>, what: &str) -> Result<T, VaultError> {
+    let plain = Zeroizing::new(opened.map_err(|e| VaultError::damaged(what, e))?);
+    serde_json::from_slice(&plain).map_err(|_| VaultError::Damaged(what.to_owned()))
+}
+
 /// [`MessageBlock`] as it is written, borrowing the messages (no copy of the text).
 #[derive(Serialize)]
 struct MessageBlockRef<'a> {
@@ -336,8 +348,8 @@ impl<S: Store> Vault<S> {
         self.write_meta(&meta).await?;
         let keys = Rc::new(Unlocked { data, box_pair, sealer: BulkSealer::new() });
         // An empty vault's recent list is known: empty. Every write keeps it from here.
-        let recent = self.sealed_put(&keys, StoreName::Meta, RECENT_KEY.into(), &Vec::<ConversationSummary>::new())?;
-        self.store.apply(self.seal_ops(&keys, vec![recent]).await?).await?;
+        let recent = record_put(StoreName::Meta, RECENT_KEY.into(), &Vec::<ConversationSummary>::new());
+        self.write(&keys, vec![recent]).await?;
         *self.unlocked.borrow_mut() = Some(keys);
         Ok(())
     }
@@ -446,12 +458,12 @@ impl<S: Store> Vault<S> {
         let k = keys.data.derive_store_key(&[conv.site.as_str(), &conv.conversation_id]);
         let before = self.stored_message_count(&keys, &k).await;
         let mut ops = vec![Op::DeletePrefix { store: StoreName::Messages, prefix: format!("{k}:") }];
-        ops.extend(self.conversation_ops(&keys, &k, conv, 0..conv.messages.len())?);
+        ops.extend(self.conversation_ops(&keys, &k, conv, 0..conv.messages.len()));
         ops.push(self.counts_op(conv.messages.len() as i64 - before).await?);
         ops.push(self.recent_op(&keys, vec![summary(&k, conv)], &[]).await?);
         ops.extend(self.index_ops(&keys, index_docs(&k, conv, 0..conv.messages.len()), std::slice::from_ref(&k), Merges::Normal).await);
         self.recent.borrow_mut().take();
-        self.apply_with_index(ops).await?;
+        self.apply_with_index(&keys, ops).await?;
         Ok(k)
     }
 
@@ -488,9 +500,9 @@ impl<S: Store> Vault<S> {
         k: &str,
         conv: &Conversation,
         positions: impl IntoIterator<Item = usize>,
-    ) -> Result<Vec<Op>, VaultError> {
+    ) -> Vec<Op> {
         let record = ConversationRecord::of(conv);
-        let mut ops = vec![self.sealed_put(keys, StoreName::Conversations, k.to_owned(), &record)?];
+        let mut ops = vec![record_put(StoreName::Conversations, k.to_owned(), &record)];
         let mut blocks: Vec<usize> = positions.into_iter().map(|p| p / BLOCK_LEN).collect();
         blocks.dedup();
         blocks.sort_unstable();
@@ -499,9 +511,9 @@ impl<S: Store> Vault<S> {
             let start = b * BLOCK_LEN;
             let end = (start + BLOCK_LEN).min(conv.messages.len());
             let block = MessageBlockRef { first: start as u32, messages: &conv.messages[start..end] };
-            ops.push(self.sealed_put(keys, StoreName::Messages, block_key(&keys.data, k, b as u32), &block)?);
+            ops.push(record_put(StoreName::Messages, block_key(&keys.data, k, b as u32), &block));
         }
-        Ok(ops)
+        ops
     }
 
     /// The index writes for `added` messages and `removed` conversations, to go into
@@ -527,13 +539,12 @@ impl<S: Store> Vault<S> {
 
     /// Applies a batch of record writes and their index writes; on failure the index
     /// in memory (already updated) is dropped so it is read again from what is stored.
-    async fn apply_with_index(&self, ops: Vec<Op>) -> Result<(), VaultError> {
-        let ops = if Op::all_sealed(&ops) { ops } else { self.seal_ops(&*self.keys()?, ops).await? };
-        let result = self.store.apply(ops).await;
+    async fn apply_with_index(&self, keys: &Unlocked, ops: Vec<Op>) -> Result<(), VaultError> {
+        let result = self.write(keys, ops).await;
         if result.is_err() {
             self.index.borrow_mut().take();
         }
-        Ok(result?)
+        result
     }
 
     /// Searches every conversation: matches grouped by conversation, best first, each
@@ -640,7 +651,7 @@ impl<S: Store> Vault<S> {
             }
         }
         let (index, ops) = PersistentIndex::rebuild_ops(docs)?;
-        self.store.apply(self.seal_ops(keys, ops).await?).await?;
+        self.write(keys, ops).await?;
         Ok(index)
     }
 
@@ -663,14 +674,14 @@ impl<S: Store> Vault<S> {
             *self.recent.borrow_mut() = Some((k.clone(), outcome.conversation));
             return Ok(CaptureOutcome { id: Some(k), added: 0, updated: 0, queued: false });
         }
-        let mut ops = self.conversation_ops(&keys, &k, &outcome.conversation, outcome.changed.iter().copied())?;
+        let mut ops = self.conversation_ops(&keys, &k, &outcome.conversation, outcome.changed.iter().copied());
         if outcome.added > 0 {
             ops.push(self.counts_op(outcome.added as i64).await?);
         }
         ops.push(self.recent_op(&keys, vec![summary(&k, &outcome.conversation)], &[]).await?);
         let docs = index_docs(&k, &outcome.conversation, outcome.changed.iter().copied());
         ops.extend(self.index_ops(&keys, docs, &[], Merges::Normal).await);
-        self.apply_with_index(ops).await?;
+        self.apply_with_index(&keys, ops).await?;
         let result = CaptureOutcome { id: Some(k.clone()), added: outcome.added, updated: outcome.updated, queued: false };
         *self.recent.borrow_mut() = Some((k, outcome.conversation));
         Ok(result)
@@ -740,7 +751,7 @@ impl<S: Store> Vault<S> {
             }
             report.added_messages += outcome.added;
             if !outcome.is_unchanged() {
-                ops.extend(self.conversation_ops(&keys, &k, &outcome.conversation, outcome.changed.iter().copied())?);
+                ops.extend(self.conversation_ops(&keys, &k, &outcome.conversation, outcome.changed.iter().copied()));
                 docs.extend(index_docs(&k, &outcome.conversation, outcome.changed.iter().copied()));
                 summaries.push(summary(&k, &outcome.conversation));
             }
@@ -753,7 +764,7 @@ impl<S: Store> Vault<S> {
         ops.push(self.recent_op(&keys, summaries, &[]).await?);
         ops.extend(self.index_ops(&keys, docs, &[], Merges::Deferred).await);
         self.recent.borrow_mut().take();
-        self.apply_with_index(ops).await?;
+        self.apply_with_index(&keys, ops).await?;
         Ok(report)
     }
 
@@ -768,7 +779,7 @@ impl<S: Store> Vault<S> {
             return Ok(()); // nothing deferred in this worker (or it was stopped: see above)
         }
         let ops = self.index_ops(&keys, Vec::new(), &[], Merges::Normal).await;
-        self.apply_with_index(ops).await
+        self.apply_with_index(&keys, ops).await
     }
 
     /// Merges every capture sealed while the vault was locked, oldest first, and
@@ -821,7 +832,7 @@ impl<S: Store> Vault<S> {
         let mut summaries = Vec::new();
         for (k, conv, changed) in &merged {
             let conv = conv.as_ref().expect("every slot holds its merged conversation");
-            ops.extend(self.conversation_ops(&keys, k, conv, changed.iter().copied())?);
+            ops.extend(self.conversation_ops(&keys, k, conv, changed.iter().copied()));
             docs.extend(index_docs(k, conv, changed.iter().copied()));
             summaries.push(summary(k, conv));
         }
@@ -829,20 +840,15 @@ impl<S: Store> Vault<S> {
         ops.push(self.recent_op(&keys, summaries, &[]).await?);
         ops.extend(self.index_ops(&keys, docs, &[], Merges::Normal).await);
         self.recent.borrow_mut().take();
-        self.apply_with_index(ops).await?;
+        self.apply_with_index(&keys, ops).await?;
         Ok(report)
     }
 
-    /// The write of a record, sealed later with the rest of its batch ([`Vault::seal_ops`]).
-    fn sealed_put<T: Serialize>(&self, _keys: &Unlocked, store: StoreName, key: String, value: &T) -> Result<Op, VaultError> {
-        let plain = Plain(Zeroizing::new(serde_json::to_vec(value).expect("records serialise")));
-        Ok(Op::Seal { store, key, plain })
-    }
-
-    /// Turns every [`Op::Seal`] of a batch into the `Put` of its envelope, all at once.
-    async fn seal_ops(&self, keys: &Unlocked, ops: Vec<Op>) -> Result<Vec<Op>, VaultError> {
+    /// Writes a batch atomically, every [`Op::Seal`] in it first turned into the `Put`
+    /// of its envelope, all at once (in the browser by WebCrypto: see `crypto::bulk`).
+    async fn write(&self, keys: &Unlocked, ops: Vec<Op>) -> Result<(), VaultError> {
         if Op::all_sealed(&ops) {
-            return Ok(ops);
+            return Ok(self.store.apply(ops).await?);
         }
         let items: Vec<ToSeal<'_>> = ops
             .iter()
@@ -853,13 +859,14 @@ impl<S: Store> Vault<S> {
             .collect();
         let mut sealed = keys.sealer.seal_all(&keys.data, &items).await.map_err(|_| VaultError::Random)?.into_iter();
         drop(items);
-        Ok(ops
+        let ops = ops
             .into_iter()
             .map(|op| match op {
                 Op::Seal { store, key, .. } => Op::Put { store, key, value: sealed.next().expect("one envelope per record") },
                 other => other,
             })
-            .collect())
+            .collect();
+        Ok(self.store.apply(ops).await?)
     }
 
     fn open_json<T: for<'de> Deserialize<'de>>(
@@ -870,10 +877,7 @@ impl<S: Store> Vault<S> {
         sealed: &[u8],
         what: &str,
     ) -> Result<T, VaultError> {
-        let plain = Zeroizing::new(
-            keys.data.open_record(store.as_str(), key, sealed).map_err(|e| VaultError::damaged(what, e))?,
-        );
-        serde_json::from_slice(&plain).map_err(|_| VaultError::Damaged(what.to_owned()))
+        record_from(keys.data.open_record(store.as_str(), key, sealed), what)
     }
 
     /// Reads one conversation with its messages in order.
@@ -927,10 +931,8 @@ impl<S: Store> Vault<S> {
             };
             let count = rec.message_count as usize;
             let mut messages: Vec<Message> = Vec::with_capacity(count);
-            for plain in blocks.by_ref().take(count.div_ceil(BLOCK_LEN)) {
-                let what = "a message of this conversation";
-                let plain = Zeroizing::new(plain.ok_or_else(missing)?.map_err(|e| VaultError::damaged(what, e))?);
-                let block: MessageBlock = serde_json::from_slice(&plain).map_err(|_| VaultError::Damaged(what.to_owned()))?;
+            for opened in blocks.by_ref().take(count.div_ceil(BLOCK_LEN)) {
+                let block: MessageBlock = record_from(opened.ok_or_else(missing)?, "a message of this conversation")?;
                 if block.first as usize != messages.len() {
                     return Err(missing());
                 }
@@ -964,11 +966,10 @@ impl<S: Store> Vault<S> {
         let to_open: Vec<ToOpen<'_>> = records.iter().map(|(k, sealed)| ToOpen { store, key: k, sealed }).collect();
         let opened = keys.sealer.open_all(&keys.data, &to_open).await;
         drop(to_open);
-        for ((k, _), plain) in records.into_iter().zip(opened) {
-            let plain = plain.map(Zeroizing::new);
-            match plain.ok().and_then(|p| serde_json::from_slice::<ConversationRecord>(&p).ok()) {
-                Some(rec) => list.conversations.push(rec.summary(k)),
-                None => list.damaged += 1,
+        for ((k, _), opened) in records.into_iter().zip(opened) {
+            match record_from::<ConversationRecord>(opened, "a conversation") {
+                Ok(rec) => list.conversations.push(rec.summary(k)),
+                Err(_) => list.damaged += 1,
             }
         }
         list.conversations.sort_by(newest_first);
@@ -987,11 +988,7 @@ impl<S: Store> Vault<S> {
                 let mut all = self.list_conversations().await?;
                 all.conversations.truncate(RECENT_LEN);
                 // Best effort: a failed write only means the next call reads everything again.
-                if let Ok(op) = self.sealed_put(&keys, StoreName::Meta, RECENT_KEY.into(), &all.conversations) {
-                    if let Ok(ops) = self.seal_ops(&keys, vec![op]).await {
-                        let _ = self.store.apply(ops).await;
-                    }
-                }
+                let _ = self.write(&keys, vec![record_put(StoreName::Meta, RECENT_KEY.into(), &all.conversations)]).await;
                 all
             }
         };
@@ -1032,7 +1029,7 @@ impl<S: Store> Vault<S> {
         }
         list.sort_by(newest_first);
         list.truncate(RECENT_LEN);
-        self.sealed_put(keys, StoreName::Meta, RECENT_KEY.into(), &list)
+        Ok(record_put(StoreName::Meta, RECENT_KEY.into(), &list))
     }
 
     /// Erases the whole vault (every store) and locks; the next status is "new".
@@ -1056,7 +1053,7 @@ impl<S: Store> Vault<S> {
             self.recent_op(&keys, Vec::new(), &[id.to_owned()]).await?,
         ];
         ops.extend(self.index_ops(&keys, Vec::new(), &[id.to_owned()], Merges::Normal).await);
-        self.apply_with_index(ops).await?;
+        self.apply_with_index(&keys, ops).await?;
         Ok(())
     }
 }

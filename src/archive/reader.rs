@@ -2,7 +2,7 @@
 
 use zeroize::Zeroizing;
 
-use super::format::{self, Start, CHUNK_LEN, CHUNK_PLAIN, HEADER_LEN, MAX_RECORD, RECORD_CONVERSATION, RECORD_HEAD_LEN};
+use super::format::{self, Start, CHUNK_LEN, HEADER_LEN, MAX_RECORD, RECORD_CONVERSATION, RECORD_HEAD_LEN};
 use super::ArchiveError;
 use crate::crypto::envelope;
 use crate::crypto::kdf::derive_kek;
@@ -99,6 +99,11 @@ impl ArchiveReader {
         }
         self.bytes_fed += bytes.len() as u64;
         let result = self.feed_inner(bytes);
+        self.keep_failure(result)
+    }
+
+    /// Once an error is found, it is the answer to every later call.
+    fn keep_failure(&mut self, result: Result<Vec<Conversation>, ArchiveError>) -> Result<Vec<Conversation>, ArchiveError> {
         if let Err(err) = &result {
             self.failed = Some(err.clone());
             self.pending = Vec::new();
@@ -218,19 +223,12 @@ impl ArchiveReader {
     /// not a whole chunk's.
     pub fn feed_opened(&mut self, plain: &[u8], last: bool) -> Result<Vec<Conversation>, ArchiveError> {
         let result = self.feed_opened_inner(plain, last);
-        if let Err(err) = &result {
-            self.failed = Some(err.clone());
-            self.pending = Vec::new();
-        }
-        result
+        self.keep_failure(result)
     }
 
     fn feed_opened_inner(&mut self, plain: &[u8], last: bool) -> Result<Vec<Conversation>, ArchiveError> {
-        let opener = self.opener_at_boundary()?;
-        if plain.len() != CHUNK_PLAIN {
-            return Err(ArchiveError::Damaged);
-        }
-        opener.opened_elsewhere(last)?;
+        // A plaintext that is not a whole chunk's is refused by `format::chunk_data`.
+        self.opener_at_boundary()?.opened_elsewhere(last)?;
         self.bytes_fed += CHUNK_LEN as u64;
         let mut out = Vec::new();
         self.take_chunk(plain, last, &mut out)?;

@@ -111,9 +111,7 @@ impl BulkSealer {
         for item in items {
             let sealed = item.sealed;
             let promise: wasm_bindgen::JsValue = if sealed.len() >= 1 + NONCE_LEN + TAG_LEN && sealed[0] == envelope::VERSION_1 {
-                let params = web_sys::AesGcmParams::new_with_u8_array("AES-GCM", &Uint8Array::from(&sealed[1..1 + NONCE_LEN]));
-                params.set_additional_data_u8_array(&Uint8Array::from(&envelope::record_aad(item.store, item.key)[..]));
-                params.set_tag_length(128);
+                let params = gcm_params(&sealed[1..1 + NONCE_LEN], item.store, item.key);
                 subtle.decrypt_with_object_and_u8_array(&params, &key, &sealed[1 + NONCE_LEN..])?.into()
             } else {
                 wasm_bindgen::JsValue::NULL // not an envelope WebCrypto can open
@@ -156,9 +154,7 @@ impl BulkSealer {
         for item in items {
             let mut nonce = [0u8; NONCE_LEN];
             make_random(&mut nonce).map_err(|_| wasm_bindgen::JsValue::from_str("no randomness"))?;
-            let params = web_sys::AesGcmParams::new_with_u8_array("AES-GCM", &Uint8Array::from(&nonce[..]));
-            params.set_additional_data_u8_array(&Uint8Array::from(&envelope::record_aad(item.store, item.key)[..]));
-            params.set_tag_length(128);
+            let params = gcm_params(&nonce, item.store, item.key);
             let promise: js_sys::Promise = subtle.encrypt_with_object_and_u8_array(&params, &key, item.plain)?;
             pending.push(promise.as_ref());
             nonces.push(nonce);
@@ -177,4 +173,16 @@ impl BulkSealer {
         }
         Ok(out)
     }
+}
+
+/// WebCrypto's AES-GCM parameters for a record: its nonce, its slot's associated data
+/// (as `envelope::record_aad`), a 16-byte tag. Copied into JS arrays, so that nothing
+/// points into wasm memory when it grows.
+#[cfg(target_arch = "wasm32")]
+fn gcm_params(nonce: &[u8], store: &str, key: &str) -> web_sys::AesGcmParams {
+    use js_sys::Uint8Array;
+    let params = web_sys::AesGcmParams::new_with_u8_array("AES-GCM", &Uint8Array::from(nonce));
+    params.set_additional_data_u8_array(&Uint8Array::from(&envelope::record_aad(store, key)[..]));
+    params.set_tag_length(128);
+    params
 }

@@ -71,6 +71,13 @@ fn key() -> DataKey {
     DataKey::from_bytes([7; 32])
 }
 
+/// An index of `docs` built anew and written to `store`.
+fn stored_index(store: &MemoryStore, docs: Vec<Doc>, chunk_bytes: usize) -> PersistentIndex {
+    let (ix, ops) = PersistentIndex::rebuild_with(docs, chunk_bytes).unwrap();
+    block_on(store.apply(sealed(ops))).unwrap();
+    ix
+}
+
 /// Seals a batch as the vault does before writing it (natively: `envelope::seal`).
 fn sealed(ops: Vec<Op>) -> Vec<Op> {
     let data = key();
@@ -97,8 +104,7 @@ const QUERIES: [&str; 8] = ["vault ", "w123 ", "harb", "\"unique w12\"", "数据
 fn the_persisted_index_finds_what_the_in_memory_index_finds() {
     let store = MemoryStore::new();
     let docs = corpus(600);
-    let (_, ops) = PersistentIndex::rebuild_with(docs.clone(), 4096).unwrap();
-    block_on(store.apply(sealed(ops))).unwrap();
+    stored_index(&store, docs.clone(), 4096);
     let mut mem = SearchIndex::new();
     docs.into_iter().for_each(|d| mem.add(d));
     let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
@@ -137,8 +143,7 @@ fn a_cold_open_reads_the_manifest_and_a_query_reads_only_the_chunks_it_needs() {
 #[test]
 fn updates_write_a_small_delta_and_are_found_after_a_cold_open() {
     let store = MemoryStore::new();
-    let (mut ix, ops) = PersistentIndex::rebuild_with(corpus(2000), 8192).unwrap();
-    block_on(store.apply(sealed(ops))).unwrap();
+    let mut ix = stored_index(&store, corpus(2000), 8192);
 
     let new = Doc { text: "a zeppelin over the harbor".into(), ..corpus(1).remove(0) };
     let ops = block_on(ix.update_ops(&store, &key(), vec![new], &[], Merges::Normal)).unwrap();
@@ -156,8 +161,7 @@ fn updates_write_a_small_delta_and_are_found_after_a_cold_open() {
 fn a_bulk_import_is_indexed_in_memory_and_written_once_at_the_end() {
     let store = MemoryStore::new();
     let docs = corpus(400);
-    let (mut ix, ops) = PersistentIndex::rebuild_with(docs[..100].to_vec(), 2048).unwrap();
-    block_on(store.apply(sealed(ops))).unwrap();
+    let mut ix = stored_index(&store, docs[..100].to_vec(), 2048);
     let before = store.raw();
     for (i, batch) in docs[100..].chunks(30).enumerate() {
         let ops = block_on(ix.update_ops(&store, &key(), batch.to_vec(), &[], Merges::Deferred)).unwrap();
@@ -196,8 +200,7 @@ fn a_bulk_import_is_indexed_in_memory_and_written_once_at_the_end() {
 fn a_small_bulk_import_becomes_one_delta_and_any_normal_update_writes_it() {
     let store = MemoryStore::new();
     let docs = corpus(420);
-    let (mut ix, ops) = PersistentIndex::rebuild_with(docs[..400].to_vec(), 2048).unwrap();
-    block_on(store.apply(sealed(ops))).unwrap();
+    let mut ix = stored_index(&store, docs[..400].to_vec(), 2048);
     for batch in docs[400..410].chunks(5) {
         let ops = block_on(ix.update_ops(&store, &key(), batch.to_vec(), &[], Merges::Deferred)).unwrap();
         block_on(store.apply(sealed(ops))).unwrap();
@@ -256,8 +259,7 @@ fn many_updates_merge_into_new_chunks_and_deletions_persist() {
 #[test]
 fn a_damaged_or_moved_chunk_is_reported_as_damaged() {
     let store = MemoryStore::new();
-    let (_, ops) = PersistentIndex::rebuild_with(corpus(1000), 4096).unwrap();
-    block_on(store.apply(sealed(ops))).unwrap();
+    stored_index(&store, corpus(1000), 4096);
     let raw = store.raw();
     let chunk_keys: Vec<&String> = raw.iter().map(|(_, k, _)| k).filter(|k| k.starts_with("t.1.")).collect();
     assert!(chunk_keys.len() > 2);
@@ -299,8 +301,7 @@ fn a_damaged_or_moved_chunk_is_reported_as_damaged() {
 #[test]
 fn a_damaged_manifest_or_a_wrong_key_is_reported_as_damaged() {
     let store = MemoryStore::new();
-    let (_, ops) = PersistentIndex::rebuild_with(corpus(50), 4096).unwrap();
-    block_on(store.apply(sealed(ops))).unwrap();
+    stored_index(&store, corpus(50), 4096);
     assert!(matches!(block_on(PersistentIndex::open(&store, &DataKey::from_bytes([8; 32]))), Err(SearchError::Damaged(_))));
     let mut m = block_on(store.get(StoreName::Index, "m")).unwrap().unwrap();
     m[20] ^= 0x80;

@@ -280,17 +280,22 @@ impl WasmArchiveReader {
 }
 
 impl WasmArchiveReader {
-    fn opened(&mut self, plain: &[u8], last: bool) -> Result<Vec<Conversation>, JsValue> {
+    /// The conversations one step of the reader completed; keeps `bytesFed` current.
+    fn step(
+        &mut self,
+        read: impl FnOnce(&mut archive::ArchiveReader) -> Result<Vec<Conversation>, ArchiveError>,
+    ) -> Result<Vec<Conversation>, JsValue> {
         let inner = self.inner.as_mut().ok_or_else(finished)?;
-        let list = inner.feed_opened(plain, last).map_err(archive_err)?;
+        let list = read(inner).map_err(archive_err)?;
         self.fed = inner.bytes_fed();
         Ok(list)
     }
 
+    fn opened(&mut self, plain: &[u8], last: bool) -> Result<Vec<Conversation>, JsValue> {
+        self.step(|reader| reader.feed_opened(plain, last))
+    }
+
     fn completed(&mut self, bytes: &[u8]) -> Result<Vec<Conversation>, JsValue> {
-        let inner = self.inner.as_mut().ok_or_else(finished)?;
-        let list = inner.feed(bytes).map_err(archive_err)?;
-        self.fed = inner.bytes_fed();
-        Ok(list)
+        self.step(|reader| reader.feed(bytes))
     }
 }
