@@ -45,6 +45,7 @@ size: build/web/threadkeeper_bg.wasm
 	@echo "wasm: $$(stat -c %s build/web/threadkeeper_bg.wasm) bytes, $$(gzip -9c build/web/threadkeeper_bg.wasm | wc -c) gzip"
 
 test: all
+	@scripts/check-standalone.sh
 	@scripts/setup-test.sh
 	$(MAKE) test-rust test-node test-wasm test-e2e lint
 

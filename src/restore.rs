@@ -1071,7 +1071,7 @@ mod tests {
 
     #[test]
     fn real_claude_export_fits_small_budgets() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/real/claude/export-conversations-2024.json");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/real/claude/export-conversations-2024.json");
         let Ok(raw) = std::fs::read_to_string(path) else {
             eprintln!("skipped: {path} not found");
             return;

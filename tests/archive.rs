@@ -201,7 +201,7 @@ fn bytes_after_the_end_are_refused() {
 
 #[test]
 fn a_foreign_file_is_not_an_archive() {
-    let json = std::fs::read("../shared/fixtures/real/claude/export-example-2024.json").unwrap();
+    let json = std::fs::read("tests/fixtures/real/claude/export-example-2024.json").unwrap();
     assert_eq!(open_archive(&json, PASS), Err(ArchiveError::NotAnArchive));
     let zip_start = b"PK\x03\x04\x14\x00\x00\x00\x08\x00";
     assert_eq!(open_archive(zip_start, PASS), Err(ArchiveError::NotAnArchive));

@@ -5,7 +5,7 @@ use std::io::Write;
 use threadkeeper::import::{parse_chatgpt, parse_claude, parse_export, read_export, ImportError};
 use threadkeeper::{Conversation, Role, Site};
 
-const REAL: &str = "../shared/fixtures/real";
+const REAL: &str = "tests/fixtures/real";
 
 fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(format!("{REAL}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))

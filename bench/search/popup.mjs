@@ -14,7 +14,7 @@ const out = path.join(ROOT, 'bench/out');
 fs.mkdirSync(out, { recursive: true });
 const corpus = path.join(out, `corpus-${MESSAGES}.jsonl`);
 if (!fs.existsSync(corpus)) {
-  execFileSync('node', [path.join(ROOT, '../shared/bench/gen-corpus.mjs'), '--messages', String(MESSAGES), '--out', corpus], { stdio: 'inherit' });
+  execFileSync('node', [path.join(ROOT, 'bench/corpus/gen-corpus.mjs'), '--messages', String(MESSAGES), '--out', corpus], { stdio: 'inherit' });
 }
 const rows = fs.readFileSync(corpus, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 const byConversation = new Map();
@@ -57,8 +57,8 @@ async function popupToFirstResult(query, cold) {
 const queryFile = path.join(out, 'queries.json');
 if (!fs.existsSync(queryFile)) {
   const smallest = path.join(out, 'corpus-1000.jsonl');
-  if (!fs.existsSync(smallest)) execFileSync('node', [path.join(ROOT, '../shared/bench/gen-corpus.mjs'), '--messages', '1000', '--out', smallest], { stdio: 'inherit' });
-  fs.writeFileSync(queryFile, execFileSync('node', [path.join(ROOT, '../shared/bench/gen-queries.mjs'), '--corpus', smallest]));
+  if (!fs.existsSync(smallest)) execFileSync('node', [path.join(ROOT, 'bench/corpus/gen-corpus.mjs'), '--messages', '1000', '--out', smallest], { stdio: 'inherit' });
+  fs.writeFileSync(queryFile, execFileSync('node', [path.join(ROOT, 'bench/corpus/gen-queries.mjs'), '--corpus', smallest]));
 }
 const set = JSON.parse(fs.readFileSync(queryFile, 'utf8'));
 const list = Array.isArray(set) ? set : set.queries;

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const shared = path.resolve(root, '../shared/bench');
+const shared = path.resolve(root, 'bench/corpus');
 const out = path.join(root, 'bench/out');
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`);

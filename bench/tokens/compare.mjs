@@ -3,7 +3,7 @@
 //
 //   node bench/tokens/compare.mjs [--corpus bench/out/c1k.jsonl]
 //
-// Texts: the message texts of the real fixtures (../shared/fixtures/real/**/*.json),
+// Texts: the message texts of the real fixtures (tests/fixtures/real/**/*.json),
 // the shared synthetic corpus (generated when missing), and restore blocks built from
 // the corpus's conversations at several budgets (the text the estimator budgets).
 // Tokenizers: gpt-tokenizer's o200k_base (GPT-4o and later) and cl100k_base (GPT-4),
@@ -16,7 +16,8 @@ import { encode as o200k } from 'gpt-tokenizer/encoding/o200k_base';
 import { encode as cl100k } from 'gpt-tokenizer/encoding/cl100k_base';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-const SHARED = path.resolve(ROOT, '../shared');
+const FIXTURES = path.resolve(ROOT, 'tests/fixtures');
+const CORPUS = path.resolve(ROOT, 'bench/corpus');
 const require = createRequire(import.meta.url);
 const core = require(path.join(ROOT, 'dist/node'));
 
@@ -38,7 +39,7 @@ function messageTexts(value, key = '', out = []) {
 }
 
 function fixtureTexts() {
-  const dir = path.join(SHARED, 'fixtures/real');
+  const dir = path.join(FIXTURES, 'real');
   const files = execFileSync('find', [dir, '-name', '*.json'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).sort();
   return files.flatMap((f) => messageTexts(JSON.parse(fs.readFileSync(f, 'utf8'))));
 }
@@ -46,7 +47,7 @@ function fixtureTexts() {
 function corpusRows(file) {
   if (!fs.existsSync(file)) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    execFileSync('node', [path.join(SHARED, 'bench/gen-corpus.mjs'), '--messages', '1000', '--out', file], { stdio: 'ignore' });
+    execFileSync('node', [path.join(CORPUS, 'gen-corpus.mjs'), '--messages', '1000', '--out', file], { stdio: 'ignore' });
   }
   return fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => typeof r.text === 'string');
 }

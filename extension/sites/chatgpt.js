@@ -1,5 +1,5 @@
 // chatgpt.com. Facts from the real page snapshot of 2026-02-27
-// (../shared/fixtures/real/chatgpt/page-chat-simple.html, page-chat-code.html):
+// (tests/fixtures/real/chatgpt/page-chat-simple.html, page-chat-code.html):
 // each message is `[data-message-author-role]` with `data-message-id`, inside
 // `article[data-testid^="conversation-turn-"][data-turn]`; assistant text in `.markdown`;
 // the model in `data-message-model-slug`; the composer `#prompt-textarea` is ProseMirror.

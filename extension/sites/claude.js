@@ -1,5 +1,5 @@
 // claude.ai. Facts from the real page snapshot of 2026-02-27
-// (../shared/fixtures/real/claude/page-chat-simple.html): a user turn is
+// (tests/fixtures/real/claude/page-chat-simple.html): a user turn is
 // `[data-testid="user-message"]`, rendered as Markdown (a typed
 // "- item" shows as a list, so it is read back as Markdown, not as plain text); an assistant turn is the
 // element carrying `data-is-streaming` ("true" while the answer arrives) around

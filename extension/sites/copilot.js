@@ -1,5 +1,5 @@
 // copilot.microsoft.com. No real page sample: facts from
-// ../shared/fixtures/real/SOURCES.md (conversation at /chats/<id>, messages carry
+// tests/fixtures/real/SOURCES.md (conversation at /chats/<id>, messages carry
 // `[data-message-id]`, composer textarea#userInput or [data-testid="composer-input"])
 // and from a public exporter's code, unverified: the role is in
 // `data-content="user-message" | "ai-message"`, and an answer opens with a visually

@@ -1,4 +1,4 @@
-// chat.deepseek.com. No real page sample: facts from ../shared/fixtures/real/SOURCES.md
+// chat.deepseek.com. No real page sample: facts from tests/fixtures/real/SOURCES.md
 // (conversation at /a/chat/s/<id>, every message a `.ds-message`, an answer's text in
 // `.ds-markdown`, composer `#chat-input` or a textarea). No role attribute is known, so
 // the role is read from the content: a message holding `.ds-markdown` is DeepSeek's.

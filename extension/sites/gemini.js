@@ -1,5 +1,5 @@
 // gemini.google.com. Facts from the real page snapshots of 2026-02-27
-// (../shared/fixtures/real/gemini/page-chat-simple.html, page-code-block.html): Angular
+// (tests/fixtures/real/gemini/page-chat-simple.html, page-code-block.html): Angular
 // custom elements name the parts, `user-query` and `model-response` inside
 // `.conversation-container`; each typed line of a prompt is a `p.query-text-line` in
 // `.query-text` (role=heading), after a visually hidden "your prompt" label; the answer is

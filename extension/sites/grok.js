@@ -1,4 +1,4 @@
-// grok.com. No real page sample: facts from ../shared/fixtures/real/SOURCES.md
+// grok.com. No real page sample: facts from tests/fixtures/real/SOURCES.md
 // (conversation at /c/<uuid>, no stable role attributes, composer
 // textarea[aria-label="Ask Grok anything"] or a TipTap/ProseMirror editor) and from
 // public exporters' code, unverified: each message row is `[id^="response-"]`, the

@@ -1,5 +1,5 @@
 // chat.mistral.ai (Le Chat). No real page sample: facts from
-// ../shared/fixtures/real/SOURCES.md (conversation at /chat/<uuid>, composer
+// tests/fixtures/real/SOURCES.md (conversation at /chat/<uuid>, composer
 // textarea[name="message.text"], unverified) and from public exporters' and automation
 // code, unverified: messages carry `data-message-author-role`, a reply is split into
 // `[data-message-part-type="reasoning"]` ("Thought for Ns") and `"answer"` parts, the

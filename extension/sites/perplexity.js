@@ -1,5 +1,5 @@
 // www.perplexity.ai. Facts from the real page snapshot of 2026-02-27
-// (../shared/fixtures/real/perplexity/page-chat-simple.html): few data attributes; each
+// (tests/fixtures/real/perplexity/page-chat-simple.html): few data attributes; each
 // query is a `.group/query` element (an <h1> for the first, a <div> after) of
 // pre-line text next to "Edit Query" / "Copy Query" buttons; each answer is
 // `#markdown-content-N` with `.prose` blocks; citations are

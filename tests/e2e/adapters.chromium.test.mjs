@@ -1,5 +1,5 @@
 // Every site adapter proved on a page in real Chromium: the real snapshots in
-// ../shared/fixtures/real (chatgpt, claude, gemini, perplexity) and hand-written pages
+// tests/fixtures/real (chatgpt, claude, gemini, perplexity) and hand-written pages
 // for the sites without one (tests/fixtures/sites), each served at the site's real URL
 // with request routing. The page reader and the adapter registry are injected as one
 // bundle (reader-bundle.mjs); the extension itself is not needed here.
@@ -11,7 +11,7 @@ import { chromium } from 'playwright-core';
 import { readerBundle } from './reader-bundle.mjs';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-const REAL = path.resolve(ROOT, '../shared/fixtures/real');
+const REAL = path.resolve(ROOT, 'tests/fixtures/real');
 const OURS = path.join(ROOT, 'tests/fixtures/sites');
 
 let browser;

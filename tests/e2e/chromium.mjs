@@ -91,7 +91,7 @@ export function sampleConversation(secret, id = 'e2e-1') {
   };
 }
 
-export const FIXTURES = path.join(ROOT, '../shared/fixtures/real');
+export const FIXTURES = path.join(ROOT, 'tests/fixtures/real');
 export const FAST_KDF = { mKiB: 19456, t: 2, p: 1 };
 
 /** Wraps a saved page fragment into a document with a title, as the live site would serve it. */

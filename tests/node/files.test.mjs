@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 
 const require = createRequire(import.meta.url);
 const core = require('../../dist/node/threadkeeper.js');
-const real = (p) => readFileSync(new URL(`../../../shared/fixtures/real/${p}`, import.meta.url));
+const real = (p) => readFileSync(new URL(`../fixtures/real/${p}`, import.meta.url));
 const fast = { mKiB: 19456, t: 2, p: 1 };
 
 test('a ChatGPT export becomes conversations with roles and markdown', () => {
