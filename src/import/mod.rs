@@ -11,6 +11,7 @@
 mod chatgpt;
 mod claude;
 mod markdown;
+pub mod site;
 mod zip;
 
 use serde::de::{Deserializer, SeqAccess, Visitor};
