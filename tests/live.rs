@@ -75,7 +75,7 @@ fn chatgpt_tree_reads_the_current_branch_with_versions_thoughts_and_no_citations
 fn chatgpt_real_backend_fixture_reads() {
     let path = format!("{}/tests/fixtures/real/chatgpt/backend-conversation-2026.json", env!("CARGO_MANIFEST_DIR"));
     let body = std::fs::read_to_string(path).unwrap();
-    let c = parse_thread(&Site::ChatGpt, "chatgpt-fixture-conversation", &[body.clone()]).unwrap().conversation;
+    let c = parse_thread(&Site::ChatGpt, "chatgpt-fixture-conversation", std::slice::from_ref(&body)).unwrap().conversation;
     assert_eq!(c.title, "Privacy-safe ChatGPT native fixture");
     assert!(c.messages.iter().all(|m| m.provenance.source.as_deref() == Some("thread")));
     assert_eq!(c.messages[0].role, Role::User);
@@ -278,10 +278,10 @@ fn copilot_pages_newest_first_and_reads_oldest_first() {
 fn sites_not_read_here_and_unknown_shapes_are_shape_changed() {
     let body = fixture("claude-tree.json");
     for site in [Site::Gemini, Site::Mistral, Site::Other("somewhere".into())] {
-        assert_eq!(parse_thread(&site, "x", &[body.clone()]).unwrap_err(), ThreadError::ShapeChanged);
+        assert_eq!(parse_thread(&site, "x", std::slice::from_ref(&body)).unwrap_err(), ThreadError::ShapeChanged);
     }
     // Each site given another site's reply.
-    assert_eq!(parse_thread(&Site::ChatGpt, "x", &[body.clone()]).unwrap_err(), ThreadError::ShapeChanged);
+    assert_eq!(parse_thread(&Site::ChatGpt, "x", std::slice::from_ref(&body)).unwrap_err(), ThreadError::ShapeChanged);
     for (site, reply) in [
         (Site::Claude, "{\"uuid\": \"x\", \"chat_messages\": 3}"),
         (Site::DeepSeek, "{\"code\": 40003, \"msg\": \"login\", \"data\": null}"),
@@ -320,7 +320,7 @@ fn oversized_and_deeply_nested_replies_are_refused() {
     assert_eq!(parse_thread(&Site::ChatGpt, "c", &[big.clone(), big]).unwrap_err(), ThreadError::TooLarge);
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     for site in [Site::ChatGpt, Site::Claude, Site::DeepSeek, Site::Perplexity, Site::Grok, Site::Copilot] {
-        assert_eq!(parse_thread(&site, "c", &[deep.clone()]).unwrap_err(), ThreadError::ShapeChanged);
+        assert_eq!(parse_thread(&site, "c", std::slice::from_ref(&deep)).unwrap_err(), ThreadError::ShapeChanged);
     }
     let deep_inside = format!(
         r#"{{"uuid": "c", "chat_messages": [{{"uuid": "m", "sender": "human", "text": "hi", "extra": {}1{}}}]}}"#,
