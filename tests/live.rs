@@ -363,3 +363,50 @@ fn a_cursor_that_repeats_is_refused_rather_than_followed_forever() {
     let perplexity = r#"{"entries": [], "has_next_page": true}"#;
     assert_eq!(parse_thread(&Site::Perplexity, "c", &[perplexity.into()]).unwrap_err(), ThreadError::NoTurns);
 }
+
+/// The synthetic replies of tests/fixtures/live/make.mjs (what the end-to-end tests
+/// serve) read back whole, page by page. Skipped when `node` is not installed.
+#[test]
+fn make_mjs_replies_read_back_as_the_whole_conversation() {
+    let dir = format!("{}/tests/fixtures/live", env!("CARGO_MANIFEST_DIR"));
+    let script = r#"
+        import { threadReplies } from './make.mjs';
+        const out = {};
+        for (const [name, site, opts] of [['chatgpt-mapping', 'chatgpt', {}], ['chatgpt-messages', 'chatgpt', { chatgptShape: 'messages' }],
+            ['claude', 'claude', {}], ['deepseek', 'deepseek', {}], ['perplexity', 'perplexity', {}], ['grok', 'grok', {}], ['copilot', 'copilot', {}]]) {
+          out[name] = threadReplies(site, 'conv-200', 200, opts).bodies;
+        }
+        process.stdout.write(JSON.stringify(out));
+    "#;
+    let output = match std::process::Command::new("node").current_dir(&dir).args(["--input-type=module", "-e", script]).output() {
+        Ok(output) if output.status.success() => output,
+        Ok(output) => panic!("make.mjs failed: {}", String::from_utf8_lossy(&output.stderr)),
+        Err(_) => {
+            eprintln!("node not found: make.mjs not checked");
+            return;
+        }
+    };
+    let all: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_slice(&output.stdout).unwrap();
+    for (name, bodies) in &all {
+        let site = Site::from(name.split('-').next().unwrap().to_owned());
+        for n in 1..bodies.len() {
+            let part = parse_thread(&site, "conv-200", &bodies[..n]).unwrap();
+            assert!(part.more.is_some(), "{name}: more after {n} of {} replies", bodies.len());
+        }
+        let read = parse_thread(&site, "conv-200", bodies).unwrap();
+        assert_eq!(read.more, None, "{name}");
+        let m = &read.conversation.messages;
+        assert_eq!(m.len(), 200, "{name}");
+        for (i, msg) in m.iter().enumerate() {
+            let k = i / 2 + 1;
+            assert_eq!(msg.role, if i % 2 == 0 { U } else { A }, "{name} {i}");
+            let prefix = if i % 2 == 0 { format!("Question {k} about ") } else { format!("Answer {k} about ") };
+            assert!(msg.markdown.starts_with(&prefix), "{name} {i}: {}", msg.markdown);
+            assert!(msg.turn_id.is_some(), "{name} {i}");
+            assert_eq!(msg.provenance.first_seen, (1_788_000_000 + 30 * i as i64) * 1000, "{name} {i}");
+        }
+    }
+    assert_eq!(all["chatgpt-messages"].len(), 10);
+    assert_eq!(all["perplexity"].len(), 2);
+    assert_eq!(all["grok"].len(), 2);
+}
