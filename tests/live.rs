@@ -410,3 +410,19 @@ fn make_mjs_replies_read_back_as_the_whole_conversation() {
     assert_eq!(all["perplexity"].len(), 2);
     assert_eq!(all["grok"].len(), 2);
 }
+
+#[test]
+fn a_reply_for_another_conversation_is_refused_on_every_site() {
+    for (site, names) in [
+        (Site::ChatGpt, &["chatgpt-mapping.json"][..]),
+        (Site::ChatGpt, &["chatgpt-messages.json"][..]),
+        (Site::Claude, &["claude-tree.json"][..]),
+        (Site::DeepSeek, &["deepseek-history.json"][..]),
+        (Site::Perplexity, &["perplexity-thread.json"][..]),
+        (Site::Grok, &["grok-meta.json", "grok-response-node.json", "grok-load-responses.json"][..]),
+    ] {
+        assert_eq!(read(site.clone(), "not-this-one", names).unwrap_err(), ThreadError::OtherConversation, "{site:?}");
+    }
+    let copilot = r#"{"conversationId": "other", "results": []}"#;
+    assert_eq!(parse_thread(&Site::Copilot, "mine", &[copilot.into()]).unwrap_err(), ThreadError::OtherConversation);
+}
