@@ -56,22 +56,44 @@ export function makeConverter(options = {}) {
     filter: (node) => node.nodeType === 1 && node.matches('.katex, .math-inline[data-math], [data-math]') && !node.matches(DISPLAY) && texOf(node) !== '',
     replacement: (_content, node) => `$${texOf(node)}$`,
   });
+  const chrome = CHROME + (options.strip ? `, ${options.strip}` : '');
   service.addRule('codeBlock', {
     filter: 'pre',
     replacement: (_content, node) => {
-      const code = node.querySelector('code') ?? node;
-      return fence(code.textContent, codeLanguage(node, options.codeLabel));
+      // The outermost <pre> is the block (Le Chat wraps a header and the code in one);
+      // without a <code>, its text is read without the header's label and buttons.
+      const code = node.querySelector('code');
+      const text = code ? code.textContent : textWithout(node.querySelector('pre') ?? node, chrome);
+      return fence(text, codeLanguage(node, options.codeLabel));
+    },
+  });
+  // Le Chat draws a table as a grid of divs and keeps the table itself as HTML in an
+  // attribute. That HTML is parsed in a separate, inert document (DOMParser: no script
+  // runs, nothing loads, the live page is never touched) and converted like any table.
+  service.addRule('richTable', {
+    filter: (node) => node.nodeType === 1 && node.hasAttribute('data-rich-table-inner-html'),
+    replacement: (_content, node) => {
+      const parsed = new DOMParser().parseFromString(node.getAttribute('data-rich-table-inner-html'), 'text/html');
+      const tables = [...parsed.querySelectorAll('table')].filter((t) => !t.parentElement.closest('table'));
+      return tables.map((table) => `\n\n${service.turndown(table)}\n\n`).join('');
     },
   });
   // A rule, not `service.remove`: turndown consults removals only when no rule matches,
   // so a hidden "Copilot said" <h2> or a chrome <a> would slip through as a heading/link.
   // Added last, this rule is tried first.
-  const chrome = CHROME + (options.strip ? `, ${options.strip}` : '');
   service.addRule('chrome', {
     filter: (node) => node.nodeType === 1 && node.matches(chrome),
     replacement: () => '',
   });
   return (element) => service.turndown(element).replace(/\n{3,}/g, '\n\n').trim();
+}
+
+/** The text of `node` without the chrome inside it (the node itself is kept). */
+function textWithout(node, chrome) {
+  if (!node.querySelector(chrome)) return node.textContent;
+  const clone = node.cloneNode(true);
+  for (const junk of clone.querySelectorAll(chrome)) junk.remove();
+  return clone.textContent;
 }
 
 // Elements that end a line when a site draws each typed line as its own block

@@ -13,3 +13,14 @@ export const ADAPTERS = [chatgpt, claude, gemini, perplexity, grok, deepseek, co
 export function adapterFor(hostname) {
   return ADAPTERS.find((a) => a.hosts.includes(hostname)) ?? null;
 }
+
+/**
+ * The adapter of a page address (a URL or its text): by host, and on a host shared with
+ * other things (x.com) only under the adapter's `scopes` path.
+ */
+export function adapterForUrl(url) {
+  const u = typeof url === 'string' ? new URL(url) : url;
+  const adapter = adapterFor(u.hostname);
+  const scope = adapter?.scopes?.[u.hostname];
+  return adapter && (!scope || scope.test(u.pathname)) ? adapter : null;
+}

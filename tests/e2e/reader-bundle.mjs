@@ -8,11 +8,12 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../.
 
 const ENTRY = `
 import { conversationIdOf, findTurns, makeReader } from './extension/content/extract.js';
-import { ADAPTERS, adapterFor } from './extension/sites/index.js';
+import { ADAPTERS, adapterFor, adapterForUrl } from './extension/sites/index.js';
+import { editorKind } from './extension/content/restore.js';
 
 // Everything a test wants from one page, read as the content script would read it.
 function read(url = location.href, root = document) {
-  const adapter = adapterFor(new URL(url).hostname);
+  const adapter = adapterForUrl(url);
   if (!adapter) return null;
   const reader = makeReader(adapter);
   const composer = adapter.composer ? root.querySelector(adapter.composer.selector) : null;
@@ -22,13 +23,14 @@ function read(url = location.href, root = document) {
     title: reader.title(root),
     model: reader.model(root),
     messages: findTurns(adapter, root).map(({ el, role }) => reader.message(el, role)),
-    composer: composer && { kind: adapter.composer.kind, tag: composer.tagName.toLowerCase(),
+    // The kind the extension resolves for the element found (restore.js), as it inserts.
+    composer: composer && { kind: editorKind(composer, adapter.composer.kind), tag: composer.tagName.toLowerCase(),
       contentEditable: composer.isContentEditable, classes: [...composer.classList],
       lexical: composer.getAttribute('data-lexical-editor') },
   };
 }
 
-window.__tkReader = { ADAPTERS, adapterFor, conversationIdOf, findTurns, makeReader, read };
+window.__tkReader = { ADAPTERS, adapterFor, adapterForUrl, conversationIdOf, findTurns, makeReader, read };
 `;
 
 /** The bundle's source text, an IIFE ready for page.addScriptTag({content}). */
