@@ -1,9 +1,11 @@
 // copilot.microsoft.com. No real page sample: facts from
 // tests/fixtures/real/SOURCES.md (conversation at /chats/<id>, messages carry
 // `[data-message-id]`, composer textarea#userInput or [data-testid="composer-input"])
-// and from a public exporter's code, unverified: the role is in
-// `data-content="user-message" | "ai-message"`, and an answer opens with a visually
-// hidden "Copilot said" heading. Test page: tests/fixtures/sites/copilot.html.
+// and from public exporters' code (2025 and Aug-Oct 2026), unverified: the role is in
+// `data-content="user-message" | "ai-message"`, an answer opens with a visually hidden
+// "Copilot said" heading and its text is `[data-testid="ai-message-body"]` (what sits
+// beside it in the message, such as source cards and reactions, is not the answer).
+// Test pages: tests/fixtures/sites/copilot.html, copilot-2026.html.
 export default {
   site: 'copilot',
   hosts: ['copilot.microsoft.com'],
@@ -14,7 +16,7 @@ export default {
   },
   content: {
     user: { selectors: ['.whitespace-pre-wrap'], format: 'text' },
-    assistant: { selectors: [], format: 'markdown' },
+    assistant: { selectors: ['[data-testid="ai-message-body"]'], format: 'markdown' },
   },
   turnId: 'data-message-id',
   title: ['main h1', 'document.title'],

@@ -7,7 +7,9 @@
 // sibling `.thoughts-container`; math carries `data-math`; a code block's language is a
 // label in `code-block .code-block-decoration`, outside <code>; the mode picker shows
 // the model ("Fast", "Thinking", "Pro") in `[data-test-id="logo-pill-label-container"]`;
-// the composer is Quill, `rich-textarea .ql-editor`.
+// the composer is Quill, `rich-textarea .ql-editor`. Since 2026-03 the page has no
+// title element; `document.title` opens with a left-to-right mark (U+200E, dropped by
+// the reader) and ends " - Google Gemini" (tests/fixtures/sites/gemini-2026-03.html).
 export default {
   site: 'gemini',
   hosts: ['gemini.google.com'],
@@ -23,7 +25,7 @@ export default {
   streaming: 'message-content [aria-busy="true"], .markdown[aria-busy="true"]',
   model: { selector: '[data-test-id="logo-pill-label-container"] > span' },
   title: ['.conversation.selected .conversation-title', '[data-test-id="conversation-title"]', 'document.title'],
-  titleSuffix: /^\s*Gemini\s*$|\s*[-|]\s*Gemini\s*$/,
+  titleSuffix: /^\s*(?:Google\s+)?Gemini\s*$|\s*[-|\u2013\u2014]\s*(?:Google\s+)?Gemini\s*$/,
   strip: '.cdk-visually-hidden, user-query time, .code-block-decoration, .thoughts-container, sources-list, message-actions, mat-icon',
   codeLabel: { container: 'code-block', label: '.code-block-decoration > span' },
   composer: { selector: 'rich-textarea .ql-editor', kind: 'quill' },

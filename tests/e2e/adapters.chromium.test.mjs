@@ -154,7 +154,7 @@ const PAGES = [
     chrome: ['Copy Query', 'Reviewed 10 sources', '10 sources', 'perplexity', 'Helpful', '\u200b'],
     composer: 'lexical',
     renamed: (html) => html.replaceAll('group/query', 'group/prompt').replaceAll('whitespace-pre-line', 'ws-lines')
-      .replaceAll('markdown-content-', 'answer-body-').replace(/\bprose\b/g, 'copy-text'),
+      .replaceAll('markdown-content-', 'answer-body-').replace(/\bprose\b/g, 'copy-text').replaceAll('select-text', 'sel-text'),
   },
   {
     name: 'Perplexity without www',
@@ -212,6 +212,132 @@ const PAGES = [
     title: 'Conjugaison du subjonctif',
     composer: 'textarea',
     renamed: (html) => html.replaceAll('data-message-author-role', 'data-sender'),
+  },
+  // Layouts of Aug-Oct 2026 and older/reduced pages (tests/fixtures/sites, each page's
+  // head says what it models and the facts it rests on).
+  {
+    name: 'ChatGPT 2026-09',
+    file: path.join(OURS, 'chatgpt-2026-09.html'),
+    url: 'https://chatgpt.com/c/69c1d2e3-4f50-8001-9a2b-3c4d5e6f7a80',
+    id: '69c1d2e3-4f50-8001-9a2b-3c4d5e6f7a80',
+    roles: repeat(['user', 'assistant'], 3),
+    phrases: ['How do I sort a Vec of structs by one field?\nDescending, please.', '```rust\npeople.sort_by(|a, b| b.age.cmp(&a.age));\n```',
+      'For floats use **partial\\_cmp**.', '-   stable: keeps equal elements in order', 'And stable?', "You're welcome."],
+    chrome: ['You said', 'ChatGPT said', 'Edit', 'Copy', 'Good response'],
+    title: 'Sorting a list in Rust',
+    composer: 'prosemirror',
+    renamed: (html) => html.replaceAll('data-chatgpt-search-unit-key', 'data-unit').replaceAll('data-conversation-role', 'data-role')
+      .replaceAll('data-user-message-bubble', 'data-bubble').replaceAll('data-markdown-text-style', 'data-style'),
+  },
+  {
+    name: 'Claude 2026-10',
+    file: path.join(OURS, 'claude-2026-10.html'),
+    url: 'https://claude.ai/chat/7d3e9a10-2b4c-4f6e-8a01-c2d3e4f5a6b7',
+    id: '7d3e9a10-2b4c-4f6e-8a01-c2d3e4f5a6b7',
+    roles: repeat(['user', 'assistant'], 2),
+    phrases: ['How long is the train from Paris to Lyon?', 'About **two hours** by TGV from Gare de Lyon.', '-   Fastest: 1 h 56', 'And the first train?', 'The first TGV leaves around 6 am.'],
+    chrome: ['Searched the web', 'Thought for 12s', 'Copy', 'Retry', 'Feb 3', 'Edit'],
+    title: 'Train times to Lyon',
+    composer: 'contenteditable',
+    renamed: (html) => html.replaceAll('data-testid="user-message"', 'data-testid="human"').replaceAll('data-cds=', 'data-ds=')
+      .replaceAll('data-testid="assistant-message"', 'data-testid="reply"').replaceAll('data-is-streaming', 'data-live'),
+  },
+  {
+    name: 'Claude older answers without the streaming wrapper',
+    file: path.join(OURS, 'claude-unwrapped.html'),
+    url: 'https://claude.ai/chat/2f9a4c1e-8d3b-4e7a-9c15-0b6d2e8f4a71',
+    id: '2f9a4c1e-8d3b-4e7a-9c15-0b6d2e8f4a71',
+    roles: repeat(['user', 'assistant'], 2),
+    phrases: ['Claude の html構造をテストするための質問です', 'はい', '次は「いいえ」だけ答えて。', 'いいえ'],
+    chrome: ['Copy', 'Retry', 'Edit'],
+    title: 'Claude の HTML構造テスト',
+  },
+  {
+    name: 'Perplexity 2026-09',
+    file: path.join(OURS, 'perplexity-2026-09.html'),
+    url: 'https://www.perplexity.ai/search/best-time-to-visit-kyoto-Hq7Zp2Lw',
+    id: 'best-time-to-visit-kyoto-Hq7Zp2Lw',
+    roles: repeat(['user', 'assistant'], 2),
+    phrases: ['Best time to visit Kyoto?\nAvoiding crowds.', 'Go to **Fushimi Inari** before 7 am.', 'Plan three days there.', '## Three days in Kyoto', '1.  Higashiyama and Gion'],
+    chrome: ['Copy Query', 'Reviewed 10 sources', 'japan-guide', 'Deep Research report', 'Working notes', '\u200b'],
+    title: 'Best time to visit Kyoto',
+    composer: 'lexical',
+    renamed: (html) => html.replaceAll('group/user-bubble', 'group/bubble').replaceAll('data-renderer', 'data-r').replaceAll('select-text', 'sel-text')
+      .replaceAll('data-workflow-final-text', 'data-final').replace(/\bprose\b/g, 'copy-text'),
+  },
+  {
+    name: 'Perplexity with the question only in span.select-text',
+    file: path.join(OURS, 'perplexity-reduced.html'),
+    url: 'https://www.perplexity.ai/search/perplexitynohtmlgou-zao-wotesu-Qm3xT8a1Rk2',
+    id: 'perplexitynohtmlgou-zao-wotesu-Qm3xT8a1Rk2',
+    roles: repeat(['user', 'assistant'], 2),
+    phrases: ['erplexityのhtml構造をテストするための質問です。「はい」とだけ答えて。', '次は「いいえ」だけ答えて'],
+    chrome: ['Copy Query', '\u200b'],
+  },
+  {
+    name: 'DeepSeek DeepThink',
+    file: path.join(OURS, 'deepseek-deepthink.html'),
+    url: 'https://chat.deepseek.com/a/search/s/7c2e4a18-9b3d-4f60-a1c2-d3e4f5a6b7c8',
+    id: '7c2e4a18-9b3d-4f60-a1c2-d3e4f5a6b7c8',
+    roles: repeat(['user', 'assistant'], 2),
+    phrases: ['判断 97 是不是质数？', '**97 是质数。** 它不能被 2、3、5、7 整除。', '那 91 呢？', '91 不是质数：`91 = 7 × 13`。'],
+    // The reasoning (and its header) is not the answer.
+    chrome: ['REASONING', '平方根', '已深度思考', '复制'],
+    title: 'Prime check',
+    composer: 'textarea',
+  },
+  {
+    name: 'Gemini 2026-03',
+    file: path.join(OURS, 'gemini-2026-03.html'),
+    url: 'https://gemini.google.com/app/5e7a9c1b3d2f4e60',
+    id: '5e7a9c1b3d2f4e60',
+    roles: ['user', 'assistant'],
+    phrases: ['Show me a code sample', '```markdown\n# Example'],
+    chrome: ['09:01', '\nMarkdown\n'],
+    title: 'Show me a code sample',
+  },
+  {
+    name: 'Grok 2026',
+    file: path.join(OURS, 'grok-2026.html'),
+    url: 'https://grok.com/chat/0a1b2c3d-5e6f-4a70-8b91-c2d3e4f5a6b7',
+    id: '0a1b2c3d-5e6f-4a70-8b91-c2d3e4f5a6b7',
+    roles: repeat(['user', 'assistant'], 2),
+    phrases: ['How far is the Moon?', 'About **384,400 km** on average.', 'In light seconds?', 'About 1.28 light seconds.'],
+    chrome: ['Thought for 3s', 'Copy', 'Regenerate', 'Edit'],
+    title: 'Moon distance',
+    composer: 'prosemirror',
+    renamed: (html) => html.replaceAll('data-testid="user-message"', 'data-testid="q"').replaceAll('data-testid="assistant-message"', 'data-testid="a"'),
+  },
+  {
+    name: 'Grok inside X',
+    file: path.join(OURS, 'grok-2026.html'),
+    url: 'https://x.com/i/grok?conversation=1949223611530703142',
+    id: '1949223611530703142',
+    roles: repeat(['user', 'assistant'], 2),
+    phrases: ['About **384,400 km** on average.'],
+    chrome: [],
+  },
+  {
+    name: 'Mistral 2026',
+    file: path.join(OURS, 'mistral-2026.html'),
+    url: 'https://chat.mistral.ai/chat/6f5e4d3c-2b1a-4098-8776-655443322110',
+    id: '6f5e4d3c-2b1a-4098-8776-655443322110',
+    roles: ['user', 'assistant'],
+    phrases: ['Un tableau des planètes, et du code pour le trier.', '| Planète | Lunes |', '| Mars | 2 |', '```python\nsorted(planetes, key=lambda p: p.lunes)\n```', 'Mars a **2** lunes.'],
+    chrome: ['Planètes', 'Copier', 'Télécharger', 'Copy', '1:34am', '\npython\n'],
+    title: 'Tableau des planètes',
+    composer: 'textarea',
+  },
+  {
+    name: 'Copilot 2026',
+    file: path.join(OURS, 'copilot-2026.html'),
+    url: 'https://copilot.microsoft.com/chats/Qw3eR5tY7uI9oP1a',
+    id: 'Qw3eR5tY7uI9oP1a',
+    roles: repeat(['user', 'assistant'], 2),
+    phrases: ['How long to boil an egg?', '**6 minutes** for a soft yolk, 10 for hard.', 'At altitude?', 'Add about a minute per 1,000 m.'],
+    chrome: ['Copilot said', 'Sources', 'bbcgoodfood', 'Was this helpful?'],
+    title: 'Boiling an egg',
+    composer: 'textarea',
   },
 ];
 
@@ -299,8 +425,127 @@ test('addresses that are not a conversation give no conversation id', async () =
       'https://chatgpt.com/', 'https://claude.ai/new', 'https://gemini.google.com/app',
       'https://www.perplexity.ai/', 'https://grok.com/', 'https://chat.deepseek.com/',
       'https://copilot.microsoft.com/', 'https://chat.mistral.ai/chat',
+      'https://x.com/i/grok', 'https://grok.com/c?rid=abc', 'https://x.com/home?conversation=123',
+      'https://chat.deepseek.com/a/chat/', 'https://x.com/i/grok/share/abc?conversation=123',
     ].map((url) => conversationIdOf(adapterFor(new URL(url).hostname), url));
   });
   await context.close();
-  assert.deepEqual(ids, Array(8).fill(null));
+  assert.deepEqual(ids, Array(13).fill(null));
+});
+
+test('on x.com only the Grok pages belong to an adapter', async () => {
+  const context = await browser.newContext();
+  const tab = await context.newPage();
+  await tab.setContent('<!doctype html><title>x</title>');
+  await tab.addScriptTag({ content: bundle });
+  const sites = await tab.evaluate(() => [
+    'https://x.com/i/grok', 'https://x.com/i/grok?conversation=1', 'https://x.com/i/grok/share/a',
+    'https://x.com/', 'https://x.com/home', 'https://x.com/i/grokker', 'https://x.com/elonmusk/status/1?conversation=2',
+  ].map((url) => window.__tkReader.adapterForUrl(url)?.site ?? null));
+  await context.close();
+  assert.deepEqual(sites, ['grok', 'grok', 'grok', null, null, null, null]);
+});
+
+test('ChatGPT 2026-09 turns keep the first of their message ids', async () => {
+  const page = PAGES.find((p) => p.name === 'ChatGPT 2026-09');
+  const read = await readPage(page.url, documentOf(page.file));
+  assert.deepEqual(read.messages.map((m) => m.turnId), ['a1f0-user-7', 'b2e1-asst-7', 'c3d2-user-8', 'd4c3-asst-8', 'e5b4-user-9', 'f6a5-asst-9']);
+});
+
+test('a Claude 2026-10 answer still being written is marked as streaming, and only that one', async () => {
+  const page = PAGES.find((p) => p.name === 'Claude 2026-10');
+  const read = await readPage(page.url, documentOf(page.file));
+  assert.deepEqual(read.messages.map((m) => m.streaming), [false, false, false, true]);
+});
+
+test('a page mixing ChatGPT generations keeps every turn, in document order', async () => {
+  // The real 2026-02 turns (article / data-message-author-role), then the 2026-09 ones
+  // (data-turn-key units), as a page re-rendered mid-rollout shows them.
+  const old = fs.readFileSync(path.join(REAL, 'chatgpt/page-chat-code.html'), 'utf8').replace(/<!--[\s\S]*?-->/, '');
+  const html = documentOf(path.join(OURS, 'chatgpt-2026-09.html')).replace('<div class="thread-scroll-container">', `<div class="thread-scroll-container">${old}`);
+  const read = await readPage('https://chatgpt.com/c/697a0c21-0b10-8327-9d2e-51f0c8a1b2c3', html);
+  assert.deepEqual(roles(read), repeat(['user', 'assistant'], 4));
+  assert.deepEqual(read.messages.map((m) => m.turnId), ['msg-0', 'msg-1', 'a1f0-user-7', 'b2e1-asst-7', 'c3d2-user-8', 'd4c3-asst-8', 'e5b4-user-9', 'f6a5-asst-9']);
+  assert.match(read.messages[1].markdown, /^Here's a TypeScript function/);
+  assert.equal(read.messages[7].markdown, "You're welcome.");
+});
+
+test('a page mixing Claude generations keeps every turn, in document order', async () => {
+  // The reduced real page (one answer with the streaming wrapper, one without), then a
+  // 2026-10 exchange.
+  const older = documentOf(path.join(OURS, 'claude-unwrapped.html'));
+  const newer = documentOf(path.join(OURS, 'claude-2026-10.html'));
+  const thread = newer.slice(newer.indexOf('<div class="flex-1 flex flex-col">'), newer.indexOf('<fieldset>'));
+  const html = older.replace('</body>', `${thread}</body>`);
+  const read = await readPage('https://claude.ai/chat/2f9a4c1e-8d3b-4e7a-9c15-0b6d2e8f4a71', html);
+  assert.deepEqual(roles(read), repeat(['user', 'assistant'], 4));
+  assert.deepEqual(read.messages.map((m) => m.markdown.split('\n')[0]),
+    ['Claude の html構造をテストするための質問です。「はい」とだけ答えて。', 'はい', '次は「いいえ」だけ答えて。', 'いいえ',
+      'How long is the train from Paris to Lyon?', 'About **two hours** by TGV from Gare de Lyon.', 'And the first train?', 'The first TGV leaves around 6 am.']);
+});
+
+test('each role falls back on its own, containers and nested matches are resolved', async () => {
+  const context = await browser.newContext();
+  const tab = await context.newPage();
+  await tab.setContent(`<!doctype html><body>
+    <div id="t1" class="u">Q1</div>
+    <div id="c1" class="old-q"><div id="t2" class="u">Q2</div><div id="t3" class="a"><p class="md">A2</p></div></div>
+    <div id="t4" class="u a"><p class="md">A3</p></div>
+    <div id="x1" class="u a">neither</div>
+    <div id="t5" class="old-a"><div class="a"><p class="md">A4</p></div></div>
+    <div id="t6" class="a"><div class="a"><p class="md">A5</p></div></div>
+  </body>`);
+  await tab.addScriptTag({ content: bundle });
+  const found = await tab.evaluate(() => {
+    const adapter = {
+      layouts: [
+        { turns: { user: ['.u'], assistant: ['.a'] } },
+        { turns: { user: ['.old-q'], assistant: ['.old-a'] } },
+      ],
+      content: { user: { selectors: ['.q'], format: 'text' }, assistant: { selectors: ['.md'], format: 'markdown' } },
+    };
+    const perRole = {
+      // No user turn at the first level: users fall back alone, answers keep theirs.
+      turns: { user: ['.missing', 'b'], assistant: ['i'] },
+      content: { user: { selectors: [], format: 'text' }, assistant: { selectors: [], format: 'text' } },
+    };
+    const other = document.createElement('div');
+    other.innerHTML = '<b>q</b><i>a</i><b>q2</b><i>a2</i>';
+    return {
+      layouts: window.__tkReader.findTurns(adapter).map(({ el, role }) => `${el.id}:${role}`),
+      perRole: window.__tkReader.findTurns(perRole, other).map(({ el, role }) => `${el.textContent}:${role}`),
+    };
+  });
+  await context.close();
+  // c1 holds turns of both roles: a container, not a turn. t4 matches both roles equally
+  // and holds an answer's content: an answer. x1 matches both and holds neither: no turn.
+  // t5 (an older layout) holds a newer answer of the same role: one turn. t6 nests.
+  assert.deepEqual(found.layouts, ['t1:user', 't2:user', 't3:assistant', 't4:assistant', 't5:assistant', 't6:assistant']);
+  assert.deepEqual(found.perRole, ['q:user', 'a:assistant', 'q2:user', 'a2:assistant']);
+});
+
+test('a Le Chat table kept in an attribute is parsed inert: nothing in it runs or loads', async () => {
+  const page = PAGES.find((p) => p.name === 'Mistral 2026');
+  const requests = [];
+  const context = await browser.newContext();
+  try {
+    await context.route('**/*', (route) => {
+      requests.push(route.request().url());
+      return route.request().url() === page.url
+        ? route.fulfill({ contentType: 'text/html; charset=utf-8', body: documentOf(page.file) })
+        : route.abort();
+    });
+    const tab = await context.newPage();
+    await tab.goto(page.url);
+    await tab.addScriptTag({ content: bundle });
+    const before = await tab.evaluate(() => document.documentElement.outerHTML);
+    const read = await tab.evaluate(() => window.__tkReader.read());
+    await tab.waitForTimeout(200);
+    assert.ok(text(read).includes('| Mars | 2 |'));
+    assert.equal(await tab.evaluate(() => window.__tkPwned), undefined, 'no handler of the table HTML ran');
+    assert.ok(!requests.some((u) => u.includes('tracker.example')), `nothing of the table HTML loaded: ${requests.join(', ')}`);
+    assert.equal(await tab.evaluate(() => document.documentElement.outerHTML), before, 'the live page is unchanged');
+  } finally {
+    await context.close();
+  }
 });
