@@ -7,9 +7,7 @@
 //   null      anything else: refused.
 
 import { ext, extensionOrigin } from './shim.js';
-import { ADAPTERS } from './sites/index.js';
-
-const SITE_HOSTS = new Set(ADAPTERS.flatMap((a) => a.hosts));
+import { adapterForUrl } from './sites/index.js';
 
 export function senderTier(sender) {
   if (!sender || sender.id !== ext.runtime.id) return null;
@@ -22,6 +20,8 @@ export function senderTier(sender) {
   } catch {
     return null;
   }
-  if (parsed.protocol === 'https:' && parsed.port === '' && SITE_HOSTS.has(parsed.hostname)) return 'content';
+  // By host, and on a host shared with the rest of a site (x.com) by path too: only
+  // x.com/i/grok is Grok, the rest of X is not ours.
+  if (parsed.protocol === 'https:' && parsed.port === '' && adapterForUrl(parsed)) return 'content';
   return null;
 }

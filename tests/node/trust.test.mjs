@@ -18,6 +18,14 @@ test('our content script in the top frame of an AI site is a content sender', ()
   assert.equal(senderTier({ id: 'ourid', url: 'https://claude.ai/chat/x', tab, frameId: 0 }), 'content');
 });
 
+test('on x.com only the Grok pages are a content sender', () => {
+  assert.equal(senderTier({ id: 'ourid', url: 'https://x.com/i/grok?conversation=19492', tab, frameId: 0 }), 'content');
+  assert.equal(senderTier({ id: 'ourid', url: 'https://x.com/i/grok', tab, frameId: 0 }), 'content');
+  for (const url of ['https://x.com/', 'https://x.com/home', 'https://x.com/i/grokker', 'https://x.com/someone/status/1?conversation=2']) {
+    assert.equal(senderTier({ id: 'ourid', url, tab, frameId: 0 }), null, url);
+  }
+});
+
 test('frames, other sites, insecure pages and look-alike hosts are refused', () => {
   assert.equal(senderTier({ id: 'ourid', url: 'https://chatgpt.com/c/abc', tab, frameId: 3 }), null);
   assert.equal(senderTier({ id: 'ourid', url: 'https://chatgpt.com/c/abc', frameId: 0 }), null);
