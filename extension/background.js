@@ -10,7 +10,7 @@ import { senderTier } from './trust.js';
 import { enableDeviceUnlock, deviceDataKey, disableDeviceUnlock, deviceUnlockEnabled } from './device.js';
 import { check, RequestError } from './messages.js';
 import { listenForStagedBatches, takeStaged } from './staging.js';
-import { readSettings, writeSettings, captureAllowed, recordHealth, clearHealth, readHealth, refreshBadge } from './settings.js';
+import { readSettings, writeSettings, captureAllowed, recordHealth, clearHealth, readHealth, refreshBadge, readPaths, recordPath } from './settings.js';
 
 const DB_NAME = 'threadkeeper';
 const SESSION_KEY = 'dataKey';
@@ -171,7 +171,7 @@ const pageHandlers = {
 
 Object.assign(pageHandlers, {
   async 'settings.get'() {
-    return { settings: await readSettings(), health: await readHealth(), stayUnlocked: await deviceUnlockEnabled() };
+    return { settings: await readSettings(), health: await readHealth(), paths: await readPaths(), stayUnlocked: await deviceUnlockEnabled() };
   },
   async 'settings.set'(msg) {
     const settings = await writeSettings({ paused: msg.paused, site: check.site(msg.site), enabled: msg.enabled, restoreBudget: msg.restoreBudget, autoLockMinutes: msg.autoLockMinutes });
@@ -296,6 +296,9 @@ async function senderPage(sender) {
   return page;
 }
 
+// Errors of the Rust thread reader that say how a site's data could not be read.
+const THREAD_FAILURES = new Set(['too_large', 'shape_changed', 'other_conversation', 'no_turns']);
+
 const contentHandlers = {
   async capture(msg, sender) {
     const page = await senderPage(sender);
@@ -320,6 +323,39 @@ const contentHandlers = {
       throw err;
     }
     if (await clearHealth(page.site, 'save_failed')) await refreshBadge();
+    await recordPath(page.site, 'page', Date.now());
+    return { added: outcome.added, updated: outcome.updated, queued: outcome.queued };
+  },
+  /**
+   * The thread path: the site's replies for the conversation in the sender's own tab,
+   * parsed and merged in Rust. Answers `{more}` while the site has further pages, then
+   * what the merge did. A failure is recorded by kind in the site's path health.
+   */
+  async 'capture.thread'(msg, sender) {
+    const page = await senderPage(sender);
+    const thread = check.thread(msg);
+    if (!page.conversationId) throw new RequestError('not_a_conversation', 'This page is not a conversation.');
+    const failed = (kind, status) => recordPath(page.site, 'thread', Date.now(), kind, status);
+    // Read for one conversation, while the tab moved to another: nothing is stored.
+    if (thread.conversationId !== page.conversationId) {
+      await failed('moved');
+      throw new RequestError('forbidden', 'A tab may only send the conversation open in it.');
+    }
+    if (!captureAllowed(await readSettings(), page.site)) return { skipped: true };
+    if (thread.failure) {
+      await failed(thread.failure, thread.status);
+      return {};
+    }
+    const vault = await vaultReady();
+    let outcome;
+    try {
+      outcome = await vault.captureThread(page.site, page.conversationId, page.url, thread.replies);
+    } catch (err) {
+      if (THREAD_FAILURES.has(err?.code)) await failed(err.code);
+      throw err;
+    }
+    if (typeof outcome.more === 'string') return { more: outcome.more };
+    await recordPath(page.site, 'thread', Date.now());
     return { added: outcome.added, updated: outcome.updated, queued: outcome.queued };
   },
   async 'capture.health'(msg, sender) {

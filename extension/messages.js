@@ -8,6 +8,10 @@ const MAX_SNAPSHOT_MESSAGES = 5000;
 const MAX_JSON_BATCH = 32 * 1024 * 1024;
 const ROLES = new Set(['user', 'assistant', 'system', 'tool']);
 const HEALTH = new Set(['ok', 'no_turns', 'unknown_roles']);
+const MAX_THREAD_PAGES = 20;
+const MAX_THREAD_CHARS = 32 * 1024 * 1024;
+// What a content script may report of a failed read of its site's data (thread.js).
+const THREAD_FAILURES = new Set(['refused', 'unreachable', 'too_large', 'signed_out']);
 
 export class RequestError extends Error {
   constructor(code, message) {
@@ -74,6 +78,24 @@ export const check = {
     if (v.site !== undefined) snapshot.site = text(v.site, 'The site', 32);
     if (v.conversationId !== undefined) snapshot.conversationId = text(v.conversationId, 'The conversation id', 512);
     return snapshot;
+  },
+  /**
+   * The thread path: `{conversationId, replies: [text]}` (the site's replies, parsed in
+   * Rust) or `{conversationId, failure, status?}` (what kind of read failed).
+   */
+  thread(v) {
+    const conversationId = text(v?.conversationId, 'The conversation id', 512);
+    if (v.failure !== undefined) {
+      if (!THREAD_FAILURES.has(v.failure)) throw new RequestError('invalid_input', 'Unknown kind of failure.');
+      const out = { conversationId, failure: v.failure };
+      if (Number.isInteger(v.status) && v.status >= 100 && v.status < 600) out.status = v.status;
+      return out;
+    }
+    if (!Array.isArray(v.replies) || v.replies.length === 0 || v.replies.length > MAX_THREAD_PAGES || v.replies.some((r) => typeof r !== 'string')) {
+      throw new RequestError('invalid_input', 'A thread needs the site\'s replies as text.');
+    }
+    if (v.replies.reduce((n, r) => n + r.length, 0) > MAX_THREAD_CHARS) throw new RequestError('too_large', 'The conversation is too large to read at once.');
+    return { conversationId, replies: v.replies };
   },
   kdf(v) {
     if (v === undefined || v === null) return undefined;

@@ -60,7 +60,11 @@ export async function readHealth() {
   return health;
 }
 
-/** The toolbar badge: "!" when a site's capture is degraded, "off" when paused. */
+/**
+ * The toolbar badge: "!" when a site's capture is degraded (nothing is being saved),
+ * "off" when paused. A failed read of a site's own data is not a badge: the page is
+ * still read and saved; the popup and vault page say so in words (`paths`).
+ */
 export async function refreshBadge() {
   if (!ext.action?.setBadgeText) return;
   const [settings, health] = await Promise.all([readSettings(), readHealth()]);
@@ -71,4 +75,41 @@ export async function refreshBadge() {
   await ext.action.setTitle({
     title: degraded ? `Threadkeeper: capture needs attention on ${Object.keys(health).join(', ')}` : settings.paused ? 'Threadkeeper: capture paused' : 'Threadkeeper',
   });
+}
+
+/**
+ * Which capture path worked per site, and when (`threads` in storage.local): `page`
+ * (reading what the page shows) and `thread` (the site's own data); a failed thread
+ * read keeps its kind (`refused`, `unreachable`, `too_large`, `signed_out`,
+ * `shape_changed`, `other_conversation`, `no_turns`, `moved`) and, for a refusal, the
+ * HTTP status. No content, no address, no token.
+ */
+export async function readPaths() {
+  const { paths = {} } = await ext.storage.local.get('paths');
+  return paths;
+}
+
+const OK_EVERY_MS = 60 * 1000;
+
+/** Records one path's outcome for `site`; `failure` absent means it worked. */
+export async function recordPath(site, path, at, failure, status) {
+  const paths = await readPaths();
+  const entry = { ...(paths[site]?.[path] ?? {}) };
+  if (failure) {
+    if (entry.failure === failure && entry.status === status) return false;
+    entry.failure = failure;
+    entry.failedAt = at;
+    if (status) entry.status = status;
+    else delete entry.status;
+  } else {
+    // A working path is noted at most once a minute (captures come every second).
+    if (!entry.failure && entry.okAt && at - entry.okAt < OK_EVERY_MS) return false;
+    delete entry.failure;
+    delete entry.failedAt;
+    delete entry.status;
+    entry.okAt = at;
+  }
+  paths[site] = { ...(paths[site] ?? {}), [path]: entry };
+  await ext.storage.local.set({ paths });
+  return true;
 }

@@ -14,6 +14,12 @@
 //! 3. Any other unmatched turn is inserted after the previous match, or appended.
 //! 4. Stored turns missing from the snapshot are never deleted.
 //! 5. The same snapshot twice changes nothing.
+//! 6. Texts that differ only in formatting (the page's rendering against the site's own
+//!    Markdown, see [`similar`]) are the same turn: a turn matched by its text keeps the
+//!    stored text, so the page and the site's data never make versions of each other.
+//!
+//! [`merge_thread`] merges the whole thread read from the site's own data (the current
+//! branch, with the other branches as versions) by the same matching.
 
 use serde::{Deserialize, Serialize};
 
@@ -66,8 +72,68 @@ fn same_text(stored: &Message, text: &str) -> bool {
     stored.markdown == text || stored.versions.iter().any(|v| v == text)
 }
 
+/// The words of a text, lowercased, without punctuation or Markdown marks.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+}
+
+/// Whether two texts are the same turn written two ways: the same words (formatting,
+/// escapes and punctuation aside), or, for texts of eight words or more, nine in ten
+/// words in common (a page shows citation numbers, labels and card titles the site's
+/// Markdown does not have).
+pub fn similar(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let (mut x, mut y) = (words(a), words(b));
+    if x.is_empty() || y.is_empty() {
+        return false;
+    }
+    if x == y {
+        return true;
+    }
+    if x.len() < 8 || y.len() < 8 {
+        return false;
+    }
+    x.sort_unstable();
+    y.sort_unstable();
+    let (mut i, mut j, mut common) = (0, 0, 0usize);
+    while i < x.len() && j < y.len() {
+        match x[i].cmp(&y[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    common * 20 >= (x.len() + y.len()) * 9
+}
+
+/// Same text as the stored turn or one of its versions, formatting aside.
+fn same_turn_text(stored: &Message, text: &str) -> bool {
+    similar(&stored.markdown, text) || stored.versions.iter().any(|v| similar(v, text))
+}
+
 fn grows(old: &str, new: &str) -> bool {
     new.starts_with(old.trim_end())
+}
+
+/// Keeps `old` as an earlier version unless it is one already (or is the text now).
+fn push_version(m: &mut Message, old: String) {
+    if old != m.markdown && !m.versions.contains(&old) {
+        m.versions.push(old);
+    }
+}
+
+/// A stored turn may be matched by text only when no two different site ids say otherwise.
+fn ids_agree(stored: &Message, id: Option<&str>) -> bool {
+    match (stored.turn_id.as_deref(), id) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
 }
 
 /// Merges `snapshot` into `stored` (None for a conversation seen for the first time).
@@ -99,17 +165,28 @@ pub fn merge(stored: Option<Conversation>, snapshot: &Snapshot, now: i64) -> Mer
             (0..msgs.len()).find(|&j| !matched[j] && msgs[j].turn_id.as_deref() == Some(id.as_str()))
         });
         let by_text = || {
-            (start..msgs.len()).find(|&j| !matched[j] && msgs[j].role == s.role && same_text(&msgs[j], &s.markdown))
+            (start..msgs.len()).find(|&j| {
+                !matched[j]
+                    && msgs[j].role == s.role
+                    && ids_agree(&msgs[j], s.turn_id.as_deref())
+                    && same_turn_text(&msgs[j], &s.markdown)
+            })
         };
+        let found_by_id = by_id.is_some();
         let pos = match by_id.or_else(by_text) {
             Some(j) => {
                 let m = &mut conv.messages[j];
                 let mut changed = false;
-                if m.markdown != s.markdown && !m.versions.contains(&s.markdown) {
+                // The same words written another way is the same text (rule 6); a turn
+                // found by its text is that text already.
+                let reworded = !m.streaming
+                    && !s.streaming
+                    && (!found_by_id || words(&m.markdown) == words(&s.markdown) && !words(&s.markdown).is_empty());
+                if m.markdown != s.markdown && !m.versions.contains(&s.markdown) && !reworded {
                     // Same turn id, new text: streaming growth or an edit.
                     if !(m.streaming || grows(&m.markdown, &s.markdown)) {
                         let old = std::mem::take(&mut m.markdown);
-                        m.versions.push(old);
+                        push_version(m, old);
                     }
                     m.markdown = s.markdown.clone();
                     changed = true;
@@ -134,7 +211,7 @@ pub fn merge(stored: Option<Conversation>, snapshot: &Snapshot, now: i64) -> Mer
                 let reappears_later = |j: usize| {
                     incoming[i + 1..].iter().any(|later| {
                         later.turn_id.is_some() && later.turn_id == msgs[j].turn_id
-                            || later.role == msgs[j].role && same_text(&msgs[j], &later.markdown)
+                            || later.role == msgs[j].role && same_turn_text(&msgs[j], &later.markdown)
                     })
                 };
                 match slot.filter(|&j| !reappears_later(j)) {
@@ -142,7 +219,7 @@ pub fn merge(stored: Option<Conversation>, snapshot: &Snapshot, now: i64) -> Mer
                         let m = &mut conv.messages[j];
                         if !(m.streaming || grows(&m.markdown, &s.markdown)) {
                             let old = std::mem::take(&mut m.markdown);
-                            m.versions.push(old);
+                            push_version(m, old);
                         }
                         m.markdown = s.markdown.clone();
                         m.streaming = s.streaming;
@@ -442,6 +519,168 @@ pub fn merge_imported(stored: Option<Conversation>, incoming: Conversation) -> M
     MergeOutcome { header_changed: header_changed || !changed.is_empty(), conversation: conv, changed, added, updated: 0 }
 }
 
+/// Merges the whole thread read from the site's own conversation data (its current
+/// branch in order, other branches as versions, final texts) into the stored one.
+///
+/// - A thread turn is matched to a stored turn by the site's turn id, else by role and
+///   text ([`similar`], against earlier versions too) where the ids do not disagree.
+/// - The thread's order wins: its turns are laid out as the site has them; stored
+///   turns it does not hold (a turn still streaming, one the site deleted) stay right
+///   after the stored turn they followed. Nothing stored is removed.
+/// - A matched turn takes the site's text in place when it was streaming or only its
+///   formatting differs; a different text keeps the stored one as an earlier version
+///   (the site's current branch moved); the site's other branches join its versions.
+/// - Turn ids, models, times and metadata the stored turn lacks are filled in.
+/// - Reading the same thread twice changes nothing.
+pub fn merge_thread(stored: Option<Conversation>, mut incoming: Conversation, now: i64) -> MergeOutcome {
+    for m in &mut incoming.messages {
+        m.streaming = false;
+        if m.provenance.first_seen == 0 {
+            m.provenance.first_seen = now;
+        }
+        m.provenance.last_seen = now;
+        if m.provenance.source.is_none() {
+            m.provenance.source = Some("thread".into());
+        }
+    }
+    let Some(old) = stored else {
+        let n = incoming.messages.len();
+        if incoming.created_at == 0 {
+            incoming.created_at = now;
+        }
+        if incoming.updated_at == 0 {
+            incoming.updated_at = now;
+        }
+        return MergeOutcome { conversation: incoming, changed: (0..n).collect(), header_changed: true, added: n, updated: 0 };
+    };
+    let olds = &old.messages;
+    let mut taken = vec![false; olds.len()];
+    let mut pairs: Vec<Option<usize>> = Vec::with_capacity(incoming.messages.len());
+    let mut prev: Option<usize> = None;
+    for m in &incoming.messages {
+        let by_id = m.turn_id.as_deref().and_then(|id| {
+            (0..olds.len()).find(|&j| !taken[j] && olds[j].turn_id.as_deref() == Some(id))
+        });
+        let start = prev.map_or(0, |p| p + 1).min(olds.len());
+        let found = by_id.or_else(|| {
+            (start..olds.len()).chain(0..start).find(|&j| {
+                !taken[j]
+                    && olds[j].role == m.role
+                    && ids_agree(&olds[j], m.turn_id.as_deref())
+                    && same_turn_text(&olds[j], &m.markdown)
+                    // The stored text is one of the site's other branches of this turn.
+                    || !taken[j] && olds[j].role == m.role && m.versions.iter().any(|v| similar(v, &olds[j].markdown))
+            })
+        });
+        // By position: the stored turn after the previous match, still streaming or
+        // growing into this text.
+        let found = found.or_else(|| {
+            Some(start).filter(|&j| {
+                j < olds.len()
+                    && !taken[j]
+                    && olds[j].role == m.role
+                    && ids_agree(&olds[j], m.turn_id.as_deref())
+                    && (olds[j].streaming || grows(&olds[j].markdown, &m.markdown))
+            })
+        });
+        if let Some(j) = found {
+            taken[j] = true;
+            prev = Some(j);
+        }
+        pairs.push(found);
+    }
+    // Stored turns the thread does not hold follow the stored turn before them.
+    let mut after: Vec<Vec<usize>> = vec![Vec::new(); incoming.messages.len()];
+    let mut leading = Vec::new();
+    let slot_of: std::collections::HashMap<usize, usize> =
+        pairs.iter().enumerate().filter_map(|(i, p)| p.map(|j| (j, i))).collect();
+    for j in (0..olds.len()).filter(|&j| !taken[j]) {
+        match (0..j).rev().find_map(|k| slot_of.get(&k).copied()) {
+            Some(i) => after[i].push(j),
+            None => leading.push(j),
+        }
+    }
+    let (mut added, mut updated) = (0, 0);
+    let mut messages: Vec<Message> = leading.iter().map(|&j| olds[j].clone()).collect();
+    for (i, m) in incoming.messages.into_iter().enumerate() {
+        match pairs[i] {
+            Some(j) => {
+                let merged = merge_thread_turn(olds[j].clone(), m, now);
+                if merged != olds[j] {
+                    updated += 1;
+                }
+                messages.push(merged);
+            }
+            None => {
+                added += 1;
+                messages.push(m);
+            }
+        }
+        messages.extend(after[i].iter().map(|&j| olds[j].clone()));
+    }
+    let changed: Vec<usize> =
+        (0..messages.len()).filter(|&i| olds.get(i).is_none_or(|o| *o != messages[i])).collect();
+    let mut conv = Conversation { messages, ..old.clone() };
+    let mut header_changed = !changed.is_empty();
+    if !incoming.title.trim().is_empty() && conv.title != incoming.title.trim() {
+        conv.title = incoming.title.trim().to_owned();
+        header_changed = true;
+    }
+    if conv.url.is_empty() && !incoming.url.is_empty() {
+        conv.url = incoming.url.clone();
+        header_changed = true;
+    }
+    if incoming.model.is_some() && conv.model != incoming.model {
+        conv.model = incoming.model.clone();
+        header_changed = true;
+    }
+    if incoming.created_at != 0 && incoming.created_at < conv.created_at {
+        conv.created_at = incoming.created_at;
+        header_changed = true;
+    }
+    if header_changed {
+        conv.updated_at = conv.updated_at.max(incoming.updated_at).max(now);
+    }
+    MergeOutcome { conversation: conv, changed, header_changed, added, updated }
+}
+
+/// One stored turn and the same turn read from the site's thread (see [`merge_thread`]).
+fn merge_thread_turn(mut stored: Message, site: Message, now: i64) -> Message {
+    let before = stored.clone();
+    if stored.markdown != site.markdown {
+        if stored.streaming || similar(&stored.markdown, &site.markdown) || grows(&stored.markdown, &site.markdown) {
+            stored.markdown = site.markdown;
+        } else {
+            let old = std::mem::replace(&mut stored.markdown, site.markdown);
+            stored.versions.retain(|v| *v != stored.markdown);
+            push_version(&mut stored, old);
+        }
+    }
+    for v in site.versions {
+        if !same_turn_text(&stored, &v) {
+            stored.versions.push(v);
+        }
+    }
+    stored.streaming = false;
+    // The site's current branch names the turn (a regenerated answer has a new id).
+    if site.turn_id.is_some() {
+        stored.turn_id = site.turn_id;
+    }
+    if stored.provenance.model.is_none() {
+        stored.provenance.model = site.provenance.model;
+    }
+    if site.provenance.first_seen != 0 && site.provenance.first_seen < stored.provenance.first_seen {
+        stored.provenance.first_seen = site.provenance.first_seen;
+    }
+    for (k, v) in site.metadata {
+        stored.metadata.entry(k).or_insert(v);
+    }
+    if stored != before {
+        stored.provenance.last_seen = now;
+    }
+    stored
+}
+
 #[cfg(test)]
 mod import_tests {
     use super::*;
@@ -478,5 +717,135 @@ mod import_tests {
         assert_eq!(texts, ["a", "b", "c", "d", "local only"]);
         assert_eq!(out.added, 2);
         assert_eq!(out.changed, [2, 3, 4]);
+    }
+}
+
+#[cfg(test)]
+mod thread_tests {
+    use super::*;
+    use Role::{Assistant as A, User as U};
+
+    fn msg(role: Role, text: &str, id: Option<&str>) -> Message {
+        Message { turn_id: id.map(str::to_owned), ..Message::new(role, text) }
+    }
+
+    fn thread(turns: Vec<Message>) -> Conversation {
+        Conversation {
+            site: Site::Claude,
+            conversation_id: "c1".into(),
+            title: "From the site".into(),
+            url: String::new(),
+            model: None,
+            created_at: 1_000,
+            updated_at: 2_000,
+            messages: turns,
+        }
+    }
+
+    fn page(turns: &[(Role, &str)]) -> Snapshot {
+        Snapshot {
+            site: Site::Claude,
+            conversation_id: "c1".into(),
+            url: "https://claude.ai/chat/c1".into(),
+            title: "From the site".into(),
+            model: None,
+            messages: turns
+                .iter()
+                .map(|(role, text)| SnapshotMessage { role: *role, markdown: (*text).into(), turn_id: None, streaming: false })
+                .collect(),
+        }
+    }
+
+    fn texts(c: &Conversation) -> Vec<&str> {
+        c.messages.iter().map(|m| m.markdown.as_str()).collect()
+    }
+
+    /// 200 turns, ids `m0`..`m199`.
+    fn long_thread() -> Conversation {
+        thread(
+            (0..200)
+                .map(|i| {
+                    let (role, text) = if i % 2 == 0 { (U, format!("Question **{i}** about tides")) } else { (A, format!("Answer {i}: the moon pulls the sea")) };
+                    msg(role, &text, Some(&format!("m{i}")))
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn formatting_aside_texts_are_the_same_and_different_words_are_not() {
+        assert!(similar("**Hello**, world!", "Hello world"));
+        assert!(similar("Use `cargo test` \\_now\\_", "use cargo test now"));
+        let long = "The quick brown fox jumps over the lazy dog near the river bank today";
+        assert!(similar(long, &format!("{long} [1]")));
+        assert!(!similar("yes", "no"));
+        assert!(!similar("Paris is the capital of France, said the guide", "Rome is the capital of Italy, said the guide"));
+        assert!(!similar("...", "!!!"));
+    }
+
+    #[test]
+    fn a_page_showing_the_last_six_turns_then_the_thread_stores_all_in_order_once() {
+        let whole = long_thread();
+        // The page rendered the last six turns as the DOM path reads them (no ids,
+        // the site's bold marks lost): stored first.
+        let shown: Vec<(Role, String)> =
+            whole.messages[194..].iter().map(|m| (m.role, m.markdown.replace("**", ""))).collect();
+        let shown: Vec<(Role, &str)> = shown.iter().map(|(r, t)| (*r, t.as_str())).collect();
+        let stored = merge(None, &page(&shown), 5).conversation;
+        assert_eq!(stored.messages.len(), 6);
+        let out = merge_thread(Some(stored), whole.clone(), 10);
+        assert_eq!(out.conversation.messages.len(), 200);
+        assert_eq!(out.added, 194);
+        for (i, m) in out.conversation.messages.iter().enumerate() {
+            assert_eq!(m.turn_id.as_deref(), Some(format!("m{i}").as_str()));
+            assert!(m.versions.is_empty(), "no versions from formatting alone");
+        }
+        assert_eq!(out.conversation.title, "From the site");
+        // Reading it again, or the page again, changes nothing.
+        let again = merge_thread(Some(out.conversation.clone()), whole, 20);
+        assert!(again.is_unchanged());
+        let page_again = merge(Some(out.conversation.clone()), &page(&shown), 30);
+        assert!(page_again.is_unchanged(), "{:?}", page_again.changed);
+    }
+
+    #[test]
+    fn a_streaming_turn_takes_the_final_text_and_a_turn_only_on_the_page_stays() {
+        let mut s = page(&[(U, "hi"), (A, "Hel")]);
+        s.messages[1].streaming = true;
+        let stored = merge(None, &s, 5).conversation;
+        let mut t = thread(vec![msg(U, "hi", Some("u1")), msg(A, "Hello there, friend", Some("a1"))]);
+        t.messages[1].provenance.model = Some("claude-x".into());
+        let out = merge_thread(Some(stored), t, 10);
+        let m = &out.conversation.messages[1];
+        assert_eq!((m.markdown.as_str(), m.streaming, m.versions.len()), ("Hello there, friend", false, 0));
+        assert_eq!(m.provenance.model.as_deref(), Some("claude-x"));
+        // A turn the page shows that the site's data does not hold yet stays after its neighbour.
+        let with_new = merge(Some(out.conversation.clone()), &page(&[(U, "hi"), (A, "Hello there, friend"), (U, "and now?")]), 20).conversation;
+        let out = merge_thread(Some(with_new), thread(vec![msg(U, "hi", Some("u1")), msg(A, "Hello there, friend", Some("a1"))]), 30);
+        assert_eq!(texts(&out.conversation), ["hi", "Hello there, friend", "and now?"]);
+    }
+
+    #[test]
+    fn branches_become_versions_and_a_moved_branch_keeps_the_stored_text() {
+        let stored = merge_thread(None, thread(vec![msg(U, "Write a haiku", Some("u1")), msg(A, "Old pond, a frog jumps", Some("a1"))]), 5).conversation;
+        let mut regen = msg(A, "Autumn moonlight, a worm digs silently", Some("a2"));
+        regen.versions = vec!["Old pond, a frog jumps".into()];
+        let out = merge_thread(Some(stored), thread(vec![msg(U, "Write a haiku", Some("u1")), regen]), 10);
+        let m = &out.conversation.messages[1];
+        assert_eq!(out.conversation.messages.len(), 2, "the regenerated answer replaces, not duplicates");
+        assert_eq!(m.markdown, "Autumn moonlight, a worm digs silently");
+        assert_eq!(m.versions, ["Old pond, a frog jumps"]);
+    }
+
+    #[test]
+    fn turns_with_different_site_ids_are_never_matched_by_text() {
+        let stored = merge_thread(None, thread(vec![msg(U, "ok", Some("u1")), msg(A, "Done.", Some("a1"))]), 5).conversation;
+        let out = merge_thread(
+            Some(stored),
+            thread(vec![msg(U, "ok", Some("u1")), msg(A, "Done.", Some("a1")), msg(U, "ok", Some("u2")), msg(A, "Done.", Some("a2"))]),
+            10,
+        );
+        assert_eq!(out.conversation.messages.len(), 4);
+        assert_eq!(out.added, 2);
     }
 }

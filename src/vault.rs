@@ -43,7 +43,7 @@ use zeroize::Zeroizing;
 use crate::crypto::kdf::{derive_kek, KdfParams, SALT_LEN};
 use crate::crypto::bulk::{BulkSealer, ToOpen, ToSeal};
 use crate::crypto::keys::DataKey;
-use crate::capture::{merge, merge_imported, Snapshot};
+use crate::capture::{merge, merge_imported, merge_thread, MergeOutcome, Snapshot};
 use crate::crypto::envelope::record_aad;
 use crate::crypto::sealed_box::{seal_to, BoxKeyPair};
 use crate::crypto::{make_random, CryptoError};
@@ -256,11 +256,44 @@ pub struct ImportReport {
     pub added_messages: usize,
 }
 
-/// The plaintext of an inbox record (sealed to the vault's public key).
+/// The plaintext of an inbox record (sealed to the vault's public key): what the page
+/// showed (`snapshot`) or, since the thread path, the whole thread read from the
+/// site's own data (`thread`). Exactly one is present; records written before the
+/// thread path hold a snapshot and read as they always did.
 #[derive(Serialize, Deserialize)]
 struct InboxEntry {
     at: i64,
-    snapshot: Snapshot,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    snapshot: Option<Snapshot>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    thread: Option<Conversation>,
+}
+
+impl InboxEntry {
+    fn is_valid(&self) -> bool {
+        match (&self.snapshot, &self.thread) {
+            (Some(snap), None) => check_snapshot(snap).is_ok(),
+            (None, Some(thread)) => check_conversation(thread).is_ok(),
+            _ => false,
+        }
+    }
+
+    fn conversation_key(&self, keys: &Unlocked) -> String {
+        let (site, id) = match (&self.snapshot, &self.thread) {
+            (Some(s), _) => (&s.site, &s.conversation_id),
+            (None, Some(t)) => (&t.site, &t.conversation_id),
+            (None, None) => unreachable!("checked by is_valid"),
+        };
+        keys.data.derive_store_key(&[site.as_str(), id])
+    }
+
+    fn merge_into(self, stored: Option<Conversation>) -> MergeOutcome {
+        match (self.snapshot, self.thread) {
+            (Some(snap), _) => merge(stored, &snap, self.at),
+            (None, Some(thread)) => merge_thread(stored, thread, self.at),
+            (None, None) => unreachable!("checked by is_valid"),
+        }
+    }
 }
 
 pub const MAX_SNAPSHOT_MESSAGES: usize = 5_000;
@@ -665,23 +698,43 @@ impl<S: Store> Vault<S> {
     pub async fn capture(&self, snapshot: &Snapshot, now: i64) -> Result<CaptureOutcome, VaultError> {
         check_snapshot(snapshot)?;
         let Some(keys) = self.unlocked.borrow().clone() else {
-            return self.queue_in_inbox(snapshot, now).await;
+            return self.queue_in_inbox(InboxEntry { at: now, snapshot: Some(snapshot.clone()), thread: None }).await;
         };
         let k = keys.data.derive_store_key(&[snapshot.site.as_str(), &snapshot.conversation_id]);
         let stored = self.load_for_merge(&k).await?;
-        let outcome = merge(stored, snapshot, now);
+        self.commit_capture(&keys, k, merge(stored, snapshot, now)).await
+    }
+
+    /// Takes the whole thread of a conversation read from the site's own data (see
+    /// [`crate::import::site`]) and merges it like a capture ([`merge_thread`]); while
+    /// locked it waits sealed in the inbox like any capture.
+    ///
+    /// # Errors
+    /// As [`Vault::capture`].
+    pub async fn capture_thread(&self, thread: Conversation, now: i64) -> Result<CaptureOutcome, VaultError> {
+        check_conversation(&thread)?;
+        let Some(keys) = self.unlocked.borrow().clone() else {
+            return self.queue_in_inbox(InboxEntry { at: now, snapshot: None, thread: Some(thread) }).await;
+        };
+        let k = keys.data.derive_store_key(&[thread.site.as_str(), &thread.conversation_id]);
+        let stored = self.load_for_merge(&k).await?;
+        self.commit_capture(&keys, k, merge_thread(stored, thread, now)).await
+    }
+
+    /// Writes what a capture's merge changed (records, counts, recent list, index) in one write.
+    async fn commit_capture(&self, keys: &Unlocked, k: String, outcome: MergeOutcome) -> Result<CaptureOutcome, VaultError> {
         if outcome.is_unchanged() {
             *self.recent.borrow_mut() = Some((k.clone(), outcome.conversation));
             return Ok(CaptureOutcome { id: Some(k), added: 0, updated: 0, queued: false });
         }
-        let mut ops = self.conversation_ops(&keys, &k, &outcome.conversation, outcome.changed.iter().copied());
+        let mut ops = self.conversation_ops(keys, &k, &outcome.conversation, outcome.changed.iter().copied());
         if outcome.added > 0 {
             ops.push(self.counts_op(outcome.added as i64).await?);
         }
-        ops.push(self.recent_op(&keys, vec![summary(&k, &outcome.conversation)], &[]).await?);
+        ops.push(self.recent_op(keys, vec![summary(&k, &outcome.conversation)], &[]).await?);
         let docs = index_docs(&k, &outcome.conversation, outcome.changed.iter().copied());
-        ops.extend(self.index_ops(&keys, docs, &[], Merges::Normal).await);
-        self.apply_with_index(&keys, ops).await?;
+        ops.extend(self.index_ops(keys, docs, &[], Merges::Normal).await);
+        self.apply_with_index(keys, ops).await?;
         let result = CaptureOutcome { id: Some(k.clone()), added: outcome.added, updated: outcome.updated, queued: false };
         *self.recent.borrow_mut() = Some((k, outcome.conversation));
         Ok(result)
@@ -699,14 +752,12 @@ impl<S: Store> Vault<S> {
         }
     }
 
-    async fn queue_in_inbox(&self, snapshot: &Snapshot, now: i64) -> Result<CaptureOutcome, VaultError> {
+    async fn queue_in_inbox(&self, entry: InboxEntry) -> Result<CaptureOutcome, VaultError> {
         let public = self.public_key().await?;
         let mut raw = [0u8; 16];
         make_random(&mut raw).map_err(|_| VaultError::Random)?;
         let key: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-        let plain = Zeroizing::new(
-            serde_json::to_vec(&InboxEntry { at: now, snapshot: snapshot.clone() }).expect("snapshots serialise"),
-        );
+        let plain = Zeroizing::new(serde_json::to_vec(&entry).expect("inbox entries serialise"));
         let value = seal_to(&public, &record_aad(StoreName::Inbox.as_str(), &key), &plain)
             .map_err(|_| VaultError::Random)?;
         self.store.apply(vec![Op::Put { store: StoreName::Inbox, key, value }]).await?;
@@ -795,7 +846,7 @@ impl<S: Store> Vault<S> {
                 .ok()
                 .map(Zeroizing::new)
                 .and_then(|plain| serde_json::from_slice::<InboxEntry>(&plain).ok())
-                .filter(|e| check_snapshot(&e.snapshot).is_ok());
+                .filter(InboxEntry::is_valid);
             match opened {
                 Some(entry) => entries.push((key, entry)),
                 None => report.unreadable += 1,
@@ -810,8 +861,7 @@ impl<S: Store> Vault<S> {
         let mut merged: Vec<(String, Option<Conversation>, std::collections::BTreeSet<usize>)> = Vec::new();
         let mut ops = Vec::new();
         for (inbox_key, entry) in entries {
-            let snap = &entry.snapshot;
-            let k = keys.data.derive_store_key(&[snap.site.as_str(), &snap.conversation_id]);
+            let k = entry.conversation_key(&keys);
             let slot = match merged.iter().position(|(key, _, _)| *key == k) {
                 Some(i) => i,
                 None => {
@@ -820,7 +870,7 @@ impl<S: Store> Vault<S> {
                 }
             };
             let (_, conv, changed) = &mut merged[slot];
-            let outcome = merge(conv.take(), snap, entry.at);
+            let outcome = entry.merge_into(conv.take());
             report.added += outcome.added;
             report.updated += outcome.updated;
             report.snapshots += 1;
@@ -1575,6 +1625,47 @@ mod capture_tests {
         let a = list.conversations.iter().find(|c| c.conversation_id == "a").unwrap();
         let conv = block_on(v.get_conversation(&a.id)).unwrap();
         assert_eq!(conv.messages[1].markdown, "secret pangolin");
+    }
+
+    /// A whole thread read from the site's data, 40 turns with site ids.
+    fn thread(id: &str, n: usize) -> Conversation {
+        Conversation {
+            site: Site::Claude,
+            conversation_id: id.into(),
+            title: "Tides".into(),
+            url: format!("https://claude.ai/chat/{id}"),
+            model: None,
+            created_at: 5,
+            updated_at: 6,
+            messages: (0..n)
+                .map(|i| crate::model::Message {
+                    turn_id: Some(format!("t{i}")),
+                    ..crate::model::Message::new(if i % 2 == 0 { Role::User } else { Role::Assistant }, format!("turn {i} about the moon"))
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_thread_joins_what_the_page_showed_searchable_and_locked_it_waits_in_the_inbox() {
+        let v = vault();
+        let shown = snapshot("a", &[(Role::User, "turn 38 about the moon"), (Role::Assistant, "turn 39 about the moon")]);
+        block_on(v.capture(&shown, 1)).unwrap();
+        let out = block_on(v.capture_thread(thread("a", 40), 2)).unwrap();
+        assert_eq!(out.added, 38);
+        let conv = block_on(v.get_conversation(out.id.as_deref().unwrap())).unwrap();
+        assert_eq!(conv.messages.len(), 40);
+        assert_eq!(conv.messages[0].markdown, "turn 0 about the moon");
+        assert_eq!(block_on(v.search("\"turn 0 about\"", 5)).unwrap().total, 1);
+        assert_eq!(block_on(v.capture_thread(thread("a", 40), 3)).unwrap().added, 0);
+
+        v.lock();
+        assert!(block_on(v.capture_thread(thread("b", 10), 4)).unwrap().queued);
+        let inbox: Vec<_> = v.store().raw().into_iter().filter(|(s, _, _)| *s == StoreName::Inbox).collect();
+        assert!(inbox.iter().all(|(_, _, value)| !String::from_utf8_lossy(value).contains("moon")));
+        block_on(v.unlock(PASS)).unwrap();
+        let report = block_on(v.drain_inbox()).unwrap();
+        assert_eq!((report.snapshots, report.added, report.unreadable), (1, 10, 0));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 // search field and the conversations. Opened in a tab it behaves the same: it never
 // closes or redirects itself.
 
-import { el, show, send, siteName, formatDate, plural, openVaultPage, carryControls } from './ui.js';
+import { el, show, send, siteName, formatDate, plural, openVaultPage, carryControls, pathLines } from './ui.js';
 import { ADAPTERS } from '../extension/sites/index.js';
 
 const main = document.getElementById('main');
@@ -166,8 +166,10 @@ async function captureControls() {
     const box = el('input', { type: 'checkbox', 'data-site': a.site, checked: !settings.disabledSites.includes(a.site) });
     box.addEventListener('change', () => send({ type: 'settings.set', site: a.site, enabled: box.checked }));
     const problem = health[a.site];
+    const thread = reply.paths?.[a.site]?.thread;
     return el('label', { class: 'site-switch' }, box, siteName(a.site),
-      problem ? el('span', { class: 'error', title: 'Threadkeeper could not read this site\'s chats' }, ' · needs attention') : null);
+      problem ? el('span', { class: 'error', title: 'Threadkeeper could not read this site\'s chats' }, ' · needs attention') : null,
+      !problem && thread?.failure ? el('span', { class: 'muted thread-failure', title: pathLines(a.site, { thread })[0].text }, ' · page only') : null);
   });
   const degraded = Object.keys(health);
   return el('details', { id: 'capture-settings', open: degraded.length > 0 || settings.paused },

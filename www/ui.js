@@ -88,3 +88,33 @@ export function carryControls(getId, report, sites) {
   });
   return el('div', { class: 'carry row' }, insert, copy, target);
 }
+
+// Why reading a site's own data failed, in words (settings.js `recordPath`).
+const THREAD_FAILURE_WORDS = {
+  refused: 'the site refused the request',
+  unreachable: 'the site could not be reached',
+  too_large: 'the conversation was too large to read at once',
+  signed_out: 'you seem to be signed out of the site',
+  shape_changed: 'the site changed the shape of its data',
+  other_conversation: 'the site answered with another conversation',
+  no_turns: 'the site gave no messages',
+  moved: 'the tab moved to another conversation while it was read',
+};
+
+/**
+ * One sentence per capture path of `site` (`paths[site]` from settings.get): which
+ * worked and when, and what failed, by kind. Never any content.
+ */
+export function pathLines(site, entry = {}) {
+  const lines = [];
+  const { page, thread } = entry;
+  if (thread?.failure) {
+    const why = THREAD_FAILURE_WORDS[thread.failure] ?? 'an unknown problem';
+    const status = thread.status ? ` (HTTP ${thread.status})` : '';
+    lines.push({ bad: true, text: `${siteName(site)}: whole conversations could not be read from the site since ${formatDate(thread.failedAt)}: ${why}${status}. The messages the page shows are still saved.` });
+  } else if (thread?.okAt) {
+    lines.push({ bad: false, text: `${siteName(site)}: whole conversations read from the site, last at ${formatDate(thread.okAt)}.` });
+  }
+  if (page?.okAt) lines.push({ bad: false, text: `${siteName(site)}: messages read from the page, last at ${formatDate(page.okAt)}.` });
+  return lines;
+}

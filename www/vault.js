@@ -1,7 +1,7 @@
 // The vault page: first-run onboarding, unlock, the list of conversations and a
 // transcript view. All captured text is shown through textContent.
 
-import { el, show, send, siteName, formatDate, plural, carryControls } from './ui.js';
+import { el, show, send, siteName, formatDate, plural, carryControls, pathLines } from './ui.js';
 import { ADAPTERS } from '../extension/sites/index.js';
 import { exportArchive, importFile, describeImport, saveFile, datedName } from './files.js';
 
@@ -249,7 +249,10 @@ async function showHealth(into) {
       : h.status === 'save_failed'
         ? `${siteName(site)}: captured messages could not be saved since ${formatDate(h.at)} (${h.detail ?? 'storage error'}). The tab keeps them and tries again.`
         : `${siteName(site)}: Threadkeeper could not tell who wrote which message since ${formatDate(h.at)}. Capture resumes by itself when it works again.`));
-  show(into, lines);
+  // Per site, which way of capturing worked and when; a failed read of the site's data.
+  const paths = Object.entries(reply.paths ?? {}).flatMap(([site, entry]) => pathLines(site, entry).map((line) =>
+    el('p', { class: line.bad ? 'error capture-path' : 'muted capture-path', 'data-site': site, 'data-path': line.text.includes('from the page') ? 'page' : 'thread' }, line.text)));
+  show(into, [...lines, ...paths]);
 }
 
 /** Passphrase change, restore budget, wipe. */

@@ -17,7 +17,9 @@ export const SETTLE_MS = 400;
 export const HEALTH_GRACE_MS = 4000;
 export const RETRY_MS = 3000;
 
-export function startEngine(adapter, { send, now = () => Date.now(), win = window } = {}) {
+// `onSnapshot(conversationId, messages)`, when given, hears every look at the page
+// (the thread path reads the whole conversation when it opens and after each answer).
+export function startEngine(adapter, { send, now = () => Date.now(), win = window, onSnapshot } = {}) {
   const doc = win.document;
   const reader = makeReader(adapter);
   let cache = new WeakMap(); // turn element -> message, until a mutation touches it
@@ -78,6 +80,7 @@ export function startEngine(adapter, { send, now = () => Date.now(), win = windo
     checkAddress();
     if (!conversationId) return;
     const messages = snapshotMessages();
+    onSnapshot?.(conversationId, messages);
     if (messages.length === 0) {
       if (now() - enteredAt >= HEALTH_GRACE_MS) await reportHealth('no_turns');
       return;

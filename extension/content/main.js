@@ -5,6 +5,7 @@ import { adapterFor } from '../sites/index.js';
 import { conversationIdOf } from './extract.js';
 import { startEngine } from './engine.js';
 import { startRestoreChip, insertBlock } from './restore.js';
+import { threadScheduler } from './thread.js';
 
 const ext = globalThis.browser ?? globalThis.chrome;
 const adapter = adapterFor(location.hostname);
@@ -16,10 +17,18 @@ function send(msg) {
 async function main() {
   if (!adapter) return;
   let engine = null;
+  // The site's data is read only when the background said capture is on for the site.
+  let confirmed = false;
+  const threads = threadScheduler(adapter.site, {
+    send,
+    enabled: () => confirmed,
+    currentId: () => conversationIdOf(adapter, location.href),
+  });
   const apply = async () => {
     const reply = await send({ type: 'capture.settings' }).catch(() => null);
     const enabled = reply?.ok ? reply.enabled : true;
-    if (enabled && !engine) engine = startEngine(adapter, { send });
+    confirmed = reply?.ok === true && reply.enabled === true;
+    if (enabled && !engine) engine = startEngine(adapter, { send, onSnapshot: threads.onSnapshot });
     else if (enabled) engine.start();
     else engine?.stop();
   };

@@ -14,6 +14,7 @@ use wasm_bindgen::prelude::*;
 use crate::capture::Snapshot;
 use crate::crypto::kdf::KdfParams;
 use crate::error::VaultError;
+use crate::import::site::{parse_thread, ThreadError};
 use crate::model::{Conversation, Site};
 use crate::store::indexeddb::IndexedDbStore;
 use crate::store::StoreError;
@@ -69,6 +70,12 @@ pub(crate) fn conversations_from_json(json: &str) -> Result<Vec<Conversation>, J
 
 pub(crate) fn conversations_to_json(list: &[Conversation]) -> String {
     serde_json::to_string(list).expect("conversations serialise")
+}
+
+fn thread_error(e: ThreadError) -> JsValue {
+    JsError { code: e.code(), message: e.message().to_owned() }
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or(JsValue::NULL)
 }
 
 fn now() -> i64 {
@@ -179,6 +186,22 @@ impl WasmVault {
     pub async fn capture(&self, snapshot: JsValue) -> Result<JsValue, JsValue> {
         let snapshot: Snapshot = from_js(snapshot, "the capture")?;
         to_js(&self.inner.capture(&snapshot, now()).await.map_err(err)?)
+    }
+
+    /// `captureThread(site, conversationId, url, replies)`: the site's own replies for
+    /// the conversation open in a tab (the thread path). Gives `{more}` while the site
+    /// has further pages to read, else what the merge did: `{id, added, updated, queued}`.
+    /// A reply that cannot be read fails with the reader's code (`too_large`,
+    /// `shape_changed`, `other_conversation`, `no_turns`), never quoting it.
+    #[wasm_bindgen(js_name = captureThread)]
+    pub async fn capture_thread(&self, site: String, conversation_id: String, url: String, replies: Vec<String>) -> Result<JsValue, JsValue> {
+        let read = parse_thread(&Site::from(site), &conversation_id, &replies).map_err(thread_error)?;
+        drop(replies);
+        if let Some(more) = read.more {
+            return to_js(&serde_json::json!({ "more": more }));
+        }
+        let conversation = Conversation { url, ..read.conversation };
+        to_js(&self.inner.capture_thread(conversation, now()).await.map_err(err)?)
     }
 
     /// Merges captures sealed while locked; gives `{snapshots, added, updated, unreadable}`.
