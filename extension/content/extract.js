@@ -45,10 +45,9 @@ function queryValue(search, name) {
 /** The conversation id in a URL, or null when the URL is not a conversation. */
 export function conversationIdOf(adapter, url) {
   const u = new URL(url);
-  if (!adapter.hosts.includes(u.hostname)) return null;
-  // A host shared with other things (x.com) counts only under the adapter's paths.
-  const scope = adapter.scopes?.[u.hostname];
-  if (scope && !scope.test(u.pathname)) return null;
+  // A host shared with a whole other site (x.com) counts only under the adapter's paths.
+  const scope = Object.hasOwn(adapter.scopes ?? {}, u.hostname) ? adapter.scopes[u.hostname] : null;
+  if (scope ? !scope.test(u.pathname) : !adapter.hosts.includes(u.hostname)) return null;
   for (const rule of [].concat(adapter.conversation)) {
     // A rule with `param` reads the id from the query on the pages its `path` matches.
     const id = rule.param ? (rule.path.test(u.pathname) ? queryValue(u.search, rule.param) : null) : rule.exec(u.pathname)?.[1];

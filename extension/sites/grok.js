@@ -15,9 +15,10 @@
 const ID = '([0-9A-Za-z_-]{1,128})';
 export default {
   site: 'grok',
-  hosts: ['grok.com', 'x.com'],
-  // A host shared with the rest of a site: only these paths are Grok (content script,
-  // sender trust, addresses). `matches` are the manifest's patterns for the adapter.
+  hosts: ['grok.com'],
+  // Hosts shared with a whole other site: only these paths are Grok (adapterFor,
+  // addresses, sender trust). Kept out of `hosts`, which the build turns into
+  // `https://<host>/*` patterns: the manifest must carry `matches` instead.
   scopes: { 'x.com': /^\/i\/grok(?:\/|$)/ },
   matches: ['https://grok.com/*', 'https://x.com/i/grok*'],
   // Tried in order, as src/sites.rs does.

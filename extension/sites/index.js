@@ -10,8 +10,9 @@ import mistral from './mistral.js';
 
 export const ADAPTERS = [chatgpt, claude, gemini, perplexity, grok, deepseek, copilot, mistral];
 
+/** The adapter of a hostname: one of its `hosts`, or a shared host in its `scopes`. */
 export function adapterFor(hostname) {
-  return ADAPTERS.find((a) => a.hosts.includes(hostname)) ?? null;
+  return ADAPTERS.find((a) => a.hosts.includes(hostname) || Object.hasOwn(a.scopes ?? {}, hostname)) ?? null;
 }
 
 /**

@@ -46,6 +46,8 @@ test('on a host shared with a whole other site (x.com), Rust and the adapters bo
 test('every adapter restricted to part of a host gives the manifest a pattern for that part only', () => {
   for (const adapter of ADAPTERS) {
     for (const host of Object.keys(adapter.scopes ?? {})) {
+      // `hosts` become whole-host patterns in the build: a shared host is never one.
+      assert.ok(!adapter.hosts.includes(host), `${adapter.site}: ${host} is in hosts`);
       const patterns = (adapter.matches ?? []).filter((m) => new URL(m.replace('*', 'x')).hostname === host);
       assert.ok(patterns.length > 0 && patterns.every((m) => !m.endsWith(`${host}/*`)), `${adapter.site}: ${host} patterns ${patterns}`);
     }
