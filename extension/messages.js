@@ -11,7 +11,7 @@ const HEALTH = new Set(['ok', 'no_turns', 'unknown_roles']);
 const MAX_THREAD_PAGES = 20;
 const MAX_THREAD_CHARS = 32 * 1024 * 1024;
 // What a content script may report of a failed read of its site's data (thread.js).
-const THREAD_FAILURES = new Set(['refused', 'unreachable', 'too_large', 'signed_out']);
+const THREAD_FAILURES = new Set(['refused', 'unreachable', 'too_large', 'signed_out', 'shape_changed']);
 
 export class RequestError extends Error {
   constructor(code, message) {

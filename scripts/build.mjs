@@ -20,7 +20,7 @@ function manifestFor(browser) {
   manifest.version = readJson('package.json').version;
   // Content scripts run on every supported AI site, top frame only; the hosts come from
   // the adapters, so adding an adapter is the only step to support a site.
-  const matches = ADAPTERS.flatMap((a) => a.hosts.map((h) => `https://${h}/*`));
+  const matches = ADAPTERS.flatMap((a) => a.matches ?? a.hosts.map((h) => `https://${h}/*`));
   // Host access to the same sites lets the background read a tab's current address
   // (single-page apps change it without reloading); it grants nothing beyond them.
   manifest.host_permissions = matches;

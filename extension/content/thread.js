@@ -130,35 +130,48 @@ async function credentials(win, spec) {
 
 /**
  * Reads the conversation `id` open in `win` and sends it to the background; gives the
- * background's answer, or `{failure}`. `stillOpen()` is asked before every request and
- * before sending: a tab that moved on stops the read.
+ * background's answer, or `{failure}`. `allowed()` (capture still on) and
+ * `stillOpen()` (the tab still shows `id`) are asked before every request: a tab that
+ * moved on stops the read. What arrived after the tab moved is still sent for `id`: the
+ * background refuses it (the tab shows another conversation) and notes why in health.
  */
-export async function readThread(site, id, { send, win = window, stillOpen = () => true }) {
+export async function readThread(site, id, { send, win = window, allowed = () => true, stillOpen = () => true }) {
   const spec = SOURCES[site];
   if (!spec || (spec.hosts && !spec.hosts.includes(win.location.hostname))) return { skipped: true };
   let lastFailure = null;
+  let noted = false; // the background noted the last failure itself
   for (const attempt of spec.attempts) {
     try {
-      if (!stillOpen()) return { skipped: true };
+      if (!stillOpen() || !allowed()) return { skipped: true };
       const ctx = await credentials(win, spec);
       const headers = spec.headers(ctx.token);
       const replies = [];
       let request = attempt.first(id, ctx);
-      for (let page = 0; page < MAX_PAGES; page++) {
-        if (!stillOpen()) return { skipped: true };
+      for (let page = 0; ; page++) {
+        if (page === MAX_PAGES) {
+          [lastFailure, noted] = ['too_large', false];
+          break;
+        }
+        if (!stillOpen() || !allowed()) return { skipped: true };
         replies.push(await fetchText(win, request.path, { method: request.method, body: request.body, headers }));
-        if (!stillOpen()) return { skipped: true };
+        if (!allowed()) return { skipped: true };
         const reply = await send({ type: 'capture.thread', conversationId: id, replies });
         if (!reply?.ok) {
-          lastFailure = reply?.error?.code ?? 'refused';
+          // Refused by the background (the tab moved, a reply it could not read): it
+          // has noted why; another endpoint generation is worth a try only for a shape.
+          if (reply?.error?.code !== 'shape_changed') return { failure: reply?.error?.code ?? 'refused' };
+          [lastFailure, noted] = ['shape_changed', true];
           break;
         }
         if (typeof reply.more !== 'string') return reply;
-        if (!attempt.next) break;
+        if (!attempt.next) {
+          [lastFailure, noted] = ['shape_changed', false];
+          break;
+        }
         request = attempt.next(id, reply.more, ctx);
       }
-      if (!lastFailure) lastFailure = 'too_large';
     } catch (err) {
+      noted = false;
       lastFailure = err instanceof ReadFailure ? err.kind : 'unreachable';
       if (lastFailure === 'signed_out') break;
       lastFailure = err instanceof ReadFailure && err.status ? `${lastFailure}:${err.status}` : lastFailure;
@@ -166,6 +179,7 @@ export async function readThread(site, id, { send, win = window, stillOpen = () 
   }
   // Every generation failed: tell the background the kind only (health), never content.
   const [kind, status] = String(lastFailure).split(':');
+  if (noted) return { failure: kind };
   const failure = { type: 'capture.thread', conversationId: id, failure: kind };
   if (status) failure.status = Number(status);
   await send(failure).catch(() => {});
@@ -191,7 +205,7 @@ export function threadScheduler(site, { send, win = window, now = () => Date.now
     pending = null;
     lastAt = now();
     try {
-      await readThread(site, id, { send, win, stillOpen: () => enabled() && currentId() === id });
+      await readThread(site, id, { send, win, allowed: enabled, stillOpen: () => currentId() === id });
     } finally {
       busy = false;
     }

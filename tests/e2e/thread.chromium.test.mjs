@@ -65,7 +65,7 @@ before(async () => {
     await context.route(`${origin}/**`, async (route) => {
       const req = route.request();
       const handler = sites.get(origin);
-      const answer = handler ? handler(req.url(), req.method(), req.postData()) : null;
+      const answer = handler ? await handler(req.url(), req.method(), req.postData()) : null;
       if (!answer) return route.fulfill({ status: 404, body: 'not found' });
       return route.fulfill({ status: answer.status, contentType: answer.contentType ?? 'application/json', body: answer.body });
     });
@@ -109,6 +109,7 @@ async function open(site, id) {
 }
 
 const texts = (conv) => conv.messages.map((m) => m.markdown.trim());
+const pageOf = (site, msgs, title) => `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title></head><body><main>${PAGE[site](msgs)}</main></body></html>`;
 
 const CASES = [
   { site: 'chatgpt', id: '6a7b8c9d-0000-4000-8000-00000000c0de', opts: { chatgptShape: 'messages' }, name: 'ChatGPT (newer paged endpoint)' },
@@ -238,5 +239,41 @@ test('a reply over the size cap is refused while it streams in: nothing stored w
   await storedConversation(ext, id, 6);
   const health = await waitFor(async () => (await send(ext, { type: 'settings.get' })).paths.chatgpt?.thread?.failure, { timeout: 30000, what: 'too_large' });
   assert.equal(health, 'too_large');
+  await tab.close();
+});
+
+test('a tab that moves to another conversation mid-read stores nothing of the first in the second', async () => {
+  const a = '1a1b2c3d-4e5f-4a60-8b70-00000000000a';
+  const b = '1a1b2c3d-4e5f-4a60-8b70-00000000000b';
+  const ta = threadReplies('claude', a, 40, { org: CLAUDE_ORG, title: 'First' });
+  const tb = threadReplies('claude', b, 10, { org: CLAUDE_ORG, title: 'Second' });
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; });
+  sites.set('https://claude.ai', async (url, method, body) => {
+    const u = new URL(url);
+    if (u.pathname === `/chat/${a}`) return { status: 200, contentType: 'text/html; charset=utf-8', body: pageOf('claude', ta.messages.slice(-6), 'First') };
+    if (u.pathname.includes(a)) {
+      await gate; // the first conversation's data arrives only after the tab moved on
+      return ta.reply(url, method, body);
+    }
+    return tb.reply(url, method, body);
+  });
+  const before = requests.length;
+  const tab = await open('claude', a);
+  await storedConversation(ext, a, 6);
+  await waitFor(() => requests.slice(before).some((r) => r.url.includes(`/chat_conversations/${a}`)), { what: 'the read of the first conversation' });
+  // The site's own navigation: a new address and the other conversation's turns.
+  await tab.evaluate(({ id, html }) => {
+    history.pushState({}, '', `/chat/${id}`);
+    document.querySelector('main').replaceChildren(...new DOMParser().parseFromString(html, 'text/html').querySelector('main').childNodes);
+  }, { id: b, html: pageOf('claude', tb.messages.slice(-6), 'Second') });
+  await tab.waitForTimeout(1500);
+  release();
+  const second = await storedConversation(ext, b, 10);
+  assert.deepEqual(texts(second), tb.messages.map((m) => m.text), 'the second holds its own turns only');
+  await tab.waitForTimeout(1000);
+  const first = await storedConversation(ext, a, 6);
+  assert.equal(first.messages.length, 6, 'the first keeps what its page showed; its late data was refused');
+  assert.deepEqual(texts(first), ta.messages.slice(-6).map((m) => m.text));
   await tab.close();
 });
