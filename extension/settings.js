@@ -91,8 +91,16 @@ export async function readPaths() {
 
 const OK_EVERY_MS = 60 * 1000;
 
+// When each site's path was last noted as working, in this worker's life: a capture
+// every second then costs no storage read.
+const notedOk = new Map();
+
 /** Records one path's outcome for `site`; `failure` absent means it worked. */
 export async function recordPath(site, path, at, failure, status) {
+  const key = `${site}/${path}`;
+  if (!failure && at - (notedOk.get(key) ?? -Infinity) < OK_EVERY_MS) return false;
+  if (failure) notedOk.delete(key);
+  else notedOk.set(key, at);
   const paths = await readPaths();
   const entry = { ...(paths[site]?.[path] ?? {}) };
   if (failure) {

@@ -179,10 +179,10 @@ pub fn merge(stored: Option<Conversation>, snapshot: &Snapshot, now: i64) -> Mer
                 let mut changed = false;
                 // The same words written another way is the same text (rule 6); a turn
                 // found by its text is that text already.
-                let reworded = !m.streaming
-                    && !s.streaming
-                    && (!found_by_id || words(&m.markdown) == words(&s.markdown) && !words(&s.markdown).is_empty());
-                if m.markdown != s.markdown && !m.versions.contains(&s.markdown) && !reworded {
+                let reworded = |m: &Message| {
+                    !m.streaming && !s.streaming && (!found_by_id || !words(&s.markdown).is_empty() && words(&m.markdown) == words(&s.markdown))
+                };
+                if m.markdown != s.markdown && !m.versions.contains(&s.markdown) && !reworded(m) {
                     // Same turn id, new text: streaming growth or an edit.
                     if !(m.streaming || grows(&m.markdown, &s.markdown)) {
                         let old = std::mem::take(&mut m.markdown);
