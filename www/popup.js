@@ -172,8 +172,11 @@ async function captureControls() {
       !problem && thread?.failure ? el('span', { class: 'muted thread-failure', title: pathLines(a.site, { thread })[0].text }, ' · page only') : null);
   });
   const degraded = Object.keys(health);
+  const pageOnly = ADAPTERS.map((a) => a.site).filter((site) => !health[site] && reply.paths?.[site]?.thread?.failure);
   return el('details', { id: 'capture-settings', open: degraded.length > 0 || settings.paused },
-    el('summary', {}, settings.paused ? 'Capture is paused' : 'Capture', degraded.length ? el('span', { class: 'error' }, ` · ${degraded.map(siteName).join(', ')} needs attention`) : null),
+    el('summary', {}, settings.paused ? 'Capture is paused' : 'Capture',
+      degraded.length ? el('span', { class: 'error' }, ` · ${degraded.map(siteName).join(', ')} needs attention`) : null,
+      pageOnly.length ? el('span', { class: 'muted', id: 'page-only' }, ` · ${pageOnly.map(siteName).join(', ')}: what the page shows only`) : null),
     el('label', {}, pause, 'Pause all capture'),
     el('div', { class: 'sites' }, sites));
 }

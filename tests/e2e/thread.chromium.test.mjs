@@ -205,6 +205,13 @@ for (const [name, endpoint, kind, status] of [
     assert.match(line, /Claude: whole conversations could not be read from the site/);
     assert.match(line, /The messages the page shows are still saved/);
     await vault.close();
+    // The popup's switch for the site says the page alone is read, the why in its tooltip.
+    const popup = await browser.page('popup.html');
+    const mark = popup.locator('label.site-switch:has(input[data-site="claude"]) .thread-failure');
+    await mark.waitFor({ state: 'attached', timeout: 5000 });
+    assert.match(await popup.locator('#page-only').textContent(), /Claude: what the page shows only/);
+    assert.match(await mark.getAttribute('title'), /could not be read from the site/);
+    await popup.close();
     await tab.close();
     // A later good read clears it.
     const good = `0c1c2d3e-4f50-4a61-8b72-${id.slice(-12)}`;

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
+import { threadReplies, uid } from '../fixtures/live/make.mjs';
 import os from 'node:os';
 import path from 'node:path';
 import { Builder, By, until } from 'selenium-webdriver';
@@ -19,13 +20,22 @@ const SECRET = 'Firefox-Narwhal-4410';
 let driver, server;
 const downloads = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-ff-downloads-'));
 const sitePages = new Map(); // pathname -> html, served at https://chatgpt.com (127.0.0.1:443)
+let siteData = null; // the site's own conversation endpoints (tests/fixtures/live/make.mjs)
+const siteRequests = [];
 
 /** A local HTTPS server standing in for chatgpt.com, with a throwaway self-signed cert. */
 async function startSiteServer() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-cert-'));
   execSync(`openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=chatgpt.com -addext subjectAltName=DNS:chatgpt.com -keyout ${dir}/key.pem -out ${dir}/cert.pem`, { stdio: 'ignore' });
   server = https.createServer({ key: fs.readFileSync(`${dir}/key.pem`), cert: fs.readFileSync(`${dir}/cert.pem`) }, (req, res) => {
-    const html = sitePages.get(new URL(req.url, 'https://chatgpt.com').pathname);
+    const url = new URL(req.url, 'https://chatgpt.com');
+    const html = sitePages.get(url.pathname);
+    if (!html && siteData) {
+      siteRequests.push({ path: url.pathname, authorization: req.headers.authorization });
+      const answer = url.pathname === '/api/auth/session' ? { status: 200, body: JSON.stringify({ accessToken: 'ff-token' }) } : siteData.reply(url.href, req.method);
+      res.writeHead(answer.status, { 'content-type': 'application/json' });
+      return res.end(answer.body);
+    }
     res.writeHead(html ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
     res.end(html ?? 'not found');
   });
@@ -119,6 +129,28 @@ test('in Firefox, a ChatGPT conversation is captured from the page and shows in 
     ['user', 'Does capture work in Firefox-Axolotl-3390?'],
     ['assistant', 'Yes, with `content scripts`.'],
   ]);
+});
+
+test('in Firefox, a 40-turn conversation whose page shows 2 turns is stored whole from the site\'s own data', async () => {
+  const id = '0f0f0f0f-1111-4222-8333-444444444444';
+  siteData = threadReplies('chatgpt', id, 40, { chatgptShape: 'mapping' });
+  const shown = siteData.messages.slice(-2).map((m) => `<article><div data-message-author-role="${m.role}" data-message-id="${uid(m.index + 1, 'c')}"><div class="${m.role === 'user' ? 'whitespace-pre-wrap' : 'markdown'}">${m.text}</div></div></article>`).join('');
+  sitePages.set(`/c/${id}`, `<!doctype html><html><head><meta charset="utf-8"><title>Long thread - ChatGPT</title></head><body><main>${shown}</main></body></html>`);
+  await driver.get(`https://chatgpt.com/c/${id}`);
+  await driver.sleep(2500);
+  await driver.get(`${BASE}/vault.html`);
+  const deadline = Date.now() + 20000;
+  let hit;
+  while (!hit && Date.now() < deadline) {
+    const list = await send({ type: 'conversation.list' });
+    hit = list.conversations?.find((c) => c.conversationId === id && c.messageCount >= 40);
+    if (!hit) await driver.sleep(300);
+  }
+  assert.ok(hit, `not stored whole; requests: ${JSON.stringify(siteRequests.map((r) => r.path))}`);
+  const got = await send({ type: 'conversation.get', id: hit.id });
+  assert.deepEqual(got.conversation.messages.map((m) => m.markdown), siteData.messages.map((m) => m.text));
+  assert.ok(siteRequests.some((r) => r.path.startsWith('/backend-api/') && r.authorization === 'Bearer ff-token'));
+  siteData = null;
 });
 
 test('in Firefox, the vault exports to an encrypted file, and after erasing, the file imports back', async () => {
