@@ -143,7 +143,8 @@ pub struct PersistentIndex {
     chunks: Vec<Option<Segment>>,
     deltas: Option<Vec<Segment>>,
     chunk_bytes: usize,
-    /// Deltas are merged into the chunks past this many bytes (or a sixteenth of the index).
+    /// Deltas are merged into the chunks past this many bytes (or an eighth of the
+    /// chunks' bytes, whichever is larger).
     merge_bytes: usize,
     scratch: Scratch,
     /// Terms of documents added by [`Merges::Deferred`] updates, not written yet, and the

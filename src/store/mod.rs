@@ -17,7 +17,8 @@ pub enum StoreName {
     Meta,
     /// One sealed record a conversation (title, site, url, dates).
     Conversations,
-    /// One sealed record a message, keyed `conversationKey:messageKey`.
+    /// Sealed blocks of up to 16 consecutive messages of a conversation, keyed
+    /// `conversationKey:blockKey` (see the vault's records facet).
     Messages,
     /// Captures sealed to the vault's public key while it was locked.
     Inbox,
@@ -53,7 +54,7 @@ pub enum Op {
     /// Deletes every key that starts with `prefix`.
     DeletePrefix { store: StoreName, prefix: String },
     /// A record still to be sealed: the vault turns it into a `Put` of its envelope,
-    /// all of a batch's at once, before the write (`Vault::seal_ops`). A store refuses a
+    /// all of a batch's at once, before the write (the vault's single write path). A store refuses a
     /// batch that still holds one, so plaintext is never stored.
     Seal { store: StoreName, key: String, plain: Plain },
 }
