@@ -275,9 +275,117 @@ fn copilot_pages_newest_first_and_reads_oldest_first() {
 }
 
 #[test]
+fn gemini_reads_the_batchexecute_pages_oldest_first_with_drafts_as_versions() {
+    let id = "8f3e2a1b9d7c6e54";
+    let first = read(Site::Gemini, id, &["gemini-batchexecute.txt"]).unwrap();
+    assert_eq!(first.more.as_deref(), Some("AwXbYz-page-2-token"));
+    let m = &first.conversation.messages;
+    assert_eq!(roles(m), [U, A, U, A]);
+    assert_eq!(texts(m)[0], "How tall is Kilimanjaro?", "the page's turns, newest first, read oldest first");
+
+    let all = read(Site::Gemini, id, &["gemini-batchexecute.txt", "gemini-batchexecute-older.txt"]).unwrap();
+    assert_eq!(all.more, None);
+    let c = all.conversation;
+    assert_eq!((c.conversation_id.as_str(), c.url.as_str()), (id, "https://gemini.google.com/app/8f3e2a1b9d7c6e54"));
+    assert_eq!(c.title, "", "no title in this reply");
+    let m = &c.messages;
+    assert_eq!(roles(m), [U, A, U, A, U, A], "the turn both pages hold is kept once");
+    assert_eq!(
+        texts(m),
+        [
+            "Which is the tallest mountain in Africa?",
+            "Mount Kilimanjaro, in Tanzania.",
+            "How tall is Kilimanjaro?",
+            "Kilimanjaro is 5,895 m tall, the highest mountain in Africa.",
+            "And how long does the climb take?",
+            "Most routes take **5 to 9 days**; the Marangu route is the shortest.",
+        ]
+    );
+    assert_eq!(
+        ids(m),
+        [
+            "r_1a7b8c9d0e1f2a3b-q",
+            "r_1a7b8c9d0e1f2a3b",
+            "r_2b8c9d0e1f2a3b4c-q",
+            "r_2b8c9d0e1f2a3b4c",
+            "r_3c9d0e1f2a3b4c5d-q",
+            "r_3c9d0e1f2a3b4c5d",
+        ]
+    );
+    assert_eq!(m[5].versions, ["Usually about a week."], "the other draft");
+    assert!(m[..5].iter().all(|m| m.versions.is_empty()));
+    assert_eq!(m[1].provenance.model.as_deref(), Some("2.5 Pro"));
+    assert_eq!(m[5].provenance.model.as_deref(), Some("2.5 Flash"));
+    assert_eq!(m[4].provenance.model, None);
+    assert_eq!(c.model.as_deref(), Some("2.5 Flash"));
+    assert_eq!((m[0].provenance.first_seen, m[1].provenance.first_seen), (1_788_700_000_000, 1_788_700_000_000));
+    assert_eq!(m[2].provenance.first_seen, 1_788_700_100_250);
+    assert_eq!(m[5].provenance.first_seen, 1_788_700_200_500);
+    assert_eq!((c.created_at, c.updated_at), (1_788_700_000_000, 1_788_700_200_500));
+    for msg in m {
+        assert_eq!(msg.provenance.source.as_deref(), Some("thread"));
+        assert_eq!(msg.provenance.url.as_deref(), Some(c.url.as_str()));
+    }
+
+    // The id as the replies write it is accepted too; another conversation is refused.
+    let with_c = read(Site::Gemini, "c_8f3e2a1b9d7c6e54", &["gemini-batchexecute.txt"]).unwrap();
+    assert_eq!(with_c.conversation, first.conversation);
+    assert_eq!(read(Site::Gemini, "0123456789abcdef", &["gemini-batchexecute.txt"]).unwrap_err(), ThreadError::OtherConversation);
+    assert_eq!(
+        read(Site::Gemini, id, &["gemini-batchexecute.txt", "gemini-batchexecute.txt"]).unwrap_err(),
+        ThreadError::ShapeChanged,
+        "the same token twice would page forever"
+    );
+}
+
+/// A batchexecute reply around `inner` (None: the error reply, whose answer is null).
+fn gemini_reply(inner: Option<&str>) -> String {
+    let entry = serde_json::json!([["wrb.fr", "hNvQHb", inner, null, null, null, "generic"]]).to_string();
+    format!(")]}}'\n\n{}\n{entry}\n57\n[[\"di\",87],[\"af.httprm\",86,\"-3172486812456782421\",14]]\n", entry.len())
+}
+
+#[test]
+fn gemini_refuses_garbage_and_error_replies() {
+    let id = "abc";
+    for reply in [
+        gemini_reply(None),
+        gemini_reply(Some("not json")),
+        gemini_reply(Some("{\"turns\": []}")),
+        gemini_reply(Some("[7]")),
+        gemini_reply(Some("[[7]]")),
+        gemini_reply(Some("[[[[\"c_abc\", 5], 3, 4, 5, 6]]]")),
+        gemini_reply(Some("[[[[[\"c_abc\"], \"r\"]]]]")),
+        ")]}'\n\n12\n[[\"di\",87]]\n".to_owned(),
+        ")]}'\n\n40\n[[\"wrb.fr\",\"otherRpc\",\"[[]]\",null]]\n".to_owned(),
+        fixture("claude-tree.json"),
+        "[[[\"wrb.fr\"".to_owned(),
+        String::new(),
+    ] {
+        let result = parse_thread(&Site::Gemini, id, std::slice::from_ref(&reply));
+        assert!(matches!(result, Err(ThreadError::ShapeChanged | ThreadError::NoTurns)), "{reply}: {result:?}");
+    }
+    assert_eq!(parse_thread(&Site::Gemini, id, &[gemini_reply(Some("[[]]"))]).unwrap_err(), ThreadError::NoTurns);
+    assert_eq!(parse_thread(&Site::Gemini, id, &[gemini_reply(Some("[null, \"t\"]"))]).unwrap_err(), ThreadError::NoTurns);
+    // Wrong types inside a turn are read as absent, never a panic.
+    let odd = r#"[[[["c_abc", 1], {"a": 1}, "text", [[["rc_1", "Answer", 3]], 2], ["x", -5]], [null, null, [[true]], [[[9, [1, "Answer two"]]]], [1e300, 1e30]]], 5]"#;
+    let read = parse_thread(&Site::Gemini, id, &[gemini_reply(Some(odd))]).unwrap();
+    assert_eq!(read.more, None);
+    assert_eq!(texts(&read.conversation.messages), ["Answer two", "Answer"]);
+    assert_eq!(ids(&read.conversation.messages), ["", "rc_1"], "without a response id, the candidate's id");
+    assert!(read.conversation.messages.iter().all(|m| m.provenance.first_seen == 0));
+    // An answer naming another conversation in its draft ids is refused too.
+    let other = r#"[[[["c_abc", "r_1"], ["c_zzz", "r_1"], [["hi"]], [[["rc_1", ["yo"]]]], [1, 0]]]]"#;
+    assert_eq!(parse_thread(&Site::Gemini, id, &[gemini_reply(Some(other))]).unwrap_err(), ThreadError::OtherConversation);
+    // Lengths that lie do not matter; CRLF lines and a BOM are fine.
+    let good = r#"[[[["c_abc", "r_1"], ["c_abc", "r_1"], [["hi"]], [[["rc_1", ["yo"]]]], [1788000000, 0]]]]"#;
+    let lying = gemini_reply(Some(good)).replace('\n', "\r\n").replacen(")]}'", "\u{feff})]}'", 1).replacen("\r\n\r\n", "\r\n\r\n999999\r\n", 1);
+    assert_eq!(texts(&parse_thread(&Site::Gemini, id, &[lying]).unwrap().conversation.messages), ["hi", "yo"]);
+}
+
+#[test]
 fn sites_not_read_here_and_unknown_shapes_are_shape_changed() {
     let body = fixture("claude-tree.json");
-    for site in [Site::Gemini, Site::Mistral, Site::Other("somewhere".into())] {
+    for site in [Site::Mistral, Site::Other("somewhere".into())] {
         assert_eq!(parse_thread(&site, "x", std::slice::from_ref(&body)).unwrap_err(), ThreadError::ShapeChanged);
     }
     // Each site given another site's reply.
@@ -319,9 +427,11 @@ fn oversized_and_deeply_nested_replies_are_refused() {
     let big = " ".repeat(MAX_THREAD_BYTES / 2 + 1);
     assert_eq!(parse_thread(&Site::ChatGpt, "c", &[big.clone(), big]).unwrap_err(), ThreadError::TooLarge);
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    for site in [Site::ChatGpt, Site::Claude, Site::DeepSeek, Site::Perplexity, Site::Grok, Site::Copilot] {
+    for site in [Site::ChatGpt, Site::Claude, Site::DeepSeek, Site::Perplexity, Site::Grok, Site::Copilot, Site::Gemini] {
         assert_eq!(parse_thread(&site, "c", std::slice::from_ref(&deep)).unwrap_err(), ThreadError::ShapeChanged);
     }
+    let deep_gemini = gemini_reply(Some(&deep));
+    assert_eq!(parse_thread(&Site::Gemini, "c", &[deep_gemini]).unwrap_err(), ThreadError::ShapeChanged);
     let deep_inside = format!(
         r#"{{"uuid": "c", "chat_messages": [{{"uuid": "m", "sender": "human", "text": "hi", "extra": {}1{}}}]}}"#,
         "[".repeat(10_000),
@@ -373,7 +483,8 @@ fn make_mjs_replies_read_back_as_the_whole_conversation() {
         import { threadReplies } from './make.mjs';
         const out = {};
         for (const [name, site, opts] of [['chatgpt-mapping', 'chatgpt', {}], ['chatgpt-messages', 'chatgpt', { chatgptShape: 'messages' }],
-            ['claude', 'claude', {}], ['deepseek', 'deepseek', {}], ['perplexity', 'perplexity', {}], ['grok', 'grok', {}], ['copilot', 'copilot', {}]]) {
+            ['claude', 'claude', {}], ['deepseek', 'deepseek', {}], ['perplexity', 'perplexity', {}], ['grok', 'grok', {}], ['copilot', 'copilot', {}],
+            ['gemini', 'gemini', {}]]) {
           out[name] = threadReplies(site, 'conv-200', 200, opts).bodies;
         }
         process.stdout.write(JSON.stringify(out));
@@ -403,12 +514,15 @@ fn make_mjs_replies_read_back_as_the_whole_conversation() {
             let prefix = if i % 2 == 0 { format!("Question {k} about ") } else { format!("Answer {k} about ") };
             assert!(msg.markdown.starts_with(&prefix), "{name} {i}: {}", msg.markdown);
             assert!(msg.turn_id.is_some(), "{name} {i}");
-            assert_eq!(msg.provenance.first_seen, (1_788_000_000 + 30 * i as i64) * 1000, "{name} {i}");
+            // Gemini gives one time a turn, the prompt's: its answer carries that time.
+            let sent = if site == Site::Gemini { i - i % 2 } else { i };
+            assert_eq!(msg.provenance.first_seen, (1_788_000_000 + 30 * sent as i64) * 1000, "{name} {i}");
         }
     }
     assert_eq!(all["chatgpt-messages"].len(), 10);
     assert_eq!(all["perplexity"].len(), 2);
     assert_eq!(all["grok"].len(), 2);
+    assert_eq!(all["gemini"].len(), 10, "100 turns, 10 a page");
 }
 
 #[test]
@@ -420,6 +534,7 @@ fn a_reply_for_another_conversation_is_refused_on_every_site() {
         (Site::DeepSeek, &["deepseek-history.json"][..]),
         (Site::Perplexity, &["perplexity-thread.json"][..]),
         (Site::Grok, &["grok-meta.json", "grok-response-node.json", "grok-load-responses.json"][..]),
+        (Site::Gemini, &["gemini-batchexecute.txt", "gemini-batchexecute-older.txt"][..]),
     ] {
         assert_eq!(read(site.clone(), "not-this-one", names).unwrap_err(), ThreadError::OtherConversation, "{site:?}");
     }

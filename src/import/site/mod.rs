@@ -13,8 +13,9 @@
 //! | Perplexity | `/rest/thread/{slug}?...&offset=N` | `perplexity.rs` |
 //! | Grok | `/rest/app-chat/conversations/{id}/response-node`, then `load-responses` | `grok.rs` |
 //! | Copilot | `/c/api/conversations/{id}/history?api-version=2` | `copilot.rs` |
+//! | Gemini | `POST /_/BardChatUi/data/batchexecute?rpcids=hNvQHb&...` (its chunked reply) | `gemini.rs` |
 //!
-//! Gemini (its `batchexecute` reply), Mistral and any other site are not read here:
+//! Mistral and any other site are not read here:
 //! [`parse_thread`] answers [`ThreadError::ShapeChanged`] for them.
 //!
 //! Everywhere: the thread the person sees (the current branch) is the transcript; the
@@ -32,6 +33,7 @@ mod chatgpt;
 mod claude;
 mod copilot;
 mod deepseek;
+mod gemini;
 mod grok;
 mod perplexity;
 
@@ -95,7 +97,8 @@ pub struct ThreadRead {
     /// When the site pages its thread and the replies so far say there is more: the
     /// opaque value the content script needs for the next request (ChatGPT: the
     /// `before` cursor; Perplexity: the next `offset`; Grok: the `load-responses` JSON
-    /// body; Copilot: the `next` value). `conversation` then holds what was read so far.
+    /// body; Copilot: the `next` value; Gemini: the page token). `conversation` then
+    /// holds what was read so far.
     pub more: Option<String>,
 }
 
@@ -130,7 +133,8 @@ pub fn parse_thread(site: &Site, conversation_id: &str, replies: &[String]) -> R
         Site::Perplexity => perplexity::parse(conversation_id, replies)?,
         Site::Grok => grok::parse(conversation_id, replies)?,
         Site::Copilot => copilot::parse(conversation_id, replies)?,
-        Site::Gemini | Site::Mistral | Site::Other(_) => return Err(ThreadError::ShapeChanged),
+        Site::Gemini => gemini::parse(conversation_id, replies)?,
+        Site::Mistral | Site::Other(_) => return Err(ThreadError::ShapeChanged),
     };
     if read.more.is_none() && read.conversation.messages.is_empty() {
         return Err(ThreadError::NoTurns);

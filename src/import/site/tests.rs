@@ -68,6 +68,11 @@ fn wrong_types_are_shape_changed_not_panics() {
         (Site::Grok, r#"{"responses": ["a"]}"#),
         (Site::Copilot, r#"{"results": [null]}"#),
         (Site::Grok, r#"{"responseNodes": 4}"#),
+        (Site::Gemini, ")]}'\n\n[[\"wrb.fr\",\"hNvQHb\",\"[[7, null]]\"]]"),
+        (Site::Gemini, "[[\"wrb.fr\",\"hNvQHb\",\"{\\\"a\\\": 1}\"]]"),
+        (Site::Gemini, "[[\"wrb.fr\",\"hNvQHb\",5]]"),
+        (Site::Gemini, "[[\"wrb.fr\",\"hNvQHb\",\"[{\\\"turns\\\": []}]\"]]"),
+        (Site::Gemini, "[[\"wrb.fr\",\"hNvQHb\",\"[[[[[1], 2]]]]\"]]"),
     ];
     for (site, reply) in replies {
         let result = parse_thread(&site, "c", &[reply.to_owned()]);
@@ -93,4 +98,23 @@ fn a_cycle_off_the_current_branch_is_walked_once() {
     let out = current_branch(nodes, Some("a")).unwrap();
     assert_eq!(out.iter().map(|m| m.markdown.as_str()).collect::<Vec<_>>(), ["u", "a"]);
     assert_eq!(out[1].versions, ["b"]);
+}
+
+#[test]
+fn gemini_chunk_lines_and_turns_stay_bounded() {
+    // A million chunks that are not the answer before it: each line is read once.
+    let mut body = String::from(")]}'\n\n");
+    for _ in 0..1_000_000 {
+        body.push_str("9\n[[\"di\",1]]\n");
+    }
+    body.push_str(r#"[["wrb.fr","hNvQHb","[[[[\"c_c\",\"r_1\"],[\"c_c\"],[[\"hi\"]],[[[\"rc_1\",[\"yo\"]]]],[1,0]]]]"]]"#);
+    body.push('\n');
+    let started = Instant::now();
+    let read = parse_thread(&Site::Gemini, "c", &[body]).unwrap();
+    assert_eq!(read.conversation.messages.len(), 2);
+    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+
+    let turns = "[],".repeat(MAX_NODES + 1);
+    let body = format!(r#"[["wrb.fr","hNvQHb","[[{}]]"]]"#, turns.trim_end_matches(','));
+    assert_eq!(parse_thread(&Site::Gemini, "c", &[body]).unwrap_err(), ThreadError::TooLarge);
 }
