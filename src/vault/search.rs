@@ -1,0 +1,368 @@
+//! Search orchestration: a query over the index, its hits turned into conversations
+//! with snippets, and the index rebuilt from the records when it is damaged or missing.
+//! What the index holds of a message is [`index_docs`].
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::records::{block_key, ConversationRecord, MessageBlock, BLOCK_LEN};
+use super::{Unlocked, Vault};
+use crate::error::VaultError;
+use crate::model::{Conversation, Role, Site};
+use crate::search::{group_by_conversation, snippet, Doc, PersistentIndex, SearchError};
+use crate::store::{Store, StoreName};
+
+/// One message found by a search, with the snippet to show and the ranges to mark.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FoundMessage {
+    pub message_id: String,
+    pub role: Role,
+    pub snippet: String,
+    /// `[start, end]` in UTF-16 code units of `snippet`.
+    pub ranges: Vec<(usize, usize)>,
+}
+
+/// A conversation with matches, best first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FoundConversation {
+    /// The vault's id of the conversation (what `get_conversation` takes).
+    pub conversation_id: String,
+    pub site: Site,
+    pub title: String,
+    pub url: String,
+    pub updated_at: i64,
+    pub hits: Vec<FoundMessage>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchOutcome {
+    /// Every matching message, counted.
+    pub total: usize,
+    pub results: Vec<FoundConversation>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// The index was damaged or missing and was rebuilt from the records for this query.
+    pub rebuilt: bool,
+}
+
+const SNIPPET_CHARS: usize = 160;
+const HITS_PER_CONVERSATION: usize = 3;
+
+impl<S: Store> Vault<S> {
+    /// Searches every conversation: matches grouped by conversation, best first, each
+    /// with snippets of its best messages. A damaged or missing index is rebuilt from
+    /// the records first (and `rebuilt` says so).
+    pub async fn search(&self, query: &str, limit: usize) -> Result<SearchOutcome, VaultError> {
+        let keys = self.keys()?;
+        let limit = limit.clamp(1, 100);
+        let query: String = query.chars().take(1000).collect();
+        self.finish_import().await?; // what an unfinished import added must be found
+        let mut rebuilt = false;
+        // Taken first: a borrow held across the await would panic if anything else
+        // touched the index meanwhile.
+        let cached = self.index.borrow_mut().take();
+        let mut index = match cached {
+            Some(index) => Some(index),
+            None => PersistentIndex::open(&self.store, &keys.data).await.ok(),
+        };
+        if index.as_ref().is_some_and(|i| i.is_empty())
+            && self.store.count(StoreName::Conversations).await? > 0
+        {
+            index = None; // written before search existed, or lost: build it
+        }
+        let mut index = match index {
+            Some(index) => index,
+            None => {
+                rebuilt = true;
+                self.rebuild_index(&keys).await?
+            }
+        };
+        let found = match index
+            .search(&self.store, &keys.data, &query, limit * 8)
+            .await
+        {
+            Ok(found) => found,
+            Err(SearchError::Damaged(_)) | Err(SearchError::NewerVersion) => {
+                rebuilt = true;
+                index = self.rebuild_index(&keys).await?;
+                index
+                    .search(&self.store, &keys.data, &query, limit * 8)
+                    .await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        *self.index.borrow_mut() = Some(index);
+        // Fetch every conversation record and message block the results need at once.
+        let groups: Vec<_> = group_by_conversation(&found.hits)
+            .into_iter()
+            .take(limit)
+            .collect();
+        let record_keys: Vec<String> = groups.iter().map(|g| g.conversation_id.clone()).collect();
+        let records = self
+            .store
+            .get_many(StoreName::Conversations, &record_keys)
+            .await?;
+        let mut wanted: Vec<(usize, String, usize)> = Vec::new(); // (group, message id, position)
+        for (gi, group) in groups.iter().enumerate() {
+            for hit in group.hits.iter().take(HITS_PER_CONVERSATION) {
+                if let Some(seq) = hit
+                    .id
+                    .rsplit(':')
+                    .next()
+                    .and_then(|n| n.parse::<usize>().ok())
+                {
+                    wanted.push((gi, hit.id.clone(), seq));
+                }
+            }
+        }
+        let mut block_keys: Vec<String> = wanted
+            .iter()
+            .map(|(gi, _, seq)| {
+                block_key(
+                    &keys.data,
+                    &groups[*gi].conversation_id,
+                    (seq / BLOCK_LEN) as u32,
+                )
+            })
+            .collect();
+        block_keys.sort_unstable();
+        block_keys.dedup();
+        let sealed_blocks = self
+            .store
+            .get_many(StoreName::Messages, &block_keys)
+            .await?;
+        let mut blocks = HashMap::new();
+        for (bk, sealed) in block_keys.iter().zip(sealed_blocks) {
+            if let Some(sealed) = sealed {
+                if let Ok(block) = self.open_json::<MessageBlock>(
+                    &keys,
+                    StoreName::Messages,
+                    bk,
+                    &sealed,
+                    "a message block",
+                ) {
+                    blocks.insert(bk.clone(), block);
+                }
+            }
+        }
+        let mut results = Vec::new();
+        for (gi, (group, sealed)) in groups.iter().zip(records).enumerate() {
+            let k = &group.conversation_id;
+            let Some(sealed) = sealed else { continue };
+            let Ok(rec) = self.open_json::<ConversationRecord>(
+                &keys,
+                StoreName::Conversations,
+                k,
+                &sealed,
+                "a conversation",
+            ) else {
+                continue;
+            };
+            let mut hits = Vec::new();
+            for (_, id, seq) in wanted.iter().filter(|(g, _, _)| *g == gi) {
+                let bk = block_key(&keys.data, k, (seq / BLOCK_LEN) as u32);
+                let message = blocks.get(&bk).and_then(|b| {
+                    seq.checked_sub(b.first as usize)
+                        .and_then(|i| b.messages.get(i))
+                });
+                if let Some(message) = message {
+                    let cut = snippet(&message.markdown, &query, SNIPPET_CHARS);
+                    hits.push(FoundMessage {
+                        message_id: id.clone(),
+                        role: message.role,
+                        snippet: cut.text,
+                        ranges: cut.ranges,
+                    });
+                }
+            }
+            results.push(FoundConversation {
+                conversation_id: k.clone(),
+                site: rec.site,
+                title: rec.title,
+                url: rec.url,
+                updated_at: rec.updated_at,
+                hits,
+            });
+        }
+        Ok(SearchOutcome {
+            total: found.total,
+            results,
+            hint: found.hint,
+            rebuilt,
+        })
+    }
+
+    /// Builds the search index again from every stored conversation and saves it.
+    async fn rebuild_index(&self, keys: &Unlocked) -> Result<PersistentIndex, VaultError> {
+        let mut docs = Vec::new();
+        for (k, sealed) in self.store.get_prefix(StoreName::Conversations, "").await? {
+            if self
+                .open_json::<ConversationRecord>(
+                    keys,
+                    StoreName::Conversations,
+                    &k,
+                    &sealed,
+                    "a conversation",
+                )
+                .is_err()
+            {
+                continue;
+            }
+            if let Ok(conv) = self.get_conversation(&k).await {
+                docs.extend(index_docs(&k, &conv, 0..conv.messages.len()));
+            }
+        }
+        let (index, ops) = PersistentIndex::rebuild_ops(docs)?;
+        self.write(keys, ops).await?;
+        Ok(index)
+    }
+}
+
+/// The index documents of `conv`'s messages at `positions`; a message's id is
+/// `<conversation id>:<position>`, so a changed or moved message replaces its document.
+pub(super) fn index_docs(
+    k: &str,
+    conv: &Conversation,
+    positions: impl IntoIterator<Item = usize>,
+) -> Vec<Doc> {
+    positions
+        .into_iter()
+        .filter_map(|seq| conv.messages.get(seq).map(|m| (seq, m)))
+        .map(|(seq, m)| Doc {
+            id: format!("{k}:{seq}"),
+            conversation_id: k.to_owned(),
+            title: conv.title.clone(),
+            text: m.markdown.clone(),
+            site: conv.site.as_str().to_owned(),
+            role: serde_json::to_value(m.role)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            ts: if m.provenance.last_seen != 0 {
+                m.provenance.last_seen
+            } else {
+                conv.updated_at
+            },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Snapshot;
+    use crate::vault::test_support::{snapshot, unlocked as vault, PASS};
+    use pollster::block_on;
+
+    fn snap(id: &str, texts: &[&str]) -> Snapshot {
+        let mut s = snapshot(Site::Perplexity, id, texts);
+        s.title = format!("Notes {id}");
+        s
+    }
+
+    #[test]
+    fn a_captured_word_is_found_with_its_conversation_and_a_marked_snippet() {
+        let v = vault();
+        block_on(v.capture(
+            &snap("a", &["how do pangolins sleep", "curled up in burrows"]),
+            1,
+        ))
+        .unwrap();
+        block_on(v.capture(&snap("b", &["tea in kyoto", "try Uji"]), 2)).unwrap();
+        let out = block_on(v.search("pangolins", 10)).unwrap();
+        assert_eq!(out.total, 1);
+        assert_eq!(out.results.len(), 1);
+        let hit = &out.results[0];
+        assert_eq!(hit.title, "Notes a");
+        assert_eq!(hit.site, Site::Perplexity);
+        assert_eq!(hit.hits[0].role, Role::User);
+        let (s, e) = hit.hits[0].ranges[0];
+        let utf16: Vec<u16> = hit.hits[0].snippet.encode_utf16().collect();
+        assert_eq!(String::from_utf16(&utf16[s..e]).unwrap(), "pangolins");
+        assert!(block_on(v.get_conversation(&hit.conversation_id)).is_ok());
+        // Typing: a prefix of the last word finds it too; later captures are found at once.
+        assert_eq!(
+            block_on(v.search("kyo", 10)).unwrap().results[0].title,
+            "Notes b"
+        );
+        block_on(v.capture(&snap("b", &["tea in kyoto", "try Uji", "and matcha"]), 3)).unwrap();
+        assert_eq!(block_on(v.search("matcha", 10)).unwrap().total, 1);
+    }
+
+    #[test]
+    fn a_deleted_conversation_is_no_longer_found() {
+        let v = vault();
+        let id = block_on(v.capture(&snap("a", &["zeppelin facts"]), 1))
+            .unwrap()
+            .id
+            .unwrap();
+        assert_eq!(block_on(v.search("zeppelin", 10)).unwrap().total, 1);
+        block_on(v.delete_conversation(&id)).unwrap();
+        assert_eq!(block_on(v.search("zeppelin", 10)).unwrap().total, 0);
+    }
+
+    #[test]
+    fn a_damaged_index_is_rebuilt_from_the_records_and_the_person_is_told() {
+        let v = vault();
+        block_on(v.capture(&snap("a", &["quasar brightness", "very bright"]), 1)).unwrap();
+        v.lock();
+        for (store, key, mut value) in v.store().raw() {
+            if store == StoreName::Index {
+                let last = value.len() - 1;
+                value[last] ^= 1;
+                v.store().put_raw(store, &key, value);
+            }
+        }
+        block_on(v.unlock(PASS)).unwrap();
+        let out = block_on(v.search("quasar", 10)).unwrap();
+        assert!(out.rebuilt);
+        assert_eq!(out.total, 1);
+        assert!(!block_on(v.search("quasar", 10)).unwrap().rebuilt);
+    }
+
+    #[test]
+    fn conversations_stored_before_the_index_existed_are_indexed_on_first_search() {
+        let v = vault();
+        block_on(v.capture(&snap("a", &["nebula photos"]), 1)).unwrap();
+        let index_keys: Vec<String> = v
+            .store()
+            .raw()
+            .into_iter()
+            .filter(|(s, _, _)| *s == StoreName::Index)
+            .map(|(_, k, _)| k)
+            .collect();
+        for k in index_keys {
+            v.store().data_for_tests().remove(&(StoreName::Index, k));
+        }
+        v.lock();
+        block_on(v.unlock(PASS)).unwrap();
+        let out = block_on(v.search("nebula", 10)).unwrap();
+        assert!(out.rebuilt);
+        assert_eq!(out.total, 1);
+    }
+
+    #[test]
+    fn bad_queries_answer_or_hint_and_never_fail() {
+        let v = vault();
+        block_on(v.capture(&snap("a", &["something"]), 1)).unwrap();
+        for q in [
+            "",
+            "\"unbalanced",
+            "site:nowhere x",
+            "before:2026-13-45 something",
+            &"x".repeat(10_000),
+        ] {
+            assert!(block_on(v.search(q, 10)).is_ok(), "{q:.40}");
+        }
+        assert_eq!(block_on(v.search("anything", 10)).map(|_| ()), Ok(()));
+        v.lock();
+        assert_eq!(
+            block_on(v.search("something", 10)).unwrap_err(),
+            VaultError::Locked
+        );
+    }
+}
