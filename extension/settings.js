@@ -2,21 +2,29 @@
 // names and times). The background is the only writer.
 
 import { ext } from './shim.js';
+import { limits } from './messages/limits.js';
 
-export const DEFAULT_SETTINGS = Object.freeze({ paused: false, disabledSites: [], restoreBudget: 6000, autoLockMinutes: 15 });
+// Without `restoreBudget`: its default is the core's (restore::DEFAULT_BUDGET_TOKENS),
+// filled in by `restoreBudgetOf` once the wasm module is up.
+export const DEFAULT_SETTINGS = Object.freeze({ paused: false, disabledSites: [], autoLockMinutes: 15 });
 
 export async function readSettings() {
   const { settings } = await ext.storage.local.get('settings');
   return { ...DEFAULT_SETTINGS, ...(settings ?? {}) };
 }
 
+/** The restore budget the person chose, or the core's default. */
+export function restoreBudgetOf(settings) {
+  return settings.restoreBudget ?? limits().defaultBudgetTokens;
+}
+
+/** Applies changes already checked by `check.settings` (messages/check.js). */
 export async function writeSettings(changes) {
   const current = await readSettings();
   const next = { ...current };
   if (typeof changes.paused === 'boolean') next.paused = changes.paused;
-  // 0 means never (while the browser stays open).
-  if (Number.isInteger(changes.autoLockMinutes)) next.autoLockMinutes = Math.min(24 * 60, Math.max(0, changes.autoLockMinutes));
-  if (Number.isInteger(changes.restoreBudget)) next.restoreBudget = Math.min(100000, Math.max(500, changes.restoreBudget));
+  if (Number.isInteger(changes.autoLockMinutes)) next.autoLockMinutes = changes.autoLockMinutes;
+  if (Number.isInteger(changes.restoreBudget)) next.restoreBudget = changes.restoreBudget;
   if (changes.site && typeof changes.enabled === 'boolean') {
     const off = new Set(current.disabledSites);
     if (changes.enabled) off.delete(changes.site);

@@ -10,7 +10,7 @@
 
 import { ext } from './shim.js';
 import { senderTier } from './trust.js';
-import { check, RequestError } from './messages.js';
+import { check, RequestError } from './messages/check.js';
 
 const MAX_STAGED = 4; // the page keeps at most two batches in flight
 const WAIT_MS = 5000; // for a batch whose request overtook it

@@ -1,9 +1,10 @@
 // Who is asking: decided from the sender the browser reports, never from the message.
 //
-// Tiers (DESIGN.md, "Runtime"):
-//   'page'    the extension's own pages (popup, vault page): everything.
+// Tiers (which message belongs to which is in the registry, messages/index.js):
+//   'page'    the extension's own pages (popup, vault page): everything else.
 //   'content' our content script in the top frame of a tab on an allow-listed AI site:
-//             capture, and (for its own tab's conversation only) restore.
+//             capture, and (for its own tab's conversation only) restore.count,
+//             restore.own and carry.pending.
 //   null      anything else: refused.
 
 import { ext, extensionOrigin } from './shim.js';

@@ -2,11 +2,10 @@
 // parsers are Rust (archive/, import/), run here in the page's own wasm instance; the
 // background only hands out and takes in conversations, so the vault's keys never
 // leave it and a large file is never sent through messaging whole.
-import init, { ArchiveWriter, ArchiveReader, parseExportJson } from '../build/web/threadkeeper.js';
+import init, { ArchiveWriter, ArchiveReader, parseExportJson, coreLimits } from '../build/web/threadkeeper.js';
 import { send } from './ui.js';
 import { ext } from '../extension/shim.js';
 
-const MAGIC = [0x89, 0x54, 0x4b, 0x41, 0x52, 0x0d, 0x0a, 0x1a];
 // Archive chunks opened at once (about 1 MiB).
 const CHUNKS_AT_ONCE = 16;
 const IDS_PER_REQUEST = 250;
@@ -80,9 +79,17 @@ export async function exportArchive(passphrase, progress = () => {}, kdf = undef
   }
 }
 
+/** The core's limits (src/wasm/limits.rs), read from this page's own wasm instance. */
+export async function fileLimits() {
+  await wasm();
+  return coreLimits();
+}
+
+/** Whether the file starts with the archive's magic (archive::format::MAGIC). */
 async function isArchive(file) {
-  const head = new Uint8Array(await file.slice(0, MAGIC.length).arrayBuffer());
-  return MAGIC.every((b, i) => head[i] === b);
+  const magic = (await fileLimits()).archiveMagic;
+  const head = new Uint8Array(await file.slice(0, magic.length).arrayBuffer());
+  return magic.every((b, i) => head[i] === b);
 }
 
 /** Opens one chunk with WebCrypto; `null` when its tag does not check with this nonce. */

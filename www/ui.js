@@ -34,7 +34,9 @@ export async function send(msg) {
   }
 }
 
-const SITE_NAMES = {
+// The sites as people write them: the core's `restore::site_name` (private there; the
+// node test tests/node/messages.test.mjs compares both through a restore block).
+export const SITE_NAMES = {
   chatgpt: 'ChatGPT', claude: 'Claude', gemini: 'Gemini', perplexity: 'Perplexity',
   grok: 'Grok', deepseek: 'DeepSeek', copilot: 'Copilot', mistral: 'Mistral',
 };

@@ -3,7 +3,7 @@
 
 import { el, show, send, siteName, formatDate, plural, carryControls, pathLines } from './ui.js';
 import { ADAPTERS } from '../extension/sites/index.js';
-import { exportArchive, importFile, describeImport, saveFile, datedName } from './files.js';
+import { exportArchive, importFile, describeImport, saveFile, datedName, fileLimits } from './files.js';
 
 const main = document.getElementById('main');
 const statusLine = document.getElementById('status');
@@ -132,7 +132,8 @@ function filesPanel() {
   const exportConfirm = el('input', { type: 'password', id: 'export-confirm', autocomplete: 'new-password' });
   const exportProgress = el('progress', { id: 'export-progress', max: '1', value: '0', hidden: true });
   const exportButton = el('button', { id: 'export-button', class: 'primary', onclick: async () => {
-    if (exportPass.value.length < 8) return report('Choose a passphrase of at least 8 characters for the file.', true);
+    const { minPassphraseChars } = await fileLimits(); // vault::MIN_PASSPHRASE_CHARS
+    if (exportPass.value.length < minPassphraseChars) return report(`Choose a passphrase of at least ${minPassphraseChars} characters for the file.`, true);
     if (exportPass.value !== exportConfirm.value) return report('The two passphrases differ. Type the same one twice.', true);
     exportButton.disabled = true;
     exportProgress.hidden = false;

@@ -77,7 +77,7 @@ export function startRestoreChip(adapter, { send, conversationId, doc = document
         chip = null;
       },
       onRestore: async () => {
-        const block = await send({ type: 'restore.block' }).catch(() => null);
+        const block = await send({ type: 'restore.own' }).catch(() => null);
         if (!block?.ok) return;
         const result = await insertBlock(adapter, block.text, doc);
         if (result.ok) {

@@ -5,6 +5,7 @@
 //! archive and official-export imports.
 
 mod files;
+mod limits;
 mod restore;
 mod search;
 

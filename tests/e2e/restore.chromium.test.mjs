@@ -100,10 +100,10 @@ test('a content script on one site cannot obtain the block of another site\'s co
   const tab = await browser.context.newPage();
   await tab.goto('https://claude.ai/chat/some-other-chat');
   await tab.waitForFunction(() => typeof window.__editorText === 'function');
-  const asked = await evaluateInContentScript(tab, `chrome.runtime.sendMessage({ type: 'restore.block', id: ${JSON.stringify(chatgptId)} })`);
+  const asked = await evaluateInContentScript(tab, `chrome.runtime.sendMessage({ type: 'restore.own', id: ${JSON.stringify(chatgptId)} })`);
   assert.equal(asked.ok, false);
   assert.equal(asked.error.code, 'forbidden');
-  const own = await evaluateInContentScript(tab, `chrome.runtime.sendMessage({ type: 'restore.block' })`);
+  const own = await evaluateInContentScript(tab, `chrome.runtime.sendMessage({ type: 'restore.own' })`);
   assert.equal(own.ok, false);
   assert.ok(!JSON.stringify(own).includes('My private plans'));
   const count = await evaluateInContentScript(tab, `chrome.runtime.sendMessage({ type: 'restore.count' })`);

@@ -89,7 +89,7 @@ test('the page\'s own scripts cannot reach the vault or trigger a restore', asyn
     const out = {};
     out.runtime = typeof globalThis.chrome?.runtime?.sendMessage;
     out.shadow = document.querySelector('[data-threadkeeper-chip]').shadowRoot === null;
-    window.postMessage({ type: 'restore.block' }, '*');
+    window.postMessage({ type: 'restore.own' }, '*');
     window.postMessage({ type: 'insert.block', text: 'x' }, '*');
     document.dispatchEvent(new CustomEvent('threadkeeper:restore', { bubbles: true }));
     const host = document.querySelector('[data-threadkeeper-chip]');

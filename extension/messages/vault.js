@@ -1,0 +1,91 @@
+// Messages about the vault itself: its state, passphrase, locking and erasing. Page tier.
+
+import { passphraseStrength } from '../../build/web/threadkeeper.js';
+import { enableDeviceUnlock, disableDeviceUnlock, deviceUnlockEnabled } from '../device.js';
+import { check } from './check.js';
+
+const { fields, none } = check;
+
+export default {
+  'vault.status': {
+    tier: 'page',
+    check: none,
+    async handler(_input, _sender, env) {
+      const vault = await env.vaultReady();
+      return vault.status();
+    },
+  },
+  'vault.create': {
+    tier: 'page',
+    check: fields({ passphrase: check.passphrase, kdf: check.kdf }),
+    async handler({ passphrase, kdf }, _sender, env) {
+      const vault = await env.vaultReady();
+      await vault.create(passphrase, kdf);
+      await env.rememberSession(vault);
+      return vault.status();
+    },
+  },
+  'vault.unlock': {
+    tier: 'page',
+    check: fields({ passphrase: check.passphrase }),
+    async handler({ passphrase }, _sender, env) {
+      const vault = await env.vaultReady();
+      await vault.unlock(passphrase);
+      await env.rememberSession(vault);
+      const inbox = await vault.drainInbox();
+      return { ...(await vault.status()), inbox };
+    },
+  },
+  /** Locks now; also ends "stay unlocked on this device" (a lock should last). */
+  'vault.lock': {
+    tier: 'page',
+    check: none,
+    async handler(_input, _sender, env) {
+      const vault = await env.vaultReady();
+      vault.lock();
+      await env.forgetSession();
+      await disableDeviceUnlock();
+      return vault.status();
+    },
+  },
+  'vault.stayUnlocked': {
+    tier: 'page',
+    check: fields({ enabled: check.yes }),
+    async handler({ enabled }, _sender, env) {
+      const vault = await env.vaultReady();
+      if (enabled) await enableDeviceUnlock(vault.sessionKey());
+      else await disableDeviceUnlock();
+      return { stayUnlocked: await deviceUnlockEnabled() };
+    },
+  },
+  'vault.changePassphrase': {
+    tier: 'page',
+    check: fields({ oldPassphrase: check.passphrase, newPassphrase: check.passphrase, kdf: check.kdf }),
+    async handler({ oldPassphrase, newPassphrase, kdf }, _sender, env) {
+      const vault = await env.vaultReady();
+      await vault.changePassphrase(oldPassphrase, newPassphrase, kdf);
+      await env.rememberSession(vault);
+      return {};
+    },
+  },
+  'passphrase.strength': {
+    tier: 'page',
+    check: fields({ passphrase: check.passphrase }),
+    async handler({ passphrase }, _sender, env) {
+      await env.vaultReady();
+      return passphraseStrength(passphrase);
+    },
+  },
+  /** Erases everything; the page asks the person to type the confirmation. */
+  'vault.wipe': {
+    tier: 'page',
+    check: fields({ confirm: check.wipeConfirm }),
+    async handler(_input, _sender, env) {
+      const vault = await env.vaultReady();
+      await vault.wipe();
+      await env.forgetSession();
+      await disableDeviceUnlock();
+      return vault.status();
+    },
+  },
+};
