@@ -11,8 +11,7 @@
 // `{path, method?, body?}`. Paths are relative to the page's own origin.
 //
 // Facts from peers' code of 2026-08..10, not checked against the live sites (README).
-// Gemini (a batchexecute RPC with page tokens) and Mistral have no source: the page is
-// read instead.
+// Mistral has no known source: the page is read instead.
 
 const enc = encodeURIComponent;
 
@@ -63,6 +62,16 @@ export const SOURCES = {
       },
     ],
   },
+  gemini: {
+    token: { wiz: true },
+    headers: () => ({ 'x-same-domain': '1' }),
+    attempts: [
+      {
+        first: (id, ctx) => geminiRead(id, null, ctx),
+        next: (id, pageToken, ctx) => geminiRead(id, pageToken, ctx),
+      },
+    ],
+  },
   copilot: {
     token: { msal: 'chatai.readwrite', optional: true },
     headers: (token) => (token ? { authorization: `Bearer ${token}` } : {}),
@@ -74,6 +83,17 @@ export const SOURCES = {
     ],
   },
 };
+
+// Gemini's page reads a conversation through its batchexecute RPC `hNvQHb`, 10 turns a
+// page, newest first; `at` (the page's anti-forgery token) goes in the form body.
+function geminiRead(id, pageToken, { at, bl, fsid }) {
+  const query = new URLSearchParams({ rpcids: 'hNvQHb', 'source-path': `/app/${id}`, hl: 'en', rt: 'c' });
+  if (bl) query.set('bl', bl);
+  if (fsid) query.set('f.sid', fsid);
+  const args = JSON.stringify([`c_${id}`, 10, pageToken, 1, [1], [4], null, 1]);
+  const body = new URLSearchParams({ 'f.req': JSON.stringify([[['hNvQHb', args, null, 'generic']]]), at });
+  return { path: `/_/BardChatUi/data/batchexecute?${query}`, method: 'POST', body: `${body}&`, contentType: 'application/x-www-form-urlencoded;charset=UTF-8' };
+}
 
 function perplexityPage(slug, offset) {
   return `/rest/thread/${enc(slug)}?with_schematized_response=true&version=2.18&source=default&limit=50&offset=${enc(offset)}&from_first=true`;

@@ -27,14 +27,14 @@ class ReadFailure extends Error {
 }
 
 /** `fetch` of `path` on this page's origin only; the body read up to `max` bytes. */
-async function fetchText(win, path, { method = 'GET', headers = {}, body, max = MAX_REPLY_BYTES } = {}) {
+async function fetchText(win, path, { method = 'GET', headers = {}, body, contentType = 'application/json', max = MAX_REPLY_BYTES } = {}) {
   const url = new URL(path, win.location.origin);
   if (url.origin !== win.location.origin) throw new ReadFailure('refused');
   let response;
   try {
     response = await win.fetch(url.href, {
       method,
-      headers: { accept: 'application/json', ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: { accept: 'application/json', ...(body ? { 'content-type': contentType } : {}), ...headers },
       body,
       credentials: 'include',
       cache: 'no-store',
@@ -113,6 +113,14 @@ async function credentials(win, spec) {
     if (t.optional) return {};
     throw new ReadFailure('signed_out');
   }
+  if (t.wiz) {
+    // Gemini: the page's own tokens, written into an inline script as WIZ_global_data.
+    const script = [...win.document.scripts].find((s) => s.textContent.includes('WIZ_global_data'))?.textContent ?? '';
+    const value = (key) => new RegExp(`"${key}"\\s*:\\s*"([^"\\\\]{1,512})"`).exec(script)?.[1] ?? null;
+    const at = value('SNlM0e');
+    if (!at) throw new ReadFailure('signed_out');
+    return { at, bl: value('cfb2h'), fsid: value('FdrFJe') };
+  }
   if (t.org) {
     const org = cookie(win.document, 'lastActiveOrg');
     if (org) return { org };
@@ -153,7 +161,7 @@ export async function readThread(site, id, { send, win = window, allowed = () =>
           break;
         }
         if (!stillOpen() || !allowed()) return { skipped: true };
-        replies.push(await fetchText(win, request.path, { method: request.method, body: request.body, headers }));
+        replies.push(await fetchText(win, request.path, { method: request.method, body: request.body, contentType: request.contentType, headers }));
         if (!allowed()) return { skipped: true };
         const reply = await send({ type: 'capture.thread', conversationId: id, replies });
         if (!reply?.ok) {

@@ -37,6 +37,9 @@ const PAGE = {
   grok: (msgs) => msgs.map((m) => m.role === 'user'
     ? `<div data-testid="user-message"><div class="message-bubble">${esc(m.text)}</div></div>`
     : `<div data-testid="assistant-message"><div class="message-bubble"><p>${esc(m.text)}</p></div></div>`).join(''),
+  gemini: (msgs) => msgs.map((m) => m.role === 'user'
+    ? `<user-query><div class="query-text">${esc(m.text)}</div></user-query>`
+    : `<model-response><message-content><div class="markdown"><p>${esc(m.text)}</p></div></message-content></model-response>`).join(''),
   copilot: (msgs) => msgs.map((m) => m.role === 'user'
     ? `<div data-content="user-message"><div class="whitespace-pre-wrap">${esc(m.text)}</div></div>`
     : `<div data-content="ai-message"><div data-testid="ai-message-body"><p>${esc(m.text)}</p></div></div>`).join(''),
@@ -49,9 +52,12 @@ const ADDRESS = {
   perplexity: (id) => `https://www.perplexity.ai/search/${id}`,
   grok: (id) => `https://grok.com/c/${id}`,
   copilot: (id) => `https://copilot.microsoft.com/chats/${id}`,
+  gemini: (id) => `https://gemini.google.com/app/${id}`,
 };
+// Gemini's page keeps the tokens its own requests carry in an inline script.
+const GEMINI_WIZ = `<script>window.WIZ_global_data = {"SNlM0e":"${TOKEN}","cfb2h":"boq_assistant-bard-web-server_20261101.08_p0","FdrFJe":"-4242"};</script>`;
 
-const ORIGINS = ['https://chatgpt.com', 'https://claude.ai', 'https://chat.deepseek.com', 'https://www.perplexity.ai', 'https://grok.com', 'https://copilot.microsoft.com'];
+const ORIGINS = ['https://chatgpt.com', 'https://claude.ai', 'https://chat.deepseek.com', 'https://www.perplexity.ai', 'https://grok.com', 'https://copilot.microsoft.com', 'https://gemini.google.com'];
 
 before(async () => {
   browser = await launch();
@@ -91,7 +97,7 @@ after(async () => { await browser?.close(); });
 function serveConversation(site, id, turns, { shown = 6, endpoint, opts = {} } = {}) {
   const thread = threadReplies(site, id, turns, { org: CLAUDE_ORG, ...opts });
   const page = new URL(ADDRESS[site](id));
-  const html = `<!doctype html><html><head><meta charset="utf-8"><title>${esc(`Synthetic conversation of ${turns} messages`)}</title></head><body><main>${PAGE[site](thread.messages.slice(-shown))}</main></body></html>`;
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>${esc(`Synthetic conversation of ${turns} messages`)}</title>${site === 'gemini' ? GEMINI_WIZ : ''}</head><body><main>${PAGE[site](thread.messages.slice(-shown))}</main></body></html>`;
   sites.set(thread.origin, (url, method, body) => {
     const u = new URL(url);
     if (u.pathname === page.pathname) return { status: 200, contentType: 'text/html; charset=utf-8', body: html };
@@ -119,6 +125,7 @@ const CASES = [
   { site: 'perplexity', id: 'tides-and-the-moon-Qm3xT8a1Rk9' },
   { site: 'grok', id: '0e2b5d4a-7c1f-4a22-8b33-9e4455a6b799' },
   { site: 'copilot', id: 'Xk9pQ2rT7vLmB4n9' },
+  { site: 'gemini', id: '8c2f7d3e1a9b4c99' },
 ];
 
 for (const c of CASES) {
@@ -139,7 +146,7 @@ for (const c of CASES) {
 test('every request went to the tab\'s own site, for its own conversation, none from the background, and tokens only to the site', () => {
   const own = requests.filter((r) => r.fromWorker || r.frame.startsWith('chrome-extension://'));
   assert.deepEqual(own.filter((r) => !r.url.startsWith('chrome-extension://')).map((r) => r.url), [], 'the extension itself made no network request');
-  const api = requests.filter((r) => !r.fromWorker && /\/(backend-api|api|rest|c\/api)\//.test(new URL(r.url).pathname));
+  const api = requests.filter((r) => !r.fromWorker && /\/(backend-api|api|rest|c\/api|_\/BardChatUi)\//.test(new URL(r.url).pathname));
   assert.ok(api.length >= CASES.length, `the thread path made requests: ${api.length}`);
   for (const r of api) {
     const u = new URL(r.url);
@@ -152,13 +159,15 @@ test('every request went to the tab\'s own site, for its own conversation, none 
       assert.ok(r.frame.includes(id), `${r.url} was for the conversation open in its tab (${r.frame})`);
       assert.ok(known.includes(id));
       assert.ok(['GET', 'POST'].includes(r.method));
-      if (r.method === 'POST') assert.match(u.pathname, /\/load-responses$/, 'the only POST is Grok\'s read of responses');
+      if (r.method === 'POST') assert.match(u.pathname, /\/load-responses$|\/batchexecute$/, 'the only POSTs are Grok\'s read of responses and Gemini\'s read RPC');
     }
     if (r.headers.authorization) assert.equal(r.headers.authorization, `Bearer ${TOKEN}`);
   }
   const withToken = requests.filter((r) => JSON.stringify(r.headers).includes(TOKEN));
   assert.ok(withToken.some((r) => r.url.includes('/backend-api/')), 'ChatGPT\'s token went with its request');
   assert.ok(withToken.some((r) => r.url.includes('chat.deepseek.com/api/')), 'DeepSeek\'s token went with its request');
+  const gemini = requests.find((r) => r.url.includes('/batchexecute'));
+  assert.ok(gemini && gemini.headers['x-same-domain'] === '1', 'Gemini\'s read went as the page sends it');
   assert.ok(withToken.every((r) => ORIGINS.includes(new URL(r.url).origin)), 'tokens went nowhere else');
 });
 
