@@ -2,18 +2,18 @@
 //!
 //! One [`Vault`], its `impl` split by facet:
 //!
-//! - [`records`]: what is stored, and in which format (the module docs list every record);
-//! - [`lock`]: creating, unlocking and locking the vault, its keys and passphrase;
-//! - [`write`]: the one path every change takes to the store ([`write::Change`], `Vault::commit`),
+//! - `records`: what is stored, and in which format (the module docs list every record);
+//! - `lock`: creating, unlocking and locking the vault, its keys and passphrase;
+//! - `write`: the one path every change takes to the store (`write::Change`, `Vault::commit`),
 //!   which keeps the message total, the recent list and the search index with the records;
-//! - [`conversations`]: reading, listing, storing and deleting conversations;
-//! - [`recent_list`]: the sealed list of the most recently updated conversations;
-//! - [`capture`]: snapshots and threads from the pages, merged while unlocked;
-//! - [`inbox`]: captures sealed while locked, merged at the next unlock;
-//! - [`import`]: conversations read from an export file;
-//! - [`search`]: queries over the index, and its rebuild;
-//! - [`limits`]: the sizes the vault accepts, and the checks of its input;
-//! - [`strength`]: the passphrase-strength hint of onboarding.
+//! - `conversations`: reading, listing, storing and deleting conversations;
+//! - `recent_list`: the sealed list of the most recently updated conversations;
+//! - `capture`: snapshots and threads from the pages, merged while unlocked;
+//! - `inbox`: captures sealed while locked, merged at the next unlock;
+//! - `import`: conversations read from an export file;
+//! - `search`: queries over the index, and its rebuild;
+//! - `limits`: the sizes the vault accepts, and the checks of its input;
+//! - `strength`: the passphrase-strength hint of onboarding.
 
 use std::cell::RefCell;
 use std::rc::Rc;
