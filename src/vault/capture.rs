@@ -122,7 +122,7 @@ impl<S: Store> Vault<S> {
     }
 
     /// The stored conversation `k` to merge into: the one captured last if it is `k`
-    /// (taken: a failed write must not leave it behind), else read.
+    /// (taken out of the cache, not copied), else read from the store.
     pub(super) async fn load_for_merge(&self, k: &str) -> Result<Option<Conversation>, VaultError> {
         let cached = self.last_captured.borrow_mut().take_if(|(key, _)| key == k);
         if let Some((_, conv)) = cached {
