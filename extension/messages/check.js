@@ -79,7 +79,7 @@ export const check = {
     const snapshot = { messages, title: typeof v.title === 'string' ? v.title.slice(0, 1000) : '' };
     if (typeof v.model === 'string' && v.model.length <= 128) snapshot.model = v.model;
     if (v.site !== undefined) snapshot.site = text(v.site, 'The site', 32);
-    if (v.conversationId !== undefined) snapshot.conversationId = text(v.conversationId, 'The conversation id', 512);
+    if (v.conversationId !== undefined) snapshot.conversationId = text(v.conversationId, 'The conversation id', limits().maxIdBytes);
     return snapshot;
   },
   /**
@@ -87,7 +87,7 @@ export const check = {
    * Rust) or `{conversationId, failure, status?}` (what kind of read failed).
    */
   thread(v) {
-    const conversationId = text(v?.conversationId, 'The conversation id', 512);
+    const conversationId = text(v?.conversationId, 'The conversation id', limits().maxIdBytes);
     if (v.failure !== undefined) {
       if (!THREAD_FAILURES.has(v.failure)) throw new RequestError('invalid_input', 'Unknown kind of failure.');
       const out = { conversationId, failure: v.failure };

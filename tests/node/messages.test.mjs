@@ -142,10 +142,12 @@ test('the limits the JS reads from the core are the core\'s', () => {
   if (file) assert.deepEqual([...file.slice(0, 8)], limits.archiveMagic);
   assert.equal(limits.minPassphraseChars, 8);
   assert.equal(limits.maxSnapshotMessages, 5000);
+  assert.equal(limits.maxIdBytes, 512);
+  assert.equal(limits.maxThreadBytes, 32 * 1024 * 1024);
   assert.equal(limits.maxPassphraseBytes, 4096);
   assert.equal(limits.defaultBudgetTokens, 6000);
   // And none is written again in the JS.
-  assert.doesNotMatch(read('extension/messages/check.js'), /'assistant'|5000|4096/);
+  assert.doesNotMatch(read('extension/messages/check.js'), /'assistant'|5000|4096|, 512\)/);
   assert.doesNotMatch(read('www/files.js'), /0x89/);
   assert.doesNotMatch(read('www/vault.js'), /length < 8\b|at least 8\b/);
   assert.doesNotMatch(read('extension/settings.js'), /6000|Math\.max\(500/);
