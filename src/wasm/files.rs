@@ -10,34 +10,23 @@ use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use super::{conversations_from_json, conversations_to_json, to_js};
+use super::{conversations_from_json, conversations_to_json, thrown, to_js};
+use crate::error::VaultError;
 use crate::archive::{self, ArchiveError};
 use crate::crypto::kdf::KdfParams;
 use crate::import::{self, ImportError};
 use crate::model::Conversation;
 
-#[derive(Serialize)]
-struct JsError<'a> {
-    code: &'a str,
-    message: String,
-}
-
-fn thrown(code: &str, message: String) -> JsValue {
-    JsError { code, message }
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .unwrap_or(JsValue::NULL)
-}
-
 fn archive_err(e: ArchiveError) -> JsValue {
-    thrown(e.code(), e.to_string())
+    thrown(&e)
 }
 
 fn import_err(e: ImportError) -> JsValue {
-    thrown(e.code(), e.to_string())
+    thrown(&e)
 }
 
 fn invalid(what: &str) -> JsValue {
-    thrown("invalid_input", format!("{what} is not in the expected shape."))
+    thrown(&VaultError::InvalidInput(format!("{what} is not in the expected shape.")))
 }
 
 #[derive(Serialize)]
@@ -184,7 +173,7 @@ impl WasmArchiveWriter {
 }
 
 fn finished() -> JsValue {
-    thrown("invalid_input", "This archive was already finished.".into())
+    thrown(&VaultError::InvalidInput("This archive was already finished.".into()))
 }
 
 /// Streaming import: `new ArchiveReader(passphrase)`, `feed(bytes)` with the file's
@@ -263,7 +252,7 @@ impl WasmArchiveReader {
     /// whole file, before `finish`. A different file fails as damaged.
     pub fn reread(&self) -> Result<WasmArchiveReader, JsValue> {
         let inner = self.inner.as_ref().ok_or_else(finished)?;
-        let again = inner.reread().ok_or_else(|| thrown("invalid_input", "This file was not read yet.".into()))?;
+        let again = inner.reread().ok_or_else(|| thrown(&VaultError::InvalidInput("This file was not read yet.".into())))?;
         Ok(WasmArchiveReader { inner: Some(again), fed: 0 })
     }
 

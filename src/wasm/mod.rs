@@ -14,8 +14,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::capture::Snapshot;
 use crate::crypto::kdf::KdfParams;
-use crate::error::VaultError;
-use crate::import::site::{parse_thread, ThreadError};
+use crate::error::{Coded, VaultError};
+use crate::import::site::parse_thread;
 use crate::model::{Conversation, Site};
 use crate::store::indexeddb::IndexedDbStore;
 use crate::store::StoreError;
@@ -34,14 +34,19 @@ pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue
         .map_err(|_| error(&VaultError::InvalidInput("a value could not be converted".into())))
 }
 
-pub(crate) fn error(err: &VaultError) -> JsValue {
+/// The one way an error of the core crosses to JavaScript: `{code, message}`.
+pub(crate) fn thrown(err: &dyn Coded) -> JsValue {
     JsError { code: err.code(), message: err.to_string() }
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .unwrap_or(JsValue::NULL)
 }
 
+pub(crate) fn error(err: &VaultError) -> JsValue {
+    thrown(err)
+}
+
 pub(crate) fn err(e: VaultError) -> JsValue {
-    error(&e)
+    thrown(&e)
 }
 
 pub(crate) fn from_js<T: for<'de> serde::Deserialize<'de>>(value: JsValue, what: &str) -> Result<T, JsValue> {
@@ -71,12 +76,6 @@ pub(crate) fn conversations_from_json(json: &str) -> Result<Vec<Conversation>, J
 
 pub(crate) fn conversations_to_json(list: &[Conversation]) -> String {
     serde_json::to_string(list).expect("conversations serialise")
-}
-
-fn thread_error(e: ThreadError) -> JsValue {
-    JsError { code: e.code(), message: e.message().to_owned() }
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .unwrap_or(JsValue::NULL)
 }
 
 fn now() -> i64 {
@@ -196,7 +195,7 @@ impl WasmVault {
     /// `shape_changed`, `other_conversation`, `no_turns`), never quoting it.
     #[wasm_bindgen(js_name = captureThread)]
     pub async fn capture_thread(&self, site: String, conversation_id: String, url: String, replies: Vec<String>) -> Result<JsValue, JsValue> {
-        let read = parse_thread(&Site::from(site), &conversation_id, &replies).map_err(thread_error)?;
+        let read = parse_thread(&Site::from(site), &conversation_id, &replies).map_err(|e| thrown(&e))?;
         drop(replies);
         if let Some(more) = read.more {
             return to_js(&serde_json::json!({ "more": more }));
