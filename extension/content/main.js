@@ -14,6 +14,16 @@ function send(msg) {
   return ext.runtime.sendMessage(msg);
 }
 
+// What a content script accepts, only from the background (the other direction of the
+// registry in extension/messages/): `insert.block`, sent by carry.insert. Its reply is
+// insert.js's `{ok, reason?, copied?}`.
+const FROM_BACKGROUND = Object.freeze({
+  'insert.block': {
+    check: (msg) => typeof msg.text === 'string',
+    handler: (msg) => insertBlock(adapter, msg.text),
+  },
+});
+
 async function main() {
   if (!adapter) return;
   let engine = null;
@@ -36,10 +46,12 @@ async function main() {
     if (area === 'local' && changes.settings) apply();
   });
 
-  // Only the background (no tab) may ask for an insertion; pages cannot reach here.
+  // Only the background (no tab) may ask; pages cannot reach here.
   ext.runtime.onMessage.addListener((msg, sender, sendResponse) => {
-    if (sender.id !== ext.runtime.id || sender.tab || msg?.type !== 'insert.block' || typeof msg.text !== 'string') return false;
-    insertBlock(adapter, msg.text).then(sendResponse, () => sendResponse({ ok: false }));
+    if (sender.id !== ext.runtime.id || sender.tab || typeof msg?.type !== 'string' || !Object.hasOwn(FROM_BACKGROUND, msg.type)) return false;
+    const { check, handler } = FROM_BACKGROUND[msg.type];
+    if (!check(msg)) return false;
+    handler(msg).then(sendResponse, () => sendResponse({ ok: false }));
     return true;
   });
 
