@@ -121,10 +121,24 @@ fn grows(old: &str, new: &str) -> bool {
     new.starts_with(old.trim_end())
 }
 
-/// Keeps `old` as an earlier version unless it is one already (or is the text now).
+/// At most this many earlier versions are kept per turn: the newest ones (a site that
+/// rewrites one turn again and again must not make it grow without limit).
+pub const MAX_VERSIONS: usize = 20;
+
+/// Keeps `old` as an earlier version unless it is one already (or is the text now),
+/// dropping the oldest versions beyond [`MAX_VERSIONS`].
 fn push_version(m: &mut Message, old: String) {
     if old != m.markdown && !m.versions.contains(&old) {
         m.versions.push(old);
+        cap_versions(m);
+    }
+}
+
+/// Drops the oldest versions of `m` beyond [`MAX_VERSIONS`] (versions are kept oldest first).
+fn cap_versions(m: &mut Message) {
+    if m.versions.len() > MAX_VERSIONS {
+        let extra = m.versions.len() - MAX_VERSIONS;
+        m.versions.drain(..extra);
     }
 }
 
@@ -360,6 +374,18 @@ mod tests {
         assert!(!m.streaming);
         assert!(m.versions.is_empty());
         assert_eq!((m.provenance.first_seen, m.provenance.last_seen), (1, 3));
+    }
+
+    #[test]
+    fn a_turn_rewritten_a_thousand_times_keeps_only_the_newest_versions() {
+        let mut c = merge(None, &snap(&[(U, "q"), (A, "0 answer")]), 0).conversation;
+        for i in 1..=1000 {
+            c = merge(Some(c), &snap(&[(U, "q"), (A, &format!("{i} answer"))]), i).conversation;
+        }
+        let m = &c.messages[1];
+        assert_eq!(m.markdown, "1000 answer");
+        let newest: Vec<String> = (1000 - MAX_VERSIONS as i64..1000).map(|i| format!("{i} answer")).collect();
+        assert_eq!(m.versions, newest);
     }
 
     #[test]
@@ -661,6 +687,7 @@ fn merge_thread_turn(mut stored: Message, site: Message, now: i64) -> Message {
             stored.versions.push(v);
         }
     }
+    cap_versions(&mut stored);
     stored.streaming = false;
     // The site's current branch names the turn (a regenerated answer has a new id).
     if site.turn_id.is_some() {
@@ -740,6 +767,26 @@ mod thread_tests {
             updated_at: 2_000,
             messages: turns,
         }
+    }
+
+    #[test]
+    fn a_turn_the_site_rewrites_a_thousand_times_keeps_only_the_newest_versions() {
+        let mut c = merge_thread(None, thread(vec![msg(U, "q", Some("u")), msg(A, "0 answer", Some("a"))]), 0).conversation;
+        for i in 1..=1000 {
+            let t = thread(vec![msg(U, "q", Some("u")), msg(A, &format!("{i} answer"), Some("a"))]);
+            c = merge_thread(Some(c), t, i).conversation;
+        }
+        let m = &c.messages[1];
+        assert_eq!(m.markdown, "1000 answer");
+        assert_eq!(m.versions.len(), MAX_VERSIONS);
+        assert_eq!(m.versions.last().unwrap(), "999 answer");
+        assert_eq!(m.versions[0], format!("{} answer", 1000 - MAX_VERSIONS));
+        // Branches the site sends as versions are capped too.
+        let mut regen = msg(A, "final", Some("a"));
+        regen.versions = (0..100).map(|i| format!("branch {i} zz{i}")).collect();
+        let c = merge_thread(Some(c), thread(vec![msg(U, "q", Some("u")), regen]), 2000).conversation;
+        assert_eq!(c.messages[1].versions.len(), MAX_VERSIONS);
+        assert_eq!(c.messages[1].versions.last().unwrap(), "branch 99 zz99");
     }
 
     fn page(turns: &[(Role, &str)]) -> Snapshot {
