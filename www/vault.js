@@ -300,7 +300,7 @@ function securityPanel() {
       el('label', { for: 'auto-lock' }, 'Lock after this long without using Threadkeeper'), autoLock,
       el('p', { class: 'muted' }, 'The vault also locks when the browser closes: the key is kept in memory only.'),
       el('label', {}, stay, 'Stay unlocked on this device'),
-      el('p', { class: 'muted', id: 'stay-unlocked-explained' }, 'Keeps the vault open across browser restarts and idle time, until you press Lock. The key is then stored on this computer, wrapped by a key the browser will not reveal. This protects against someone who copies only Threadkeeper\'s storage; it does not protect against anyone who can use this browser profile, or who copies all of it. Leave it off on shared or portable computers.'),
+      el('p', { class: 'muted', id: 'stay-unlocked-explained' }, 'Keeps the vault open across browser restarts and idle time, until you press Lock. The key is then kept on this computer\'s disk, in this browser profile, beside what unlocks it: anyone who can use this browser profile, or who copies it (a backup, a lost laptop, malicious software), can open your vault without the passphrase. It only spares you typing the passphrase on a computer nobody else can reach. Leave it off on shared or portable computers.'),
       el('h3', {}, 'Change passphrase'), oldLabel, oldPass, newLabel, newPass, againLabel, again, change,
       el('h3', {}, 'Erase the vault'),
       el('p', { class: 'muted' }, 'Deletes every conversation and the keys from this browser. Export first if you want to keep them. Type "erase everything" to confirm.'),
