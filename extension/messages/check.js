@@ -114,10 +114,11 @@ export const check = {
   /** What a person typed, cut where the core's query parser stops (search::query::MAX_QUERY_CHARS). */
   query: (v) => (typeof v === 'string' ? v.slice(0, limits().maxQueryChars) : ''),
   searchLimit: (v) => (Number.isInteger(v) ? Math.min(100, Math.max(1, v)) : 20),
-  /** `conversation.list`: everything, or the most recent 1 to 50 (vault::RECENT_LEN). */
+  /** `conversation.list`: everything, or the most recent 1 to vault::RECENT_LEN (one record). */
   recentLimit(v) {
     if (v === undefined) return undefined;
-    if (!Number.isInteger(v) || v < 1 || v > 50) throw new RequestError('invalid_input', 'Ask for 1 to 50 recent conversations.');
+    const most = limits().recentLen;
+    if (!Number.isInteger(v) || v < 1 || v > most) throw new RequestError('invalid_input', `Ask for 1 to ${most} recent conversations.`);
     return v;
   },
   /** Conversation ids for an export batch. */

@@ -7,7 +7,7 @@ import { coreLimits } from '../../build/web/threadkeeper.js';
 let core = null;
 
 /**
- * The core's limits: `{roles, maxSnapshotMessages, maxIdBytes, minPassphraseChars,
+ * The core's limits: `{roles, maxSnapshotMessages, maxIdBytes, recentLen, minPassphraseChars,
  * maxPassphraseBytes, maxQueryChars, defaultBudgetTokens, archiveMagic, maxThreadBytes}`.
  * Only after the wasm module is initialised (the router awaits it before any check).
  */

@@ -24,6 +24,8 @@ struct CoreLimits {
     max_snapshot_messages: usize,
     /// `vault::MAX_ID_BYTES`: a site's conversation id, a message's site id.
     max_id_bytes: usize,
+    /// `vault::RECENT_LEN`: the most recent conversations kept in one record.
+    recent_len: usize,
     /// `vault::MIN_PASSPHRASE_CHARS` (the vault's and an export file's).
     min_passphrase_chars: usize,
     /// `vault::MAX_PASSPHRASE_BYTES`.
@@ -45,6 +47,7 @@ pub fn core_limits() -> Result<JsValue, JsValue> {
         roles: ROLES,
         max_snapshot_messages: crate::vault::MAX_SNAPSHOT_MESSAGES,
         max_id_bytes: crate::vault::MAX_ID_BYTES,
+        recent_len: crate::vault::RECENT_LEN,
         min_passphrase_chars: crate::vault::MIN_PASSPHRASE_CHARS,
         max_passphrase_bytes: crate::vault::MAX_PASSPHRASE_BYTES,
         max_query_chars: crate::search::query::MAX_QUERY_CHARS,

@@ -91,6 +91,7 @@ test('the check runs before the handler, which gets only what the check let thro
   assert.equal(await code(route({ type: 'vault.wipe', confirm: 'yes' }, page, env)), 'invalid_input');
   assert.equal(await code(route({ type: 'capture', snapshot: { messages: [{ role: 'robot', markdown: 'x' }] } }, content, env)), 'invalid_input');
   assert.equal(await code(route({ type: 'carry.continue', site: 'nowhere', id: 'a' }, page, env)), 'invalid_input');
+  assert.equal(await code(route({ type: 'conversation.list', limit: core.coreLimits().recentLen + 1 }, page, env)), 'invalid_input');
 });
 
 test('a search query is cut where the core\'s query parser stops', async () => {
@@ -143,6 +144,7 @@ test('the limits the JS reads from the core are the core\'s', () => {
   assert.equal(limits.minPassphraseChars, 8);
   assert.equal(limits.maxSnapshotMessages, 5000);
   assert.equal(limits.maxIdBytes, 512);
+  assert.equal(limits.recentLen, 50);
   assert.equal(limits.maxThreadBytes, 32 * 1024 * 1024);
   assert.equal(limits.maxPassphraseBytes, 4096);
   assert.equal(limits.defaultBudgetTokens, 6000);
