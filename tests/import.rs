@@ -269,3 +269,45 @@ fn one_unreadable_conversation_does_not_spoil_the_others() {
     assert_eq!(parsed.conversations.len(), 1);
     assert_eq!(parsed.skipped, 1);
 }
+
+/// A ChatGPT conversation whose `mapping` is built from `(id, parent, children, role)`.
+fn chatgpt_mapping(current: &str, nodes: &[(String, Option<String>, Vec<String>, &str)]) -> Vec<u8> {
+    let mapping: serde_json::Map<String, serde_json::Value> = nodes
+        .iter()
+        .map(|(id, parent, children, role)| {
+            let node = serde_json::json!({"parent": parent, "children": children, "message": {
+                "id": id, "author": {"role": role}, "create_time": 1_700_000_000.0,
+                "content": {"content_type": "text", "parts": [format!("message {id}")]}}});
+            (id.clone(), node)
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({"id": "hostile", "current_node": current, "mapping": mapping})).unwrap()
+}
+
+#[test]
+fn a_chatgpt_branch_listed_under_every_turn_is_rendered_once() {
+    // 400 turns, each listing as its other child the same branch of 400 messages. Each
+    // node is rendered once; rendered again under every turn it would be 160,000
+    // messages of text (versions 40 times the size of the file).
+    let (turns, branch) = (400, 400);
+    let mut nodes = Vec::new();
+    for i in 0..turns {
+        let next = if i + 1 < turns { vec![format!("t{}", i + 1), "b0".to_owned()] } else { vec![] };
+        let parent = (i > 0).then(|| format!("t{}", i - 1));
+        nodes.push((format!("t{i}"), parent, next, if i % 2 == 0 { "user" } else { "assistant" }));
+    }
+    for i in 0..branch {
+        let next = if i + 1 < branch { vec![format!("b{}", i + 1)] } else { vec![] };
+        let parent = Some(if i == 0 { "t0".to_owned() } else { format!("b{}", i - 1) });
+        nodes.push((format!("b{i}"), parent, next, if i % 2 == 0 { "assistant" } else { "user" }));
+    }
+    let json = chatgpt_mapping(&format!("t{}", turns - 1), &nodes);
+    let chat = &parse_chatgpt(&json).unwrap().conversations[0];
+    assert_eq!(chat.messages.len(), turns);
+    let text: usize = chat.messages.iter().flat_map(|m| m.versions.iter().chain([&m.markdown])).map(String::len).sum();
+    assert!(text < json.len(), "{text} bytes of text from a file of {}", json.len());
+    let versions: Vec<&String> = chat.messages.iter().flat_map(|m| &m.versions).collect();
+    assert_eq!(versions.len(), 1);
+    assert!(versions[0].starts_with("message b0\n\n**user:**\n\nmessage b1"));
+    assert!(versions[0].ends_with("message b399"));
+}

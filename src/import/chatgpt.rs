@@ -112,17 +112,23 @@ pub fn convert(value: Value) -> Result<Conversation, ()> {
     let ctx = Context { url: &url, conv_time: created_at };
 
     let mut out: Vec<Message> = Vec::new();
-    let mut pending_versions: Vec<(Kind, String)> = Vec::new();
+    let mut pending_versions = Pending::default();
     let mut pending_meta: BTreeMap<String, String> = BTreeMap::new();
     let mut last_model = None;
+    // Every node is rendered at most once: the main path first, then each branch only
+    // down to a node already rendered. In a tree this changes nothing (the branches and
+    // the main path share no node), but `children` is the file's word, and a hostile
+    // file can list one long branch under every turn of the main path: rendered each
+    // time, that is turns x branch messages of text from an export a few times its size.
+    let mut rendered: BTreeSet<&str> = path.iter().copied().collect();
     for (i, &node_id) in path.iter().enumerate() {
         if i > 0 {
             let mut alternatives: Vec<&str> =
                 tree.children(path[i - 1]).iter().copied().filter(|&c| c != node_id).collect();
             tree.sort_by_time(&mut alternatives);
             for alt in alternatives {
-                if let Some(version) = tree.render_branch(alt, &ctx) {
-                    pending_versions.push(version);
+                if let Some((kind, text)) = tree.render_branch(alt, &ctx, &mut rendered) {
+                    pending_versions.push(kind, text);
                 }
             }
         }
@@ -134,16 +140,16 @@ pub fn convert(value: Value) -> Result<Conversation, ()> {
                 }
                 if kind == Kind::User {
                     // Versions of the turn that just ended go to its last message.
-                    let (mine, earlier): (Vec<_>, Vec<_>) = pending_versions.drain(..).partition(|(k, _)| *k == Kind::User);
+                    let mine = pending_versions.take(Kind::User);
+                    let earlier = pending_versions.take_all();
                     match out.last_mut() {
-                        Some(last) => last.versions.extend(earlier.into_iter().map(|(_, t)| t)),
-                        None => msg.versions.extend(earlier.into_iter().map(|(_, t)| t)),
+                        Some(last) => last.versions.extend(earlier),
+                        None => msg.versions.extend(earlier),
                     }
-                    pending_versions = mine;
+                    msg.versions.extend(mine);
+                } else {
+                    msg.versions.extend(pending_versions.take(kind));
                 }
-                let (mine, rest): (Vec<_>, Vec<_>) = pending_versions.drain(..).partition(|(k, _)| *k == kind);
-                msg.versions.extend(mine.into_iter().map(|(_, t)| t));
-                pending_versions = rest;
                 if kind == Kind::Answer {
                     msg.metadata.append(&mut pending_meta);
                 }
@@ -154,7 +160,7 @@ pub fn convert(value: Value) -> Result<Conversation, ()> {
         }
     }
     if let Some(last) = out.last_mut() {
-        last.versions.extend(pending_versions.into_iter().map(|(_, t)| t));
+        last.versions.extend(pending_versions.take_all());
     }
     if let Some(answer) = out.iter_mut().rev().find(|m| m.role == Role::Assistant) {
         answer.metadata.append(&mut pending_meta);
@@ -170,6 +176,35 @@ pub fn convert(value: Value) -> Result<Conversation, ()> {
         updated_at: raw.update_time.map(ms_from_secs).unwrap_or(created_at),
         messages: out,
     })
+}
+
+/// Other branches' texts waiting for the message of their kind, in the order found.
+/// Taking one kind costs what it takes, not what waits: a main path of many answers
+/// with a tool branch under each would otherwise sort the waiting list at every turn.
+#[derive(Default)]
+struct Pending {
+    texts: Vec<Option<String>>,
+    /// Positions in `texts`, by [`Kind`], in order.
+    by_kind: [Vec<usize>; 3],
+}
+
+impl Pending {
+    fn push(&mut self, kind: Kind, text: String) {
+        self.by_kind[kind as usize].push(self.texts.len());
+        self.texts.push(Some(text));
+    }
+
+    /// The waiting texts of one kind, in order.
+    fn take(&mut self, kind: Kind) -> Vec<String> {
+        let texts = &mut self.texts;
+        self.by_kind[kind as usize].drain(..).filter_map(|at| texts[at].take()).collect()
+    }
+
+    /// Every waiting text, in order.
+    fn take_all(&mut self) -> Vec<String> {
+        self.by_kind.iter_mut().for_each(Vec::clear);
+        std::mem::take(&mut self.texts).into_iter().flatten().collect()
+    }
 }
 
 fn add_meta(meta: &mut BTreeMap<String, String>, key: &str, text: String) {
@@ -278,14 +313,15 @@ impl<'a> Tree<'a> {
         path
     }
 
-    /// Another branch, from `start` down its newest children, as one version text.
-    fn render_branch(&self, start: &str, ctx: &Context) -> Option<(Kind, String)> {
+    /// Another branch, from `start` down its newest children, as one version text; it
+    /// stops at a node already in `rendered` (a cycle, or a node another branch or the
+    /// main path holds), and adds its own.
+    fn render_branch(&self, start: &'a str, ctx: &Context, rendered: &mut BTreeSet<&'a str>) -> Option<(Kind, String)> {
         let mut first: Option<(Kind, Role)> = None;
         let mut blocks = Vec::new();
-        let mut seen = BTreeSet::new();
         let mut at = Some(start);
         while let Some(id) = at {
-            if !seen.insert(id) {
+            if !rendered.insert(id) {
                 break;
             }
             if let Some(message) = self.message(id) {
