@@ -7,6 +7,11 @@
 // Handlers are grouped by area in this folder; no message is handled anywhere else.
 //
 // Replies are flat: `{ok: true, ...reply}` or `{ok: false, error: {code, message}}`.
+//
+// Two messages travel outside runtime messaging and so outside this registry: an
+// import batch posted to the service worker (`import.stage`, page tier, checked with
+// check.stageId and check.jsonBatches in staging.js, then imported by `import.batch`
+// here), and `insert.block`, which the background sends to a tab (content/main.js).
 
 import { senderTier } from '../trust.js';
 import { RequestError } from './check.js';

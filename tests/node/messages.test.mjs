@@ -174,3 +174,12 @@ test('what the background sends to a tab is what the content script accepts', ()
   assert.deepEqual(acceptedTypes, sentToTabs);
   for (const type of acceptedTypes) assert.ok(!Object.hasOwn(MESSAGES, type), `${type} is not a message to the background`);
 });
+
+test('the service worker\'s own channel takes only staged import batches, from pages, with the registry\'s checks', () => {
+  const staging = read('extension/staging.js');
+  assert.deepEqual([...staging.matchAll(/type !== '([^']+)'/g)].map((m) => m[1]), ['import.stage']);
+  assert.match(staging, /senderTier\([^)]*\) !== 'page'\) return;/);
+  assert.match(staging, /check\.stageId\(data\.id\)/);
+  assert.match(staging, /check\.jsonBatches\(data\.json\)/);
+  assert.equal(MESSAGES['import.batch'].tier, 'page');
+});
