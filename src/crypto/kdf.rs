@@ -3,8 +3,8 @@
 //! Parameters are checked whenever they are read, so a vault (or an export file) whose
 //! stored parameters were lowered by someone with the disk is refused instead of being
 //! opened with a weak derivation. The floor is OWASP's minimum for Argon2id
-//! (m = 19 MiB, t = 2, p = 1); the ceiling stops a hostile file from asking for
-//! gigabytes of memory.
+//! (m = 19 MiB, t = 2, p = 1); the ceiling stops a hostile file (an archive header, a
+//! vault meta record) from asking for gigabytes of memory or minutes of work.
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
@@ -16,9 +16,17 @@ use super::CryptoError;
 pub const SALT_LEN: usize = 16;
 pub const MIN_MEMORY_KIB: u32 = 19 * 1024;
 pub const MIN_ITERATIONS: u32 = 2;
-pub const MAX_MEMORY_KIB: u32 = 1024 * 1024;
-pub const MAX_ITERATIONS: u32 = 64;
-pub const MAX_PARALLELISM: u32 = 16;
+// The ceiling is what a person's own settings could ever be, not what Argon2 allows.
+// The vault page and the archive export never choose parameters (they take the
+// default, 64 MiB x 3); only the message API's `kdf` of `vault.create` and
+// `vault.changePassphrase` can, and it is refused past this too. 256 MiB x 10 passes
+// is 13 times the default's work: a few seconds in wasm on a slow machine, and an
+// allocation a browser tab can make. The old ceiling (1 GiB x 64, 340 times the
+// default) let a file ask for minutes. Lanes do not make the single-threaded wasm
+// faster; 4 covers what native tools tuned for a person's machine would pick.
+pub const MAX_MEMORY_KIB: u32 = 256 * 1024;
+pub const MAX_ITERATIONS: u32 = 10;
+pub const MAX_PARALLELISM: u32 = 4;
 
 /// Argon2id cost parameters (memory in KiB, iterations, lanes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +125,30 @@ mod tests {
         let d = KdfParams::default();
         assert!(d.check().is_ok());
         assert!(d.memory_kib >= 64 * 1024 && d.iterations >= 3 && d.parallelism == 1);
+    }
+
+    #[test]
+    fn a_file_cannot_ask_for_more_work_than_a_person_could_set() {
+        use crate::archive::format::{decode_header, Header, WRAPPED_KEY_LEN};
+        use crate::archive::ArchiveError;
+        let ceiling = KdfParams { memory_kib: MAX_MEMORY_KIB, iterations: MAX_ITERATIONS, parallelism: MAX_PARALLELISM };
+        assert!(ceiling.check().is_ok());
+        // At most 256 MiB x 10 passes: about 13 times the default's work.
+        let work = |p: &KdfParams| u64::from(p.memory_kib) * u64::from(p.iterations);
+        assert!(work(&ceiling) <= 14 * work(&KdfParams::default()), "{ceiling:?}");
+        let beyond = [
+            KdfParams { memory_kib: MAX_MEMORY_KIB + 1, ..ceiling },
+            KdfParams { iterations: MAX_ITERATIONS + 1, ..ceiling },
+            KdfParams { parallelism: MAX_PARALLELISM + 1, ..ceiling },
+            KdfParams { memory_kib: 1024 * 1024, iterations: 64, parallelism: 1 }, // minutes of Argon2
+        ];
+        let header = |params| Header { params, salt: [1; 16], prefix: [2; 7], wrapped_key: [3; WRAPPED_KEY_LEN] }.encode();
+        for p in beyond {
+            assert!(matches!(p.check(), Err(CryptoError::WeakKdf(_))), "{p:?}");
+            // An archive's header is refused as it is read, before any derivation.
+            assert!(matches!(decode_header(&header(p)), Err(ArchiveError::WeakKdf(_))), "{p:?}");
+        }
+        assert!(decode_header(&header(ceiling)).is_ok());
     }
 
     #[test]
