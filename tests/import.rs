@@ -1,5 +1,7 @@
 //! Importing the official ChatGPT and Claude exports, with real export files.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::io::Write;
 
 use threadkeeper::import::{parse_chatgpt, parse_claude, parse_export, read_export, ImportError};
@@ -9,6 +11,52 @@ const REAL: &str = "tests/fixtures/real";
 
 fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(format!("{REAL}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Counts this thread's heap bytes, to see what an import holds at its peak.
+struct Counting;
+
+thread_local! {
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn note(change: isize) {
+    let _ = LIVE.try_with(|live| {
+        live.set(live.get() + change);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
+    });
+}
+
+// SAFETY: every call is passed on to the system allocator unchanged; only counted.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note(layout.size() as isize);
+        System.alloc(layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note(layout.size() as isize);
+        System.alloc_zeroed(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        note(-(layout.size() as isize));
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note(new_size as isize - layout.size() as isize);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// What `f` returns, and the most heap it held at once on this thread, in bytes.
+fn peak_heap<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let start = LIVE.with(Cell::get);
+    PEAK.with(|peak| peak.set(start));
+    let out = f();
+    (out, (PEAK.with(Cell::get) - start).max(0) as usize)
 }
 
 fn roles(c: &Conversation) -> Vec<Role> {
@@ -259,6 +307,34 @@ fn a_zip_bomb_is_refused_before_it_fills_memory() {
     let zip = zip_of(&[("conversations.json", &bomb)]);
     assert!(zip.len() < 200 << 10, "the bomb compresses well: {}", zip.len());
     assert_eq!(parse_export(&zip, "export.zip").unwrap_err().code(), "too_large");
+}
+
+#[test]
+fn an_export_zip_is_inflated_one_file_at_a_time() {
+    // Six shards of 256 KiB: each a conversation and whitespace that compresses only
+    // about four times (within the ratio guard). Inflated together they would be
+    // 1.5 MiB at once; one at a time, a little over 256 KiB.
+    const SHARD: usize = 256 << 10;
+    let mut seed = 7u32;
+    let shards: Vec<(String, Vec<u8>)> = (0..6)
+        .map(|n| {
+            let mut json = format!(r#"[{{"uuid": "c{n}", "name": "Shard", "chat_messages": [{{"sender": "human", "text": "hi"}}]}}"#)
+                .into_bytes();
+            while json.len() < SHARD - 1 {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                json.push(b" \t\r\n"[(seed >> 30) as usize]);
+            }
+            json.push(b']');
+            (format!("conversations-{n:03}.json"), json)
+        })
+        .collect();
+    let entries: Vec<(&str, &[u8])> = shards.iter().map(|(name, json)| (name.as_str(), json.as_slice())).collect();
+    let zip = zip_of(&entries);
+    assert!(zip.len() < 6 * SHARD / 3, "{}", zip.len());
+
+    let (chats, peak) = peak_heap(|| parse_export(&zip, "export.zip").unwrap());
+    assert_eq!(chats.iter().map(|c| c.conversation_id.as_str()).collect::<Vec<_>>(), ["c0", "c1", "c2", "c3", "c4", "c5"]);
+    assert!(peak < 2 * SHARD, "the import held {peak} bytes at once");
 }
 
 #[test]

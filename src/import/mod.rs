@@ -22,6 +22,12 @@ use crate::model::Conversation;
 
 pub use self::zip::{MAX_ENTRY_BYTES, MAX_TOTAL_BYTES};
 
+/// The largest `conversations.json` read, alone or inflated from a zip. The import
+/// holds the file, the conversations read from it and their JSON for the vault
+/// (each up to the file's size when a file is all text) in wasm's 4 GiB: 1 GiB keeps
+/// that within reach, and is past any export we have seen (ChatGPT shards large ones).
+pub const MAX_JSON_BYTES: u64 = 1024 * 1024 * 1024;
+
 /// Why an export could not be imported. Never quotes the export's contents.
 #[derive(Debug, Error, PartialEq, Eq, Clone)]
 pub enum ImportError {
@@ -95,11 +101,12 @@ pub fn read_export(bytes: &[u8], _file_name: &str) -> Result<ParsedExport, Impor
     }
     if zip::looks_like_zip(bytes) {
         let mut all = ParsedExport::default();
-        for entry in zip::conversation_entries(bytes)? {
-            let part = parse_json(&entry)?;
+        zip::for_each_conversation_file(bytes, |json| {
+            let part = parse_json(json)?;
             all.conversations.extend(part.conversations);
             all.skipped += part.skipped;
-        }
+            Ok(())
+        })?;
         return Ok(all);
     }
     parse_json(bytes)
@@ -200,6 +207,9 @@ fn parse_json(bytes: &[u8]) -> Result<ParsedExport, ImportError> {
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'[') | Some(b'{') => {}
         _ => return Err(ImportError::NotAnExport),
+    }
+    if bytes.len() as u64 > MAX_JSON_BYTES {
+        return Err(ImportError::TooLarge(format!("a conversations file past {} MiB", MAX_JSON_BYTES / (1024 * 1024))));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let collected = de
