@@ -65,7 +65,7 @@ const adapters = {
     return {
       add: (m) => ix.add({ id: m.id, title: m.title, text: m.text }),
       finish: () => {},
-      search: (q, kind, limit) => {
+      search: (q, kind) => {
         const r = ix.search(q, { combineWith: 'AND', prefix: kind === 'prefix' ? (term, i, terms) => i === terms.length - 1 : false });
         return r.length; // MiniSearch always scores every match
       },

@@ -74,7 +74,7 @@ export async function copyFallback(text) {
   const focused = document.activeElement;
   document.body.append(area);
   area.select();
-  let ok = false;
+  let ok;
   try {
     ok = document.execCommand('copy');
   } catch {
@@ -138,7 +138,7 @@ function readComposer(element) {
 
 /** Text without whitespace or the zero-width characters editors put in empty lines. */
 function squash(text) {
-  return String(text).replace(/[\s\u200b\u200c\u200d\u2060\ufeff]+/g, '');
+  return String(text).replace(/(?:\s|\u200b|\u200c|\u200d|\u2060|\ufeff)+/g, '');
 }
 
 function occurrences(haystack, needle) {

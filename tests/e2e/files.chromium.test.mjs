@@ -41,7 +41,7 @@ async function everything(page) {
   const { ids } = await send(page, { type: 'export.ids' });
   const all = [];
   for (let i = 0; i < ids.length; i += 100) all.push(...JSON.parse((await send(page, { type: 'export.get', ids: ids.slice(i, i + 100) })).json));
-  return all.map(({ id, ...c }) => c).sort((a, b) => a.conversationId.localeCompare(b.conversationId));
+  return all.map(({ id: _id, ...c }) => c).sort((a, b) => a.conversationId.localeCompare(b.conversationId));
 }
 
 async function openPanel(page, id) {

@@ -164,7 +164,7 @@ test('messages from other senders and unknown requests are refused', async () =>
   const web = await browser.context.newPage();
   await web.route('https://example.com/**', (r) => r.fulfill({ contentType: 'text/html', body: '<title>web</title>' }));
   await web.goto('https://example.com/');
-  const reach = await web.evaluate((id) => {
+  const reach = await web.evaluate((_id) => {
     try {
       return typeof chrome?.runtime?.sendMessage === 'function' ? 'api-present' : 'no-api';
     } catch { return 'no-api'; }

@@ -169,7 +169,7 @@ test('what the background sends to a tab is what the content script accepts', ()
   const sentToTabs = [...read('extension/messages/restore.js').matchAll(/tabs\.sendMessage\([^,]+,\s*\{\s*type:\s*'([^']+)'/g)].map((m) => m[1]);
   const main = read('extension/content/main.js');
   const accepted = main.slice(main.indexOf('const FROM_BACKGROUND'), main.indexOf('async function main'));
-  const acceptedTypes = [...accepted.matchAll(/^  '([^']+)': \{/gm)].map((m) => m[1]);
+  const acceptedTypes = [...accepted.matchAll(/^ {2}'([^']+)': \{/gm)].map((m) => m[1]);
   assert.deepEqual(sentToTabs, ['insert.block']);
   assert.deepEqual(acceptedTypes, sentToTabs);
   for (const type of acceptedTypes) assert.ok(!Object.hasOwn(MESSAGES, type), `${type} is not a message to the background`);
