@@ -19,6 +19,8 @@ struct Counting;
 thread_local! {
     static LIVE: Cell<isize> = const { Cell::new(0) };
     static PEAK: Cell<isize> = const { Cell::new(0) };
+    /// Every byte asked for, freed or not: the work of copying.
+    static ASKED: Cell<usize> = const { Cell::new(0) };
 }
 
 fn note(change: isize) {
@@ -26,6 +28,9 @@ fn note(change: isize) {
         live.set(live.get() + change);
         let _ = PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
     });
+    if change > 0 {
+        let _ = ASKED.try_with(|asked| asked.set(asked.get() + change as usize));
+    }
 }
 
 // SAFETY: every call is passed on to the system allocator unchanged; only counted.
@@ -57,6 +62,13 @@ fn peak_heap<T>(f: impl FnOnce() -> T) -> (T, usize) {
     PEAK.with(|peak| peak.set(start));
     let out = f();
     (out, (PEAK.with(Cell::get) - start).max(0) as usize)
+}
+
+/// What `f` returns, and how many heap bytes it asked for on this thread in all.
+fn heap_asked<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let start = ASKED.with(Cell::get);
+    let out = f();
+    (out, ASKED.with(Cell::get) - start)
 }
 
 fn roles(c: &Conversation) -> Vec<Role> {
@@ -386,4 +398,28 @@ fn a_chatgpt_branch_listed_under_every_turn_is_rendered_once() {
     assert_eq!(versions.len(), 1);
     assert!(versions[0].starts_with("message b0\n\n**user:**\n\nmessage b1"));
     assert!(versions[0].ends_with("message b399"));
+}
+
+#[test]
+fn chatgpt_versions_waiting_for_their_turn_are_not_moved_at_every_turn() {
+    // 2,000 answers in a row, each with a tool message beside it: the tool versions wait
+    // for a tool turn that never comes and go to the last answer. Sorted out again at
+    // every turn, the waiting list would be copied 2,000 times (quadratic).
+    let turns = 2000;
+    let mut nodes = vec![("t0".to_owned(), None, vec!["t1".to_owned()], "user")];
+    for i in 1..=turns {
+        let next = if i < turns { vec![format!("t{}", i + 1), format!("x{}", i + 1)] } else { vec![] };
+        nodes.push((format!("t{i}"), Some(format!("t{}", i - 1)), next, "assistant"));
+        if i > 1 {
+            nodes.push((format!("x{i}"), Some(format!("t{}", i - 1)), vec![], "tool"));
+        }
+    }
+    let json = chatgpt_mapping(&format!("t{turns}"), &nodes);
+    let (parsed, asked) = heap_asked(|| parse_chatgpt(&json).unwrap());
+    let chat = &parsed.conversations[0];
+    assert_eq!(chat.messages.len(), turns + 1);
+    let last = chat.messages.last().unwrap();
+    assert_eq!(last.versions.len(), turns - 1);
+    assert_eq!((last.versions[0].as_str(), last.versions[turns - 2].as_str()), ("> message x2", "> message x2000"));
+    assert!(asked < 40 * json.len(), "{asked} bytes asked for, reading a file of {}", json.len());
 }
