@@ -112,6 +112,15 @@ pub fn similar(a: &str, b: &str) -> bool {
     common * 20 >= (x.len() + y.len()) * 9
 }
 
+/// Whether the snapshot turn `s` is one of `stored` (same site id, or same role and
+/// text, formatting aside), wherever it is.
+pub fn is_stored(stored: &[Message], s: &SnapshotMessage) -> bool {
+    stored.iter().any(|m| {
+        s.turn_id.is_some() && m.turn_id == s.turn_id
+            || m.role == s.role && ids_agree(m, s.turn_id.as_deref()) && same_turn_text(m, &s.markdown)
+    })
+}
+
 /// Same text as the stored turn or one of its versions, formatting aside.
 fn same_turn_text(stored: &Message, text: &str) -> bool {
     similar(&stored.markdown, text) || stored.versions.iter().any(|v| similar(v, text))

@@ -4,13 +4,14 @@
 
 use serde::Serialize;
 
-use super::limits::{check_conversation, check_snapshot};
-use super::records::InboxEntry;
+use super::limits::fit_snapshot;
+use super::conversations::{Partial, Stored};
+use super::records::{InboxEntry, BLOCK_LEN};
 use super::write::Change;
 use super::{Unlocked, Vault};
-use crate::capture::{merge, merge_thread, MergeOutcome, Snapshot};
+use crate::capture::{is_stored, merge, merge_thread, MergeOutcome, Snapshot};
 use crate::error::VaultError;
-use crate::model::Conversation;
+use crate::model::{Conversation, Message};
 use crate::store::Store;
 
 /// What a capture did.
@@ -30,6 +31,9 @@ impl<S: Store> Vault<S> {
     /// conversation (only changed records are written). Locked: sealed to the vault's
     /// public key into the inbox, to be merged at the next unlock.
     ///
+    /// A message over [`super::MAX_MESSAGE_BYTES`] is stored cut, ending with
+    /// the marker `limits::CUT_MARKER` (see `fit_snapshot`).
+    ///
     /// # Errors
     /// [`VaultError::NoVault`] before a vault exists; [`VaultError::InvalidInput`] for a
     /// malformed or oversized snapshot; storage errors (nothing is half-written).
@@ -38,7 +42,7 @@ impl<S: Store> Vault<S> {
         snapshot: &Snapshot,
         now: i64,
     ) -> Result<CaptureOutcome, VaultError> {
-        check_snapshot(snapshot)?;
+        let snapshot = &*fit_snapshot(snapshot)?;
         let Some(keys) = self.unlocked.borrow().clone() else {
             return self
                 .queue_in_inbox(InboxEntry {
@@ -51,8 +55,9 @@ impl<S: Store> Vault<S> {
         let k = keys
             .data
             .derive_store_key(&[snapshot.site.as_str(), &snapshot.conversation_id]);
-        let stored = self.load_for_merge(&k).await?;
-        self.commit_capture(&keys, k, merge(stored, snapshot, now))
+        let mut base = self.load_for_merge(&k).await?;
+        let outcome = base.merge_snapshot(snapshot, now);
+        self.commit_capture(&keys, k, base.settle(outcome), base.is_whole())
             .await
     }
 
@@ -64,10 +69,10 @@ impl<S: Store> Vault<S> {
     /// As [`Vault::capture`].
     pub async fn capture_thread(
         &self,
-        thread: Conversation,
+        mut thread: Conversation,
         now: i64,
     ) -> Result<CaptureOutcome, VaultError> {
-        check_conversation(&thread)?;
+        thread.fit_vault_limits()?;
         let Some(keys) = self.unlocked.borrow().clone() else {
             return self
                 .queue_in_inbox(InboxEntry {
@@ -80,21 +85,26 @@ impl<S: Store> Vault<S> {
         let k = keys
             .data
             .derive_store_key(&[thread.site.as_str(), &thread.conversation_id]);
-        let stored = self.load_for_merge(&k).await?;
-        self.commit_capture(&keys, k, merge_thread(stored, thread, now))
+        let mut base = self.load_for_merge(&k).await?;
+        let outcome = merge_thread(base.conversation.take(), thread, now);
+        self.commit_capture(&keys, k, base.settle(outcome), base.is_whole())
             .await
     }
 
     /// Writes what a capture's merge changed, and keeps the merged conversation for the
-    /// next capture of the same chat.
+    /// next capture of the same chat (when `keep`: not when it stands in for blocks
+    /// that could not be read).
     async fn commit_capture(
         &self,
         keys: &Unlocked,
         k: String,
         outcome: MergeOutcome,
+        keep: bool,
     ) -> Result<CaptureOutcome, VaultError> {
         if outcome.is_unchanged() {
-            *self.last_captured.borrow_mut() = Some((k.clone(), outcome.conversation));
+            if keep {
+                *self.last_captured.borrow_mut() = Some((k.clone(), outcome.conversation));
+            }
             return Ok(CaptureOutcome {
                 id: Some(k),
                 added: 0,
@@ -117,21 +127,174 @@ impl<S: Store> Vault<S> {
             updated: outcome.updated,
             queued: false,
         };
-        *self.last_captured.borrow_mut() = Some((k, outcome.conversation));
+        if keep {
+            *self.last_captured.borrow_mut() = Some((k, outcome.conversation));
+        }
         Ok(result)
     }
 
     /// The stored conversation `k` to merge into: the one captured last if it is `k`
-    /// (taken out of the cache, not copied), else read from the store.
-    pub(super) async fn load_for_merge(&self, k: &str) -> Result<Option<Conversation>, VaultError> {
+    /// (taken out of the cache, not copied), else read from the store. A conversation
+    /// with blocks of messages that do not open is merged into what could be read
+    /// ([`Base::partial`]); one whose record does not open fails with
+    /// [`VaultError::Damaged`].
+    pub(super) async fn load_for_merge(&self, k: &str) -> Result<Base, VaultError> {
         let cached = self.last_captured.borrow_mut().take_if(|(key, _)| key == k);
         if let Some((_, conv)) = cached {
-            return Ok(Some(conv));
+            return Ok(Base::whole(Some(conv)));
         }
-        match self.get_conversation(k).await {
-            Ok(conv) => Ok(Some(conv)),
-            Err(VaultError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
+        match self.read_stored(&[k.to_owned()]).await?.pop() {
+            Some(Stored::Whole(conv)) => Ok(Base::whole(Some(conv))),
+            Some(Stored::Partial(partial)) => Ok(Base::partial(partial)),
+            Some(Stored::DamagedRecord(e)) => Err(e),
+            Some(Stored::Missing) | None => Ok(Base::whole(None)),
+        }
+    }
+}
+
+/// The metadata key that carries a readable message's stored position through a merge
+/// into a conversation with unreadable blocks (removed before anything is written).
+const POSITION_TAG: &str = "threadkeeper.storedPosition";
+
+/// The text that stands for a message that could not be read, written only when a
+/// new turn lands in the same block (the last one) as unreadable messages.
+pub(super) const UNREADABLE: &str = "[Threadkeeper: this message could not be read]";
+
+/// What a merge starts from: the stored conversation (if any, taken by the merge), and,
+/// when some of its blocks of messages could not be read, what is needed to write
+/// around them.
+pub(super) struct Base {
+    pub conversation: Option<Conversation>,
+    gaps: Option<Gaps>,
+}
+
+/// The stored positions of a conversation read in part.
+struct Gaps {
+    /// The stored message count.
+    count: usize,
+    /// Each stored position's message, `None` where its block did not open.
+    original: Vec<Option<Message>>,
+}
+
+impl Base {
+    pub fn whole(conversation: Option<Conversation>) -> Self {
+        Base { conversation, gaps: None }
+    }
+
+    /// A conversation with unreadable blocks: the merge sees only the readable
+    /// messages, each tagged with its stored position, so that [`Base::settle`] can put
+    /// them back where they were and leave the unreadable blocks untouched.
+    fn partial(partial: Partial) -> Self {
+        let count = partial.record.message_count as usize;
+        let mut original: Vec<Option<Message>> = Vec::with_capacity(count);
+        for block in partial.blocks {
+            match block {
+                Some(messages) => original.extend(messages.into_iter().map(Some)),
+                None => {
+                    let len = BLOCK_LEN.min(count - original.len());
+                    original.extend(std::iter::repeat_n(None, len));
+                }
+            }
+        }
+        let readable = original
+            .iter()
+            .enumerate()
+            .filter_map(|(p, m)| {
+                let mut m = m.clone()?;
+                m.metadata.insert(POSITION_TAG.into(), p.to_string());
+                Some(m)
+            })
+            .collect();
+        Base {
+            conversation: Some(partial.record.into_conversation(readable)),
+            gaps: Some(Gaps { count, original }),
+        }
+    }
+
+    /// Merges a page snapshot into the conversation ([`merge`]). Read in part, the
+    /// snapshot's leading turns that match no readable turn (most likely turns of an
+    /// unreadable block, seen again on the page) are merged after the rest: the page's
+    /// matching searches forward from its last match, so merged first they would be
+    /// appended and keep every later turn from matching. They are saved as new turns,
+    /// after the others (what the page shows of a damaged block is recovered, not lost).
+    pub fn merge_snapshot(&mut self, snapshot: &Snapshot, now: i64) -> MergeOutcome {
+        let stored = self.conversation.take();
+        let lead = match (&self.gaps, &stored) {
+            (Some(_), Some(conv)) => snapshot
+                .messages
+                .iter()
+                .position(|s| is_stored(&conv.messages, s))
+                .unwrap_or(0),
+            _ => 0,
+        };
+        if lead == 0 {
+            return merge(stored, snapshot, now);
+        }
+        let tail = Snapshot { messages: snapshot.messages[lead..].to_vec(), ..snapshot.clone() };
+        let head = Snapshot { messages: snapshot.messages[..lead].to_vec(), ..snapshot.clone() };
+        let first = merge(stored, &tail, now);
+        let second = merge(Some(first.conversation), &head, now);
+        MergeOutcome {
+            conversation: second.conversation,
+            changed: Vec::new(), // `settle` finds the positions again
+            header_changed: true,
+            added: first.added + second.added,
+            updated: first.updated + second.updated,
+        }
+    }
+
+    /// Whether the stored conversation was read whole (what a merge gives may then be
+    /// kept for the next capture).
+    pub fn is_whole(&self) -> bool {
+        self.gaps.is_none()
+    }
+
+    /// Turns the outcome of a merge into `self.conversation` into what is written. Read
+    /// whole, it is unchanged. Read in part: every readable message goes back to its
+    /// stored position (updated if the merge updated it), the unreadable positions keep
+    /// their blocks untouched, and the new turns are appended after the last stored
+    /// one, in the order the merge put them. Only when new turns land in the block of
+    /// unreadable messages (the last block) is that block written again, each
+    /// unreadable message then reading [`UNREADABLE`].
+    pub fn settle(&self, outcome: MergeOutcome) -> MergeOutcome {
+        let Some(gaps) = &self.gaps else {
+            return outcome;
+        };
+        let n = gaps.count;
+        let mut slots: Vec<Option<Message>> = vec![None; n];
+        let mut new = Vec::new();
+        for mut m in outcome.conversation.messages {
+            let at = m
+                .metadata
+                .remove(POSITION_TAG)
+                .and_then(|p| p.parse::<usize>().ok())
+                .filter(|&p| p < n && slots[p].is_none());
+            match at {
+                Some(p) => slots[p] = Some(m),
+                None => new.push(m),
+            }
+        }
+        let mut changed = Vec::new();
+        let mut messages = Vec::with_capacity(n + new.len());
+        for (p, slot) in slots.into_iter().enumerate() {
+            let m = slot
+                .or_else(|| gaps.original[p].clone())
+                .unwrap_or_else(|| Message::new(crate::model::Role::System, UNREADABLE));
+            if gaps.original[p].as_ref().is_some_and(|o| *o != m) {
+                changed.push(p);
+            }
+            messages.push(m);
+        }
+        let updated = changed.len();
+        let added = new.len();
+        changed.extend(n..n + added);
+        messages.extend(new);
+        MergeOutcome {
+            header_changed: outcome.header_changed || !changed.is_empty(),
+            conversation: Conversation { messages, ..outcome.conversation },
+            changed,
+            added,
+            updated,
         }
     }
 }
@@ -248,10 +411,38 @@ mod tests {
             VaultError::NoVault
         );
         let v = vault();
-        let big = "x".repeat(MAX_MESSAGE_BYTES + 1);
+        let long_id = "i".repeat(crate::vault::MAX_ID_BYTES + 1);
         assert!(matches!(
-            block_on(v.capture(&snapshot("a", &[(Role::User, &big)]), 1)),
+            block_on(v.capture(&snapshot(&long_id, &[(Role::User, "x")]), 1)),
             Err(VaultError::InvalidInput(_))
         ));
+    }
+
+    #[test]
+    fn a_message_over_the_limit_is_saved_cut_and_later_turns_are_saved_too() {
+        let v = vault();
+        let big = "x".repeat(MAX_MESSAGE_BYTES + 100);
+        let first = snapshot("a", &[(Role::User, "paste"), (Role::Assistant, &big)]);
+        let out = block_on(v.capture(&first, 1)).unwrap();
+        assert_eq!(out.added, 2);
+        let id = out.id.unwrap();
+        let later = snapshot(
+            "a",
+            &[(Role::User, "paste"), (Role::Assistant, &big), (Role::User, "next turn")],
+        );
+        assert_eq!(block_on(v.capture(&later, 2)).unwrap().added, 1);
+        // The same huge turn again is the same (cut) text: nothing is rewritten.
+        assert_eq!(block_on(v.capture(&later, 3)).unwrap().updated, 0);
+        let conv = block_on(v.get_conversation(&id)).unwrap();
+        assert_eq!(conv.messages.len(), 3);
+        assert_eq!(conv.messages[1].markdown.len(), MAX_MESSAGE_BYTES);
+        assert!(conv.messages[1].markdown.ends_with(crate::vault::limits::CUT_MARKER));
+        assert!(conv.messages[1].versions.is_empty());
+        // A thread with a huge turn is cut the same way.
+        let mut t = thread("b", 2);
+        t.messages[1].markdown = big.clone();
+        let out = block_on(v.capture_thread(t, 4)).unwrap();
+        let conv = block_on(v.get_conversation(out.id.as_deref().unwrap())).unwrap();
+        assert!(conv.messages[1].markdown.ends_with(crate::vault::limits::CUT_MARKER));
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::limits::{check_conversation, check_key};
+use super::limits::{check_key, fit_conversation};
 use super::records::{
     block_key, newest_first, record_from, ConversationRecord, MessageBlock, BLOCK_LEN,
 };
@@ -14,6 +14,34 @@ use crate::error::VaultError;
 use crate::model::{Conversation, ConversationSummary, Message};
 use crate::store::{Op, Store, StoreName};
 
+/// Conversations read by id ([`Vault::read_conversations`]), the damaged set aside.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConversationsRead {
+    /// In the order asked: `None` for an id not in the vault, or named in `damaged`.
+    pub conversations: Vec<Option<Conversation>>,
+    /// The ids of the conversations that could not be read whole (their record or a
+    /// block of their messages does not open, or is missing).
+    pub damaged: Vec<String>,
+}
+
+/// One conversation as far as it could be read.
+pub(super) enum Stored {
+    Missing,
+    Whole(Conversation),
+    /// Its record does not open (the error says why).
+    DamagedRecord(VaultError),
+    /// Its record opened, some of its blocks did not.
+    Partial(Partial),
+}
+
+/// A conversation whose record opened but not every block of messages.
+pub(super) struct Partial {
+    pub record: ConversationRecord,
+    /// Block by block (`BLOCK_LEN` messages each, the last maybe fewer): its messages,
+    /// or `None` for a block that is missing or does not open.
+    pub blocks: Vec<Option<Vec<Message>>>,
+}
+
 /// A list of conversations, newest first, and how many records could not be opened.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ConversationList {
@@ -23,9 +51,10 @@ pub struct ConversationList {
 
 impl<S: Store> Vault<S> {
     /// Stores a conversation with all its messages, replacing what was stored under
-    /// the same site and id, in one atomic write. Returns its id.
+    /// the same site and id, in one atomic write. Returns its id. A message over
+    /// [`super::MAX_MESSAGE_BYTES`] is stored cut (see [`Conversation::fit_vault_limits`]).
     pub async fn put_conversation(&self, conv: &Conversation) -> Result<String, VaultError> {
-        check_conversation(conv)?;
+        let conv = &*fit_conversation(conv)?;
         let keys = self.keys()?;
         let k = keys
             .data
@@ -100,12 +129,51 @@ impl<S: Store> Vault<S> {
     }
 
     /// Reads conversations by id, in the order asked, `None` for an id not in the vault.
-    /// Two reads whatever their number: every record, then every message block they
-    /// name (an IndexedDB transaction costs more than decrypting a block).
+    /// Strict: a conversation that cannot be read whole fails the call with
+    /// [`VaultError::Damaged`] (an import must not merge into what it cannot see); see
+    /// [`Vault::read_conversations`] for a read that sets damaged ones aside.
     pub async fn get_conversations(
         &self,
         ids: &[String],
     ) -> Result<Vec<Option<Conversation>>, VaultError> {
+        self.read_stored(ids)
+            .await?
+            .into_iter()
+            .map(|read| match read {
+                Stored::Missing => Ok(None),
+                Stored::Whole(conv) => Ok(Some(conv)),
+                Stored::DamagedRecord(e) => Err(e),
+                Stored::Partial(_) => Err(VaultError::Damaged(
+                    "a block of messages of this conversation is missing or damaged".into(),
+                )),
+            })
+            .collect()
+    }
+
+    /// Reads conversations by id, in the order asked, setting aside those that cannot
+    /// be read whole (a record or a block of messages that does not open, or is
+    /// missing): they are `None` here and named in `damaged`, so one damaged record
+    /// never fails the rest (an export writes the others and says how many it skipped).
+    pub async fn read_conversations(&self, ids: &[String]) -> Result<ConversationsRead, VaultError> {
+        let mut out = ConversationsRead::default();
+        for (id, read) in ids.iter().zip(self.read_stored(ids).await?) {
+            out.conversations.push(match read {
+                Stored::Missing => None,
+                Stored::Whole(conv) => Some(conv),
+                Stored::DamagedRecord(_) | Stored::Partial(_) => {
+                    out.damaged.push(id.clone());
+                    None
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// Reads conversations by id, each as far as it opens. Two reads whatever their
+    /// number: every record, then every message block they name (an IndexedDB
+    /// transaction costs more than decrypting a block). Fails only for a malformed id
+    /// or a failed read of the store.
+    pub(super) async fn read_stored(&self, ids: &[String]) -> Result<Vec<Stored>, VaultError> {
         let keys = self.keys()?;
         for id in ids {
             check_key(id)?;
@@ -118,23 +186,25 @@ impl<S: Store> Vault<S> {
         {
             let record = match sealed {
                 Some(sealed) => {
-                    let rec: ConversationRecord = self.open_json(
+                    match self.open_json::<ConversationRecord>(
                         &keys,
                         StoreName::Conversations,
                         id,
                         &sealed,
                         "a conversation record",
-                    )?;
-                    let blocks = (rec.message_count as usize).div_ceil(BLOCK_LEN) as u32;
-                    block_keys.extend((0..blocks).map(|b| block_key(&keys.data, id, b)));
-                    Some(rec)
+                    ) {
+                        Ok(rec) => {
+                            let blocks = (rec.message_count as usize).div_ceil(BLOCK_LEN) as u32;
+                            block_keys.extend((0..blocks).map(|b| block_key(&keys.data, id, b)));
+                            Ok(Some(rec))
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
-                None => None,
+                None => Ok(None),
             };
             records.push(record);
         }
-        let missing =
-            || VaultError::Damaged("a block of messages of this conversation is missing".into());
         // Every block opened at once (in the browser by WebCrypto: see `crypto::bulk`).
         let sealed_blocks = self
             .store
@@ -160,36 +230,41 @@ impl<S: Store> Vault<S> {
         });
         let mut out = Vec::with_capacity(ids.len());
         for rec in records {
-            let Some(rec) = rec else {
-                out.push(None);
-                continue;
+            let rec = match rec {
+                Ok(Some(rec)) => rec,
+                Ok(None) => {
+                    out.push(Stored::Missing);
+                    continue;
+                }
+                Err(e) => {
+                    out.push(Stored::DamagedRecord(e));
+                    continue;
+                }
             };
             let count = rec.message_count as usize;
-            let mut messages: Vec<Message> = Vec::with_capacity(count);
-            for opened in blocks.by_ref().take(count.div_ceil(BLOCK_LEN)) {
-                let block: MessageBlock = record_from(
-                    opened.ok_or_else(missing)?,
-                    "a message of this conversation",
-                )?;
-                if block.first as usize != messages.len() {
-                    return Err(missing());
-                }
-                messages.extend(block.messages);
+            let mut read: Vec<Option<Vec<Message>>> = Vec::with_capacity(count.div_ceil(BLOCK_LEN));
+            for (b, opened) in blocks.by_ref().take(count.div_ceil(BLOCK_LEN)).enumerate() {
+                let first = b * BLOCK_LEN;
+                let len = BLOCK_LEN.min(count - first);
+                let block = opened.and_then(|opened| {
+                    record_from::<MessageBlock>(opened, "a message of this conversation").ok()
+                });
+                read.push(
+                    block
+                        .filter(|block| block.first as usize == first && block.messages.len() >= len)
+                        .map(|mut block| {
+                            block.messages.truncate(len);
+                            block.messages
+                        }),
+                );
             }
-            if messages.len() < count {
-                return Err(missing());
+            if read.iter().all(Option::is_some) {
+                out.push(Stored::Whole(rec.into_conversation(
+                    read.into_iter().flatten().flatten().collect(),
+                )));
+            } else {
+                out.push(Stored::Partial(Partial { record: rec, blocks: read }));
             }
-            messages.truncate(count);
-            out.push(Some(Conversation {
-                site: rec.site,
-                conversation_id: rec.conversation_id,
-                title: rec.title,
-                url: rec.url,
-                model: rec.model,
-                created_at: rec.created_at,
-                updated_at: rec.updated_at,
-                messages,
-            }));
         }
         Ok(out)
     }
@@ -296,5 +371,126 @@ mod tests {
         assert_eq!(list.damaged, 1);
         assert_eq!(list.conversations.len(), 1);
         assert_eq!(list.conversations[0].id, b);
+    }
+
+    /// Flips a byte of the `nth` stored block of messages (in key order); gives its key.
+    fn damage_block(vault: &crate::vault::Vault<crate::store::memory::MemoryStore>, conv: &str, nth: usize) -> String {
+        let (_, key, mut bytes) = vault
+            .store()
+            .raw()
+            .into_iter()
+            .filter(|(s, k, _)| *s == StoreName::Messages && k.starts_with(conv))
+            .nth(nth)
+            .unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        vault.store().put_raw(StoreName::Messages, &key, bytes);
+        key
+    }
+
+    #[test]
+    fn a_damaged_block_is_named_and_the_other_conversations_are_read() {
+        let vault = unlocked();
+        let texts: Vec<String> = (0..40).map(|i| format!("turn {i}")).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let a = block_on(vault.put_conversation(&conversation("a", &refs))).unwrap();
+        let b = block_on(vault.put_conversation(&conversation("b", &["two"]))).unwrap();
+        damage_block(&vault, &a, 1);
+        let read = block_on(vault.read_conversations(&[a.clone(), b.clone()])).unwrap();
+        assert_eq!(read.damaged, [a.clone()]);
+        assert!(read.conversations[0].is_none());
+        assert_eq!(read.conversations[1].as_ref().unwrap().messages[0].markdown, "two");
+        // The strict read still says the conversation is damaged.
+        assert!(matches!(
+            block_on(vault.get_conversations(&[a, b])),
+            Err(VaultError::Damaged(_))
+        ));
+    }
+
+    #[test]
+    fn a_capture_of_a_conversation_with_a_damaged_block_saves_its_new_turns_around_it() {
+        use crate::vault::test_support::snapshot;
+        let vault = unlocked();
+        let texts: Vec<String> = (0..40).map(|i| format!("turn {i}")).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let site = crate::model::Site::Claude;
+        let id = block_on(vault.capture(&snapshot(site.clone(), "a", &refs), 1))
+            .unwrap()
+            .id
+            .unwrap();
+        // Which stored key holds block 1 (messages 16..32): the one whose bytes change
+        // when turn 20 is edited.
+        let before = vault.store().raw();
+        let mut edited = refs.clone();
+        edited[20] = "turn 20, edited";
+        let v2 = crate::vault::test_support::reopened(&vault);
+        block_on(v2.unlock(crate::vault::test_support::PASS)).unwrap();
+        block_on(v2.capture(&snapshot(site.clone(), "a", &edited), 2)).unwrap();
+        let block1 = v2
+            .store()
+            .raw()
+            .into_iter()
+            .find(|(s, k, v)| *s == StoreName::Messages && !before.iter().any(|(_, k2, v2)| k2 == k && v2 == v))
+            .map(|(_, k, _)| k)
+            .unwrap();
+        let (_, _, mut bytes) = before.iter().find(|(_, k, _)| *k == block1).cloned().unwrap();
+        let n = bytes.len() - 1;
+        bytes[n] ^= 1;
+        vault.store().put_raw(StoreName::Messages, &block1, bytes.clone());
+        vault.lock();
+        block_on(vault.unlock(crate::vault::test_support::PASS)).unwrap();
+
+        // The page shows the last turns and two new ones, and an edit of turn 35.
+        let mut shown: Vec<&str> = refs[30..].to_vec();
+        shown[5] = "turn 35, rewritten";
+        shown.extend(["turn 40", "turn 41"]);
+        let mut page = snapshot(site.clone(), "a", &shown);
+        for (m, i) in page.messages.iter_mut().zip(30..) {
+            m.role = [crate::model::Role::User, crate::model::Role::Assistant][i % 2];
+        }
+        let out = block_on(vault.capture(&page, 3)).unwrap();
+        // 40 and 41 are new; 30 and 31, in the damaged block, are saved again from
+        // the page, after them.
+        assert_eq!((out.added, out.updated), (4, 1));
+        let stored_block = crate::vault::test_support::raw_record(&vault, StoreName::Messages, &block1);
+        assert_eq!(stored_block, Some(bytes), "the damaged block is left as it was");
+        let read = block_on(vault.read_conversations(&[id.clone()])).unwrap();
+        assert_eq!(read.damaged, [id.clone()]);
+        assert_eq!(block_on(vault.status()).unwrap().messages, 44);
+        let list = block_on(vault.list_conversations()).unwrap();
+        assert_eq!(list.conversations[0].message_count, 44);
+        // Once the block reads again (here: put back), every turn is in its place.
+        let mut fixed = crate::vault::test_support::raw_record(&vault, StoreName::Messages, &block1).unwrap();
+        fixed[n] ^= 1;
+        vault.store().put_raw(StoreName::Messages, &block1, fixed);
+        let conv = block_on(vault.get_conversation(&id)).unwrap();
+        let got: Vec<&str> = conv.messages.iter().map(|m| m.markdown.as_str()).collect();
+        let mut want = refs.clone();
+        want[35] = "turn 35, rewritten";
+        want.extend(["turn 40", "turn 41", "turn 30", "turn 31"]);
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn new_turns_landing_in_a_damaged_last_block_mark_its_unreadable_messages() {
+        use crate::vault::test_support::snapshot;
+        let vault = unlocked();
+        let texts: Vec<String> = (0..20).map(|i| format!("turn {i}")).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let site = crate::model::Site::Claude;
+        let id = block_on(vault.capture(&snapshot(site.clone(), "a", &refs), 1))
+            .unwrap()
+            .id
+            .unwrap();
+        // Damage both blocks, one of which is the last (16..20).
+        damage_block(&vault, &id, 0);
+        damage_block(&vault, &id, 1);
+        vault.lock();
+        block_on(vault.unlock(crate::vault::test_support::PASS)).unwrap();
+        let out = block_on(vault.capture(&snapshot(site, "a", &["turn 0", "a new question"]), 2)).unwrap();
+        assert_eq!(out.added, 2, "nothing could be read to match the page against");
+        let list = block_on(vault.list_conversations()).unwrap();
+        assert_eq!(list.conversations[0].message_count, 22);
+        assert_eq!(block_on(vault.read_conversations(&[id])).unwrap().damaged.len(), 1);
     }
 }

@@ -1,22 +1,22 @@
 //! The inbox: captures taken while the vault is locked, sealed to its public key (no
 //! data key is needed to add one), and merged into the vault at the next unlock.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::capture::CaptureOutcome;
-use super::limits::{check_conversation, check_snapshot};
+use super::capture::{Base, CaptureOutcome};
+use super::limits::fit_snapshot;
 use super::records::InboxEntry;
 use super::write::Change;
 use super::{random_error, Unlocked, Vault};
-use crate::capture::{merge, merge_thread, MergeOutcome};
+use crate::capture::{merge_thread, MergeOutcome};
 use crate::crypto::envelope::record_aad;
 use crate::crypto::make_random;
 use crate::crypto::sealed_box::seal_to;
 use crate::error::VaultError;
-use crate::model::Conversation;
 use crate::store::{Op, Store, StoreName};
 
 /// What merging the inbox at unlock did.
@@ -28,13 +28,24 @@ pub struct InboxReport {
     pub updated: usize,
     /// Inbox records that could not be opened; they are left in place.
     pub unreadable: usize,
+    /// How many atomic writes the merge took (see [`Vault::drain_inbox`]).
+    pub batches: usize,
 }
 
 impl InboxEntry {
-    fn is_valid(&self) -> bool {
-        match (&self.snapshot, &self.thread) {
-            (Some(snap), None) => check_snapshot(snap).is_ok(),
-            (None, Some(thread)) => check_conversation(thread).is_ok(),
+    /// Whether the entry holds one capture within the limits (an oversized message is
+    /// cut, as at capture).
+    fn fit(&mut self) -> bool {
+        match (&mut self.snapshot, &mut self.thread) {
+            (Some(snap), None) => match fit_snapshot(snap) {
+                Ok(std::borrow::Cow::Owned(cut)) => {
+                    *snap = cut;
+                    true
+                }
+                Ok(_) => true,
+                Err(_) => false,
+            },
+            (None, Some(thread)) => thread.fit_vault_limits().is_ok(),
             _ => false,
         }
     }
@@ -43,26 +54,54 @@ impl InboxEntry {
         let (site, id) = match (&self.snapshot, &self.thread) {
             (Some(s), _) => (&s.site, &s.conversation_id),
             (None, Some(t)) => (&t.site, &t.conversation_id),
-            (None, None) => unreachable!("checked by is_valid"),
+            (None, None) => unreachable!("checked by fit"),
         };
         keys.data.derive_store_key(&[site.as_str(), id])
     }
 
-    fn merge_into(self, stored: Option<Conversation>) -> MergeOutcome {
+    /// Merges the capture into `base`'s conversation (taken out of it).
+    fn merge_into(self, base: &mut Base) -> MergeOutcome {
         match (self.snapshot, self.thread) {
-            (Some(snap), _) => merge(stored, &snap, self.at),
-            (None, Some(thread)) => merge_thread(stored, thread, self.at),
-            (None, None) => unreachable!("checked by is_valid"),
+            (Some(snap), _) => base.merge_snapshot(&snap, self.at),
+            (None, Some(thread)) => merge_thread(base.conversation.take(), thread, self.at),
+            (None, None) => unreachable!("checked by fit"),
         }
     }
 }
 
+/// At most this many captures wait in the inbox while the vault is locked (counted by
+/// the store, without reading them). A capture beyond it is refused as
+/// [`VaultError::Locked`]: the page keeps what it shows and captures it again once the
+/// vault is unlocked.
+pub const MAX_INBOX_ENTRIES: u32 = 20_000;
+
+/// One batch of the drain merges at most this many inbox entries...
+pub const INBOX_BATCH_ENTRIES: usize = 256;
+/// ...and at most about this many sealed bytes of them (at least one entry), so a
+/// large inbox never sits in memory at once.
+pub const INBOX_BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+/// What the first pass of the drain keeps of an inbox entry (its capture is dropped).
+struct Queued {
+    key: String,
+    at: i64,
+    /// The conversation it belongs to (its store key).
+    conversation: String,
+    /// Sealed size.
+    size: usize,
+    /// A digest of its capture, to drop a capture identical to the one before it.
+    digest: [u8; 32],
+}
+
 impl<S: Store> Vault<S> {
-    /// Seals `entry` into the inbox.
+    /// Seals `entry` into the inbox, unless [`MAX_INBOX_ENTRIES`] wait there already.
     pub(super) async fn queue_in_inbox(
         &self,
         entry: InboxEntry,
     ) -> Result<CaptureOutcome, VaultError> {
+        if self.store.count(StoreName::Inbox).await? >= MAX_INBOX_ENTRIES {
+            return Err(VaultError::Locked);
+        }
         let public = self.public_key().await?;
         let mut raw = [0u8; 16];
         make_random(&mut raw).map_err(random_error)?;
@@ -89,67 +128,157 @@ impl<S: Store> Vault<S> {
         })
     }
 
+    /// Opens the inbox record `key`: its capture, within the limits, or `None`.
+    fn open_queued(keys: &Unlocked, key: &str, sealed: &[u8]) -> Option<InboxEntry> {
+        keys.box_pair
+            .open(&record_aad(StoreName::Inbox.as_str(), key), sealed)
+            .ok()
+            .map(Zeroizing::new)
+            .and_then(|plain| serde_json::from_slice::<InboxEntry>(&plain).ok())
+            .and_then(|mut e| e.fit().then_some(e))
+    }
+
     /// Merges every capture sealed while the vault was locked, oldest first, and
-    /// removes them from the inbox, all in one atomic write.
+    /// removes them from the inbox, in bounded batches: at most
+    /// [`INBOX_BATCH_ENTRIES`] entries and about [`INBOX_BATCH_BYTES`] sealed bytes a
+    /// batch, each batch one atomic write (its merges and the removal of its entries).
+    /// It loops until the inbox is empty; a failed batch leaves itself and the batches
+    /// after it in the inbox (the report of the batches written is lost with the error;
+    /// the next drain goes on from there).
+    ///
+    /// A first pass reads the inbox a key prefix at a time (inbox keys are random, so
+    /// each prefix holds about a batch), opens each entry and keeps only its time, its
+    /// conversation and its size; the batches then take the entries in time order, so
+    /// every conversation's captures merge in the order they were taken, across
+    /// batches. A capture identical to the previous one of its conversation is removed
+    /// without merging. Entries that do not open are counted and left in place.
     pub async fn drain_inbox(&self) -> Result<InboxReport, VaultError> {
         let keys = self.keys()?;
         let mut report = InboxReport::default();
-        let mut entries: Vec<(String, InboxEntry)> = Vec::new();
-        for (key, sealed) in self.store.get_prefix(StoreName::Inbox, "").await? {
-            let opened = keys
-                .box_pair
-                .open(&record_aad(StoreName::Inbox.as_str(), &key), &sealed)
-                .ok()
-                .map(Zeroizing::new)
-                .and_then(|plain| serde_json::from_slice::<InboxEntry>(&plain).ok())
-                .filter(InboxEntry::is_valid);
-            match opened {
-                Some(entry) => entries.push((key, entry)),
-                None => report.unreadable += 1,
-            }
-        }
-        if entries.is_empty() {
+        let total = self.store.count(StoreName::Inbox).await? as usize;
+        if total == 0 {
             return Ok(report);
         }
-        entries.sort_by_key(|(_, e)| e.at);
-        // Each conversation is loaded once, merged with all its snapshots in order, and
-        // written once with the union of the positions that changed.
-        let mut merged: Vec<(String, Option<Conversation>, BTreeSet<usize>)> = Vec::new();
+        // Enough hex digits of prefix that a prefix holds about one batch.
+        let mut digits = 0u32;
+        while digits < 4 && total >> (4 * digits) > INBOX_BATCH_ENTRIES {
+            digits += 1;
+        }
+        let mut queued: Vec<Queued> = Vec::new();
+        for bucket in 0..16usize.pow(digits) {
+            let prefix = if digits == 0 {
+                String::new()
+            } else {
+                format!("{bucket:0width$x}", width = digits as usize)
+            };
+            for (key, sealed) in self.store.get_prefix(StoreName::Inbox, &prefix).await? {
+                match Self::open_queued(&keys, &key, &sealed) {
+                    Some(entry) => {
+                        let capture = match (&entry.snapshot, &entry.thread) {
+                            (Some(snap), _) => serde_json::to_vec(snap),
+                            (None, thread) => serde_json::to_vec(thread),
+                        }
+                        .expect("captures serialise");
+                        let digest: [u8; 32] = Sha256::digest(&capture).into();
+                        queued.push(Queued {
+                            conversation: entry.conversation_key(&keys),
+                            at: entry.at,
+                            size: sealed.len(),
+                            key,
+                            digest,
+                        });
+                    }
+                    None => report.unreadable += 1,
+                }
+            }
+        }
+        queued.sort_by_key(|q| q.at);
+        // Captures identical to the previous one of their conversation.
+        let mut last: HashMap<String, [u8; 32]> = HashMap::new();
+        let mut repeats: HashSet<String> = HashSet::new();
+        for q in &queued {
+            if last.insert(q.conversation.clone(), q.digest) == Some(q.digest) {
+                repeats.insert(q.key.clone());
+            }
+        }
+        drop(last);
+        let mut rest = &queued[..];
+        while !rest.is_empty() {
+            let mut take = 0;
+            let mut bytes = 0;
+            while take < rest.len()
+                && take < INBOX_BATCH_ENTRIES
+                && (take == 0 || bytes + rest[take].size <= INBOX_BATCH_BYTES)
+            {
+                bytes += rest[take].size;
+                take += 1;
+            }
+            let (batch, after) = rest.split_at(take);
+            rest = after;
+            self.drain_batch(&keys, batch, &repeats, &mut report).await?;
+            report.batches += 1;
+        }
+        Ok(report)
+    }
+
+    /// Merges one batch of inbox entries (in time order) and removes them, in one
+    /// atomic write. Each conversation is loaded once, merged with all its captures
+    /// of the batch in order, and written once with the union of the positions that
+    /// changed.
+    async fn drain_batch(
+        &self,
+        keys: &Unlocked,
+        batch: &[Queued],
+        repeats: &HashSet<String>,
+        report: &mut InboxReport,
+    ) -> Result<(), VaultError> {
+        let batch_keys: Vec<String> = batch.iter().map(|q| q.key.clone()).collect();
+        let sealed = self.store.get_many(StoreName::Inbox, &batch_keys).await?;
+        let mut merged: Vec<(String, Base, BTreeSet<usize>)> = Vec::new();
         let mut change = Change::default();
-        for (inbox_key, entry) in entries {
-            let k = entry.conversation_key(&keys);
-            let slot = match merged.iter().position(|(key, _, _)| *key == k) {
+        let mut added = 0;
+        for (q, sealed) in batch.iter().zip(sealed) {
+            let entry = sealed.and_then(|sealed| Self::open_queued(keys, &q.key, &sealed));
+            change.ops.push(Op::Delete {
+                store: StoreName::Inbox,
+                key: q.key.clone(),
+            });
+            report.snapshots += 1;
+            let Some(entry) = entry.filter(|_| !repeats.contains(&q.key)) else {
+                continue;
+            };
+            let slot = match merged.iter().position(|(key, ..)| *key == q.conversation) {
                 Some(i) => i,
                 None => {
-                    merged.push((
-                        k.clone(),
-                        self.load_for_merge(&k).await?,
-                        Default::default(),
-                    ));
+                    let base = self.load_for_merge(&q.conversation).await?;
+                    merged.push((q.conversation.clone(), base, Default::default()));
                     merged.len() - 1
                 }
             };
-            let (_, conv, changed) = &mut merged[slot];
-            let outcome = entry.merge_into(conv.take());
-            report.added += outcome.added;
+            let (_, base, changed) = &mut merged[slot];
+            let outcome = entry.merge_into(base);
+            added += outcome.added;
             report.updated += outcome.updated;
-            report.snapshots += 1;
             changed.extend(outcome.changed.iter().copied());
-            *conv = Some(outcome.conversation);
-            change.ops.push(Op::Delete {
-                store: StoreName::Inbox,
-                key: inbox_key,
-            });
+            base.conversation = Some(outcome.conversation);
         }
-        for (k, conv, changed) in &merged {
-            let conv = conv
-                .as_ref()
+        for (k, mut base, changed) in merged {
+            let conv = base
+                .conversation
+                .take()
                 .expect("every slot holds its merged conversation");
-            change.write_conversation(&keys, k, conv, changed.iter().copied());
+            let outcome = base.settle(MergeOutcome {
+                conversation: conv,
+                changed: changed.into_iter().collect(),
+                header_changed: true,
+                added: 0,
+                updated: 0,
+            });
+            change.write_conversation(keys, &k, &outcome.conversation, outcome.changed.iter().copied());
         }
-        change.message_delta = Some(report.added as i64);
-        self.commit(&keys, change).await?;
-        Ok(report)
+        report.added += added;
+        change.message_delta = Some(added as i64);
+        self.commit(keys, change).await
     }
 }
 
@@ -236,5 +365,89 @@ mod tests {
         let report = block_on(v.drain_inbox()).unwrap();
         assert_eq!((report.added, report.unreadable), (1, 1));
         assert_eq!(block_on(v.store().count(StoreName::Inbox)).unwrap(), 1);
+    }
+
+    #[test]
+    fn three_thousand_captures_queued_while_locked_merge_in_bounded_batches_losing_nothing() {
+        let v = vault();
+        v.lock();
+        // 30 chats, each captured 100 times as it grows by one turn; the captures of
+        // all chats interleave in time.
+        let texts = |c: usize, n: usize| -> Vec<String> {
+            (0..n).map(|i| format!("chat {c} turn {i} quokka")).collect()
+        };
+        let mut at = 10;
+        for n in 1..=100 {
+            for c in 0..30 {
+                let t = texts(c, n);
+                let turns: Vec<(Role, &str)> = t
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| ([Role::User, Role::Assistant][i % 2], t.as_str()))
+                    .collect();
+                at += 1;
+                assert!(block_on(v.capture(&snapshot(&format!("c{c}"), &turns), at)).unwrap().queued);
+            }
+        }
+        assert_eq!(block_on(v.store().count(StoreName::Inbox)).unwrap(), 3000);
+        block_on(v.unlock(PASS)).unwrap();
+        let report = block_on(v.drain_inbox()).unwrap();
+        assert_eq!((report.snapshots, report.added, report.unreadable), (3000, 3000, 0));
+        assert!(
+            report.batches >= 3000 / INBOX_BATCH_ENTRIES,
+            "{} batches",
+            report.batches
+        );
+        assert_eq!(block_on(v.store().count(StoreName::Inbox)).unwrap(), 0);
+        assert_eq!(block_on(v.status()).unwrap().messages, 3000);
+        let list = block_on(v.list_conversations()).unwrap();
+        assert_eq!(list.conversations.len(), 30);
+        for summary in &list.conversations {
+            let conv = block_on(v.get_conversation(&summary.id)).unwrap();
+            let c: usize = conv.conversation_id[1..].parse().unwrap();
+            let got: Vec<&str> = conv.messages.iter().map(|m| m.markdown.as_str()).collect();
+            assert_eq!(got, texts(c, 100), "chat {c} in order, once each");
+        }
+    }
+
+    #[test]
+    fn a_capture_identical_to_the_one_before_is_dropped_and_order_holds_across_batches() {
+        let v = vault();
+        v.lock();
+        // A streaming answer captured as it grows: merged oldest first, so the final
+        // text wins and no version is made of an earlier partial text.
+        let mut at = 1;
+        for n in 0..600 {
+            let partial = format!("{} end", "word ".repeat(n));
+            at += 1;
+            let mut s = snapshot("s", &[(Role::User, "q"), (Role::Assistant, &partial)]);
+            s.messages[1].streaming = n < 599;
+            block_on(v.capture(&s, at)).unwrap();
+            at += 1;
+            block_on(v.capture(&s, at)).unwrap(); // the same again
+        }
+        block_on(v.unlock(PASS)).unwrap();
+        let report = block_on(v.drain_inbox()).unwrap();
+        assert_eq!(report.snapshots, 1200);
+        assert!(report.batches > 1);
+        let id = &block_on(v.list_conversations()).unwrap().conversations[0].id;
+        let conv = block_on(v.get_conversation(id)).unwrap();
+        assert_eq!(conv.messages.len(), 2);
+        assert_eq!(conv.messages[1].markdown, format!("{} end", "word ".repeat(599)));
+        assert!(!conv.messages[1].streaming);
+    }
+
+    #[test]
+    fn beyond_the_inbox_cap_a_capture_is_refused_as_locked() {
+        let v = vault();
+        v.lock();
+        for i in 0..MAX_INBOX_ENTRIES {
+            v.store().put_raw(StoreName::Inbox, &format!("{i:032x}"), vec![0]);
+        }
+        assert_eq!(
+            block_on(v.capture(&snapshot("a", &[(Role::User, "one more")]), 2)).unwrap_err(),
+            VaultError::Locked
+        );
+        assert_eq!(block_on(v.store().count(StoreName::Inbox)).unwrap(), MAX_INBOX_ENTRIES);
     }
 }

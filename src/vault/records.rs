@@ -166,6 +166,20 @@ impl ConversationRecord {
         }
     }
 
+    /// The conversation of this record with its `messages`.
+    pub(super) fn into_conversation(self, messages: Vec<Message>) -> Conversation {
+        Conversation {
+            site: self.site,
+            conversation_id: self.conversation_id,
+            title: self.title,
+            url: self.url,
+            model: self.model,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            messages,
+        }
+    }
+
     /// The list entry of the conversation stored under `id`.
     pub(super) fn summary(self, id: String) -> ConversationSummary {
         ConversationSummary {

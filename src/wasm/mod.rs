@@ -99,6 +99,14 @@ struct WithId<'a> {
     conversation: &'a Conversation,
 }
 
+/// What `exportJsonReport` gives.
+#[derive(Serialize)]
+struct Exported {
+    json: String,
+    skipped: usize,
+    damaged: Vec<String>,
+}
+
 #[wasm_bindgen]
 pub struct WasmVault {
     inner: Vault<IndexedDbStore>,
@@ -204,7 +212,8 @@ impl WasmVault {
         to_js(&self.inner.capture_thread(conversation, now()).await.map_err(err)?)
     }
 
-    /// Merges captures sealed while locked; gives `{snapshots, added, updated, unreadable}`.
+    /// Merges captures sealed while locked, in bounded batches until the inbox is empty;
+    /// gives `{snapshots, added, updated, unreadable, batches}`.
     #[wasm_bindgen(js_name = drainInbox)]
     pub async fn drain_inbox(&self) -> Result<JsValue, JsValue> {
         to_js(&self.inner.drain_inbox().await.map_err(err)?)
@@ -231,13 +240,19 @@ impl WasmVault {
     }
 
     /// `exportJson(ids)`: these conversations as one JSON array (for `ArchiveWriter.pushJson`).
+    /// A conversation that cannot be read whole (damaged) is left out, never failing the
+    /// rest; `exportJsonReport` says which. An id not in the vault fails (`not_found`).
     #[wasm_bindgen(js_name = exportJson)]
     pub async fn export_json(&self, ids: Vec<String>) -> Result<String, JsValue> {
-        let mut list = Vec::with_capacity(ids.len());
-        for found in self.inner.get_conversations(&ids).await.map_err(err)? {
-            list.push(found.ok_or_else(|| err(VaultError::NotFound("this conversation is not in the vault".into())))?);
-        }
-        Ok(conversations_to_json(&list))
+        Ok(self.export(&ids).await?.json)
+    }
+
+    /// `exportJsonReport(ids)`: as `exportJson`, as `{json, skipped, damaged}`: `json` the
+    /// JSON array of the conversations read, `skipped` how many were left out because
+    /// they are damaged, `damaged` their ids.
+    #[wasm_bindgen(js_name = exportJsonReport)]
+    pub async fn export_json_report(&self, ids: Vec<String>) -> Result<JsValue, JsValue> {
+        to_js(&self.export(&ids).await?)
     }
 
     /// `{total, results: [{conversationId, site, title, url, updatedAt, hits: [{messageId,
@@ -254,6 +269,22 @@ impl WasmVault {
     /// Closes the database connection (tests reopen it).
     pub fn close(&self) {
         self.inner.store().close();
+    }
+}
+
+impl WasmVault {
+    /// The conversations `ids` as a JSON array, the damaged left out and named.
+    async fn export(&self, ids: &[String]) -> Result<Exported, JsValue> {
+        let read = self.inner.read_conversations(ids).await.map_err(err)?;
+        let mut list = Vec::with_capacity(ids.len());
+        for (id, found) in ids.iter().zip(read.conversations) {
+            match found {
+                Some(conv) => list.push(conv),
+                None if read.damaged.contains(id) => {}
+                None => return Err(err(VaultError::NotFound("this conversation is not in the vault".into()))),
+            }
+        }
+        Ok(Exported { json: conversations_to_json(&list), skipped: read.damaged.len(), damaged: read.damaged })
     }
 }
 
