@@ -23,7 +23,7 @@ pub(crate) struct Scratch {
 
 /// Tokenizes a document and appends its postings to `terms` under number `doc`;
 /// returns its length (text words plus weighted title words).
-pub(crate) fn index_doc(terms: &mut MutTerms, s: &mut Scratch, doc: u32, title: &str, text: &str) -> u32 {
+fn index_doc(terms: &mut MutTerms, s: &mut Scratch, doc: u32, title: &str, text: &str) -> u32 {
     s.tokens.clear();
     let mut pos = 0u32;
     let mut len = 0u32;
@@ -67,6 +67,18 @@ pub(crate) fn index_doc(terms: &mut MutTerms, s: &mut Scratch, doc: u32, title: 
         terms.push_id(id, doc, tf, &s.positions);
     }
     len
+}
+
+/// Adds one document to `docs` and its postings to `terms` under the next number,
+/// marking a live document of the same id deleted (replaced): what every index does
+/// with a document, [`SearchIndex::add`] and the persisted index's updates and rebuild.
+pub(crate) fn add_doc(docs: &mut DocTable, terms: &mut MutTerms, scratch: &mut Scratch, doc: &Doc) {
+    if let Some(old) = docs.doc_of(&doc.id) {
+        docs.delete(old);
+    }
+    let n = docs.slots();
+    let len = index_doc(terms, scratch, n, &doc.title, &doc.text);
+    docs.push(&doc.id, &doc.conversation_id, &doc.site, &doc.role, doc.ts, len);
 }
 
 /// Re-encodes the postings of `sources` without deleted documents.
@@ -156,12 +168,7 @@ impl SearchIndex {
         if self.docs.slots().is_multiple_of(1024) {
             grow_heap_in_steps();
         }
-        if let Some(old) = self.docs.doc_of(&doc.id) {
-            self.docs.delete(old);
-        }
-        let n = self.docs.slots();
-        let len = index_doc(&mut self.terms, &mut self.scratch, n, &doc.title, &doc.text);
-        self.docs.push(&doc.id, &doc.conversation_id, &doc.site, &doc.role, doc.ts, len);
+        add_doc(&mut self.docs, &mut self.terms, &mut self.scratch, &doc);
     }
 
     /// Removes every message of a conversation; returns how many.

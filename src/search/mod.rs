@@ -25,10 +25,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::error::VaultError;
-use crate::store::StoreError;
 
 pub use index::SearchIndex;
-pub use persist::{Merges, PersistentIndex};
+pub use persist::{Merges, Opened, PersistentIndex, Removal, Step, Writes};
 pub use snippet::{snippet, Snippet};
 
 /// One message as the index sees it.
@@ -98,7 +97,8 @@ pub fn group_by_conversation(hits: &[Hit]) -> Vec<ConversationHits> {
     groups
 }
 
-/// What can go wrong with the search index. Carries no text of the index.
+/// What can go wrong with the search index. Carries no text of the index. (Reading and
+/// opening its segments is the vault's: their failures are the vault's errors.)
 #[derive(Debug, Error, PartialEq, Eq, Clone)]
 pub enum SearchError {
     /// A segment failed to open or decode: rebuild the index from the records.
@@ -106,8 +106,6 @@ pub enum SearchError {
     Damaged(String),
     #[error("The search index was written by a newer version of Threadkeeper. Update the extension.")]
     NewerVersion,
-    #[error("The browser's storage failed: {0}")]
-    Storage(#[from] StoreError),
     #[error("No secure random numbers are available in this browser.")]
     Random,
 }
@@ -127,7 +125,6 @@ impl From<SearchError> for VaultError {
         match e {
             SearchError::Damaged(what) => VaultError::Damaged(what),
             SearchError::NewerVersion => VaultError::NewerVersion,
-            SearchError::Storage(s) => s.into(),
             SearchError::Random => VaultError::Random,
         }
     }

@@ -27,12 +27,22 @@
 //! removes the marker: nothing is sealed and written twice. A worker stopped in
 //! between leaves the marker, and the index is rebuilt from the records.
 //!
-//! Every value is written as an [`Op::Seal`] of its plaintext, which the vault seals
-//! with the rest of its batch (`DataKey`'s record key, associated data `("index", key)`:
-//! see `crypto::bulk`), so a chunk moved to another key fails to open, like a changed one:
-//! [`SearchError::Damaged`], after which the vault rebuilds with
-//! [`PersistentIndex::rebuild_ops`]. If a batch of ops fails to apply, drop this
+//! The index never touches the store or a key (like pagefind's web side, it is handed
+//! bytes and asks for bytes): it names the segments a step needs ([`Step::Need`]), is
+//! handed them opened ([`PersistentIndex::load`]: plaintext, `None` for one not stored)
+//! and returns its writes as plain data ([`Writes`]). The vault reads every segment a
+//! step needs at once, opens them at once and seals the writes with the rest of its
+//! batch (`DataKey`'s record key, associated data `("index", name)`: see the vault's
+//! search facet and `crypto::bulk`), so a segment moved to another name fails to open,
+//! like a changed one: [`SearchError::Damaged`], after which the vault rebuilds with
+//! [`PersistentIndex::rebuild`]. If the vault's write of an update fails, drop this
 //! value and [`PersistentIndex::open`] again.
+//!
+//! A query: [`PersistentIndex::search`] until it is [`Step::Done`] (a cold one asks for
+//! the attributes, the deltas and its term chunks, then for the id chunks of its hits).
+//! An update: [`PersistentIndex::stage_needs`] loaded, [`PersistentIndex::stage`] (the
+//! documents go into memory), then [`PersistentIndex::writes`] until it is done (a full
+//! merge asks for every term chunk).
 //!
 //! Chunk size: [`CHUNK_BYTES`] = 128 KiB of plaintext, about 3.4 ms to decrypt at
 //! 38 MiB/s; a word query reads one chunk, a typed prefix one to three.
@@ -40,14 +50,10 @@
 use super::codec::{self, Bad, Reader};
 use super::docs::DocTable;
 use super::engine::{self, Terms};
-use super::index::{hits, index_doc, merge_live, Merged, Scratch};
+use super::index::{add_doc, hits, merge_live, Merged, Scratch};
 use super::postings::{merge_sorted, MutTerms, PostingRef, Segment};
 use super::query::{self, Clause, Query};
 use super::{Doc, SearchError, SearchResults};
-use crate::crypto::keys::DataKey;
-use crate::crypto::CryptoError;
-use crate::store::{Op, Plain, Store, StoreName};
-use zeroize::Zeroizing;
 
 pub const CHUNK_BYTES: usize = 128 * 1024;
 pub const ATTR_CHUNK_DOCS: u32 = 8192;
@@ -65,7 +71,39 @@ pub enum Merges {
     Deferred,
 }
 
-const STORE: StoreName = StoreName::Index;
+/// What a step of the index asks for, or its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step<T> {
+    /// These segments, opened, before the same call again (see [`PersistentIndex::load`]).
+    Need(Vec<String>),
+    Done(T),
+}
+
+/// Segments handed to the index: each name with its plaintext, `None` for one not stored.
+pub type Opened = Vec<(String, Option<Vec<u8>>)>;
+
+/// One deletion of [`Writes`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removal {
+    Segment(String),
+    /// Every segment whose name starts with it (`""`: every segment).
+    Prefix(String),
+}
+
+/// What an update writes, as plain data: the removals first, then the segments put
+/// (name, plaintext), all in the same atomic write as the records it indexes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Writes {
+    pub removed: Vec<Removal>,
+    pub put: Vec<(String, Vec<u8>)>,
+}
+
+impl Writes {
+    pub fn is_empty(&self) -> bool {
+        self.removed.is_empty() && self.put.is_empty()
+    }
+}
+
 const MANIFEST_KEY: &str = "m";
 const PENDING_KEY: &str = "p";
 const MANIFEST_MAGIC: &[u8; 4] = b"TKMF";
@@ -138,37 +176,27 @@ impl Manifest {
 pub struct PersistentIndex {
     manifest: Manifest,
     docs: DocTable,
-    attrs_loaded: bool,
+    attrs_loaded: Vec<bool>,
     ids_loaded: Vec<bool>,
     chunks: Vec<Option<Segment>>,
-    deltas: Option<Vec<Segment>>,
+    /// The deltas of `manifest.deltas`, each once loaded.
+    deltas: Vec<Option<Segment>>,
     chunk_bytes: usize,
     /// Deltas are merged into the chunks past this many bytes (or an eighth of the
     /// chunks' bytes, whichever is larger).
     merge_bytes: usize,
     scratch: Scratch,
-    /// Terms of documents added by [`Merges::Deferred`] updates, not written yet, and the
-    /// first of those documents.
-    pending: Option<(MutTerms, u32)>,
+    /// Documents staged and not written yet.
+    pending: Option<Pending>,
 }
 
-/// The write of an index record, sealed by the vault with the rest of its batch.
-fn seal(store_key: &str, plaintext: &[u8]) -> Op {
-    Op::Seal { store: STORE, key: store_key.to_owned(), plain: Plain(Zeroizing::new(plaintext.to_vec())) }
-}
-
-fn open_sealed(key: &DataKey, store_key: &str, sealed: &[u8]) -> Result<Vec<u8>, SearchError> {
-    key.open_record(STORE.as_str(), store_key, sealed).map_err(|e| match e {
-        CryptoError::UnsupportedVersion(_) => SearchError::NewerVersion,
-        _ => SearchError::Damaged(format!("search index segment {store_key}")),
-    })
-}
-
-async fn read<S: Store>(store: &S, key: &DataKey, store_key: &str) -> Result<Vec<u8>, SearchError> {
-    match store.get(STORE, store_key).await? {
-        Some(sealed) => open_sealed(key, store_key, &sealed),
-        None => Err(SearchError::Damaged(format!("search index segment {store_key} is missing"))),
-    }
+/// Documents staged by [`PersistentIndex::stage`], not written yet.
+struct Pending {
+    terms: MutTerms,
+    /// The first of those documents.
+    first: u32,
+    /// Whether a [`Merges::Deferred`] update wrote the marker `p` for them.
+    marked: bool,
 }
 
 fn bad(store_key: &str) -> impl Fn(Bad) -> SearchError + '_ {
@@ -179,11 +207,23 @@ fn chunk_key(gen: u32, i: usize) -> String {
     format!("t.{gen}.{i}")
 }
 
+fn attrs_key(k: usize) -> String {
+    format!("a.{k}")
+}
+
+fn ids_key(k: usize) -> String {
+    format!("d.{k}")
+}
+
+fn delta_key(seq: u32) -> String {
+    format!("x.{seq}")
+}
+
 /// The loaded pieces, as the engine sees them.
 struct Loaded<'a> {
     chunk_first: &'a [Vec<u8>],
     chunks: &'a [Option<Segment>],
-    deltas: &'a [Segment],
+    deltas: &'a [Option<Segment>],
 }
 
 /// The chunk whose range holds `term`.
@@ -206,7 +246,7 @@ impl Terms for Loaded<'_> {
         if let Some(Some(seg)) = chunk_of(self.chunk_first, term).map(|i| &self.chunks[i]) {
             out.extend(seg.get(term));
         }
-        out.extend(self.deltas.iter().filter_map(|d| d.get(term)));
+        out.extend(self.deltas.iter().flatten().filter_map(|d| d.get(term)));
     }
 
     fn prefix<'s>(&'s self, prefix: &[u8]) -> Vec<&'s [u8]> {
@@ -218,7 +258,7 @@ impl Terms for Loaded<'_> {
                 lists.push(l);
             }
         }
-        for d in self.deltas {
+        for d in self.deltas.iter().flatten() {
             let mut l = Vec::new();
             d.with_prefix(prefix, &mut l);
             lists.push(l);
@@ -257,10 +297,10 @@ impl PersistentIndex {
         PersistentIndex {
             manifest: Manifest::default(),
             docs: DocTable::default(),
-            attrs_loaded: true,
+            attrs_loaded: Vec::new(),
             ids_loaded: Vec::new(),
             chunks: Vec::new(),
-            deltas: Some(Vec::new()),
+            deltas: Vec::new(),
             chunk_bytes,
             merge_bytes: MERGE_DELTA_BYTES,
             scratch: Scratch::default(),
@@ -268,27 +308,39 @@ impl PersistentIndex {
         }
     }
 
-    /// Reads the manifest only. A vault without an index gets an empty one.
+    /// The segments [`PersistentIndex::open`] takes: the manifest and the marker of an
+    /// unfinished import.
+    pub fn open_needs() -> Vec<String> {
+        vec![MANIFEST_KEY.to_owned(), PENDING_KEY.to_owned()]
+    }
+
+    /// The index from its manifest only, as [`PersistentIndex::open_needs`] found it. A
+    /// vault without an index gets an empty one.
     ///
     /// # Errors
-    /// [`SearchError::Damaged`] when the manifest does not open or decode (rebuild);
-    /// [`SearchError::Storage`] when the store fails.
-    pub async fn open<S: Store>(store: &S, key: &DataKey) -> Result<Self, SearchError> {
-        let mut found = store.get_many(STORE, &[MANIFEST_KEY.to_owned(), PENDING_KEY.to_owned()]).await?;
-        if found.pop().flatten().is_some() {
-            return Err(SearchError::Damaged("an import stopped before the search index took it in".into()));
+    /// [`SearchError::Damaged`] when the manifest does not decode or an import stopped
+    /// before the index took it in (rebuild).
+    pub fn open(opened: Opened) -> Result<Self, SearchError> {
+        let mut manifest = None;
+        for (name, plain) in opened {
+            match name.as_str() {
+                PENDING_KEY if plain.is_some() => {
+                    return Err(SearchError::Damaged("an import stopped before the search index took it in".into()));
+                }
+                MANIFEST_KEY => manifest = plain,
+                _ => {}
+            }
         }
-        let Some(sealed) = found.pop().flatten() else {
+        let Some(plain) = manifest else {
             return Ok(Self::empty(CHUNK_BYTES));
         };
-        let plain = open_sealed(key, MANIFEST_KEY, &sealed)?;
         let (manifest, docs) = Manifest::decode(&plain).map_err(bad(MANIFEST_KEY))?;
         let slots = docs.slots();
         Ok(PersistentIndex {
             chunks: vec![None; manifest.chunk_first.len()],
+            deltas: vec![None; manifest.deltas.len()],
             ids_loaded: vec![false; slots.div_ceil(ID_CHUNK_DOCS) as usize],
-            attrs_loaded: slots == 0,
-            deltas: None,
+            attrs_loaded: vec![false; slots.div_ceil(ATTR_CHUNK_DOCS) as usize],
             manifest,
             docs,
             chunk_bytes: CHUNK_BYTES,
@@ -313,66 +365,82 @@ impl PersistentIndex {
         self.docs.live == 0
     }
 
-    async fn load_attrs<S: Store>(&mut self, store: &S, key: &DataKey) -> Result<(), SearchError> {
-        if self.attrs_loaded {
-            return Ok(());
+    /// Takes in segments a [`Step::Need`] asked for. Segments it did not ask for (or no
+    /// longer needs) are ignored.
+    ///
+    /// # Errors
+    /// [`SearchError::Damaged`] when one is missing, does not decode or holds terms
+    /// outside its range; [`SearchError::NewerVersion`] for a newer format.
+    pub fn load(&mut self, opened: Opened) -> Result<(), SearchError> {
+        for (name, plain) in opened {
+            let plain = plain.ok_or_else(|| SearchError::Damaged(format!("search index segment {name} is missing")))?;
+            self.load_one(&name, plain)?;
         }
-        let slots = self.docs.slots();
-        for k in 0..slots.div_ceil(ATTR_CHUNK_DOCS) {
-            let sk = format!("a.{k}");
-            let plain = read(store, key, &sk).await?;
-            let from = k * ATTR_CHUNK_DOCS;
-            let to = (from + ATTR_CHUNK_DOCS).min(slots);
-            let mut r = Reader::new(&plain);
-            r.header(ATTRS_MAGIC, DOCS_VERSION)
-                .and_then(|_| self.docs.decode_attrs(from, to, &mut r))
-                .and_then(|_| r.end())
-                .map_err(bad(&sk))?;
-        }
-        self.attrs_loaded = true;
         Ok(())
     }
 
-    async fn load_ids<S: Store>(&mut self, store: &S, key: &DataKey, k: usize) -> Result<(), SearchError> {
-        if self.ids_loaded.get(k).copied().unwrap_or(true) {
-            return Ok(());
+    fn load_one(&mut self, name: &str, plain: Vec<u8>) -> Result<(), SearchError> {
+        let Some((kind, rest)) = name.split_once('.') else { return Ok(()) };
+        match kind {
+            "a" => {
+                let Some(k) = rest.parse::<usize>().ok().filter(|&k| self.attrs_loaded.get(k) == Some(&false)) else { return Ok(()) };
+                let from = k as u32 * ATTR_CHUNK_DOCS;
+                let to = (from + ATTR_CHUNK_DOCS).min(self.docs.slots());
+                let mut r = Reader::new(&plain);
+                r.header(ATTRS_MAGIC, DOCS_VERSION)
+                    .and_then(|_| self.docs.decode_attrs(from, to, &mut r))
+                    .and_then(|_| r.end())
+                    .map_err(bad(name))?;
+                self.attrs_loaded[k] = true;
+            }
+            "d" => {
+                let Some(k) = rest.parse::<usize>().ok().filter(|&k| self.ids_loaded.get(k) == Some(&false)) else { return Ok(()) };
+                let from = k as u32 * ID_CHUNK_DOCS;
+                let to = (from + ID_CHUNK_DOCS).min(self.docs.slots());
+                let mut r = Reader::new(&plain);
+                r.header(IDS_MAGIC, DOCS_VERSION)
+                    .and_then(|_| self.docs.decode_ids(from, to, &mut r))
+                    .and_then(|_| r.end())
+                    .map_err(bad(name))?;
+                self.ids_loaded[k] = true;
+            }
+            "x" => {
+                let at = rest.parse::<u32>().ok().and_then(|seq| self.manifest.deltas.iter().position(|&s| s == seq));
+                let Some(i) = at.filter(|&i| self.deltas[i].is_none()) else { return Ok(()) };
+                self.deltas[i] = Some(Segment::decode(plain).map_err(bad(name))?);
+            }
+            "t" => {
+                let Some((gen, i)) = rest.split_once('.') else { return Ok(()) };
+                let (Ok(gen), Ok(i)) = (gen.parse::<u32>(), i.parse::<usize>()) else { return Ok(()) };
+                if gen != self.manifest.gen || self.chunks.get(i).is_none_or(|c| c.is_some()) {
+                    return Ok(());
+                }
+                let seg = Segment::decode(plain).map_err(bad(name))?;
+                // A chunk must hold only terms of its own range.
+                let first_ok = seg.first_term().is_none_or(|t| chunk_of(&self.manifest.chunk_first, t) == Some(i));
+                if !first_ok {
+                    return Err(SearchError::Damaged(format!("search index segment {name}: terms outside its range")));
+                }
+                self.chunks[i] = Some(seg);
+            }
+            _ => {}
         }
-        let sk = format!("d.{k}");
-        let plain = read(store, key, &sk).await?;
-        let from = k as u32 * ID_CHUNK_DOCS;
-        let to = (from + ID_CHUNK_DOCS).min(self.docs.slots());
-        let mut r = Reader::new(&plain);
-        r.header(IDS_MAGIC, DOCS_VERSION).and_then(|_| self.docs.decode_ids(from, to, &mut r)).and_then(|_| r.end()).map_err(bad(&sk))?;
-        self.ids_loaded[k] = true;
         Ok(())
     }
 
-    async fn load_deltas<S: Store>(&mut self, store: &S, key: &DataKey) -> Result<(), SearchError> {
-        if self.deltas.is_some() {
-            return Ok(());
-        }
-        let mut deltas = Vec::with_capacity(self.manifest.deltas.len());
-        for &seq in &self.manifest.deltas {
-            let sk = format!("x.{seq}");
-            deltas.push(Segment::decode(read(store, key, &sk).await?).map_err(bad(&sk))?);
-        }
-        self.deltas = Some(deltas);
-        Ok(())
+    /// The attribute chunks and deltas not loaded yet (what every query and update needs).
+    fn missing_attrs_and_deltas(&self, out: &mut Vec<String>) {
+        out.extend(self.attrs_loaded.iter().enumerate().filter(|(_, l)| !**l).map(|(k, _)| attrs_key(k)));
+        out.extend(self.manifest.deltas.iter().zip(&self.deltas).filter(|(_, d)| d.is_none()).map(|(&seq, _)| delta_key(seq)));
     }
 
-    async fn load_chunk<S: Store>(&mut self, store: &S, key: &DataKey, i: usize) -> Result<(), SearchError> {
-        if self.chunks.get(i).is_none_or(|c| c.is_some()) {
-            return Ok(());
+    fn missing_chunks(&self, chunks: impl IntoIterator<Item = usize>, out: &mut Vec<String>) {
+        for i in chunks {
+            let name = chunk_key(self.manifest.gen, i);
+            if self.chunks.get(i).is_some_and(Option::is_none) && !out.contains(&name) {
+                out.push(name);
+            }
         }
-        let sk = chunk_key(self.manifest.gen, i);
-        let seg = Segment::decode(read(store, key, &sk).await?).map_err(bad(&sk))?;
-        // A chunk must hold only terms of its own range.
-        let first_ok = seg.first_term().is_none_or(|t| chunk_of(&self.manifest.chunk_first, t) == Some(i));
-        if !first_ok {
-            return Err(SearchError::Damaged(format!("search index segment {sk}: terms outside its range")));
-        }
-        self.chunks[i] = Some(seg);
-        Ok(())
     }
 
     fn needed_chunks(&self, q: &Query) -> Vec<usize> {
@@ -388,105 +456,130 @@ impl PersistentIndex {
         need
     }
 
-    /// Searches, loading (and keeping) only the pieces the query needs.
+    /// Searches with what is loaded, or names the segments the query needs first (which
+    /// stay loaded): call again once they are [loaded](PersistentIndex::load).
     ///
     /// # Errors
-    /// [`SearchError::Damaged`] when a piece does not open or decode: rebuild with
-    /// [`PersistentIndex::rebuild_ops`]. [`SearchError::Storage`] when the store fails.
-    pub async fn search<S: Store>(&mut self, store: &S, key: &DataKey, query: &str, limit: usize) -> Result<SearchResults, SearchError> {
+    /// None today; the `Result` is the engine's to use.
+    pub fn search(&mut self, query: &str, limit: usize) -> Result<Step<SearchResults>, SearchError> {
         let q = query::parse(query);
         if q.clauses.is_empty() && !q.has_filters() {
-            return Ok(SearchResults { total: 0, hits: Vec::new(), hint: q.hint });
+            return Ok(Step::Done(SearchResults { total: 0, hits: Vec::new(), hint: q.hint }));
         }
-        self.load_attrs(store, key).await?;
-        self.load_deltas(store, key).await?;
-        for i in self.needed_chunks(&q) {
-            self.load_chunk(store, key, i).await?;
+        let mut need = Vec::new();
+        self.missing_attrs_and_deltas(&mut need);
+        self.missing_chunks(self.needed_chunks(&q), &mut need);
+        if !need.is_empty() {
+            return Ok(Step::Need(need));
         }
         let ranked = {
-            let loaded = Loaded {
-                chunk_first: &self.manifest.chunk_first,
-                chunks: &self.chunks,
-                deltas: self.deltas.as_deref().unwrap_or(&[]),
-            };
+            let loaded = Loaded { chunk_first: &self.manifest.chunk_first, chunks: &self.chunks, deltas: &self.deltas };
             engine::run(&q, &loaded, &self.docs, limit)
         };
         for &(d, _) in &ranked.top {
-            self.load_ids(store, key, (d / ID_CHUNK_DOCS) as usize).await?;
+            let k = (d / ID_CHUNK_DOCS) as usize;
+            if self.ids_loaded.get(k) == Some(&false) && !need.contains(&ids_key(k)) {
+                need.push(ids_key(k));
+            }
         }
-        Ok(SearchResults { total: ranked.total, hits: hits(&self.docs, &ranked.top), hint: q.hint })
+        if !need.is_empty() {
+            return Ok(Step::Need(need));
+        }
+        Ok(Step::Done(SearchResults { total: ranked.total, hits: hits(&self.docs, &ranked.top), hint: q.hint }))
     }
 
-    /// Updates the index for captured messages (a message with a known id replaces
-    /// it) and deleted conversations, and returns the writes, to go into the same
-    /// atomic `Store::apply` as the records. Reads what it needs first (the document
-    /// ids, and every chunk when deltas are merged).
+    /// The segments [`PersistentIndex::stage`] needs loaded: the document attributes and
+    /// ids (a replaced message is found by its id) and the deltas.
+    pub fn stage_needs(&self) -> Vec<String> {
+        let mut need = Vec::new();
+        self.missing_attrs_and_deltas(&mut need);
+        need.extend(self.ids_loaded.iter().enumerate().filter(|(_, l)| !**l).map(|(k, _)| ids_key(k)));
+        need
+    }
+
+    /// Takes in captured messages (a message with a known id replaces it) and deleted
+    /// conversations, in memory: [`PersistentIndex::writes`] writes them.
     ///
     /// # Errors
-    /// As [`PersistentIndex::search`].
-    pub async fn update_ops<S: Store>(
-        &mut self,
-        store: &S,
-        key: &DataKey,
-        added: Vec<Doc>,
-        removed_conversations: &[String],
-        merges: Merges,
-    ) -> Result<Vec<Op>, SearchError> {
-        self.load_attrs(store, key).await?;
-        self.load_deltas(store, key).await?;
-        for k in 0..self.ids_loaded.len() {
-            self.load_ids(store, key, k).await?;
+    /// [`SearchError::Damaged`] if [`PersistentIndex::stage_needs`] are not loaded (nothing
+    /// is changed then).
+    pub fn stage(&mut self, added: Vec<Doc>, removed_conversations: &[String]) -> Result<(), SearchError> {
+        if let Some(name) = self.stage_needs().into_iter().next() {
+            return Err(SearchError::Damaged(format!("search index segment {name} was not loaded")));
         }
         for c in removed_conversations {
             self.docs.remove_conversation(c);
         }
-        let bulk = self.pending.is_some();
-        let (mut fresh, old_slots) = self.pending.take().unwrap_or_else(|| (MutTerms::default(), self.docs.slots()));
-        for doc in added {
-            if let Some(old) = self.docs.doc_of(&doc.id) {
-                self.docs.delete(old);
-            }
-            let n = self.docs.slots();
-            let len = index_doc(&mut fresh, &mut self.scratch, n, &doc.title, &doc.text);
-            self.docs.push(&doc.id, &doc.conversation_id, &doc.site, &doc.role, doc.ts, len);
-        }
-        if merges == Merges::Deferred {
-            self.pending = Some((fresh, old_slots));
-            return Ok(if bulk { Vec::new() } else { vec![seal(PENDING_KEY, b"")] });
-        }
-        fresh.sort();
         let slots = self.docs.slots();
+        let pending = self.pending.get_or_insert_with(|| Pending { terms: MutTerms::default(), first: slots, marked: false });
+        for doc in &added {
+            add_doc(&mut self.docs, &mut pending.terms, &mut self.scratch, doc);
+        }
+        let slots = self.docs.slots();
+        self.attrs_loaded.resize(slots.div_ceil(ATTR_CHUNK_DOCS) as usize, true);
         self.ids_loaded.resize(slots.div_ceil(ID_CHUNK_DOCS) as usize, true);
-        let mut ops = Vec::new();
-        let delta_bytes: usize = self.deltas.as_deref().unwrap_or(&[]).iter().map(|d| d.byte_len()).sum();
+        Ok(())
+    }
+
+    /// The writes of what was staged, to go into the same atomic write as the records,
+    /// or the segments they need first (every term chunk, when the deltas are merged
+    /// into them): call again once they are [loaded](PersistentIndex::load).
+    ///
+    /// # Errors
+    /// [`SearchError::Damaged`] if [`PersistentIndex::stage_needs`] are not loaded, or if
+    /// a segment just encoded does not decode (a bug).
+    pub fn writes(&mut self, merges: Merges) -> Result<Step<Writes>, SearchError> {
+        let need = self.stage_needs();
+        if !need.is_empty() {
+            return Ok(Step::Need(need));
+        }
+        let slots = self.docs.slots();
+        let pending = self.pending.get_or_insert_with(|| Pending { terms: MutTerms::default(), first: slots, marked: false });
+        let mut writes = Writes::default();
+        if merges == Merges::Deferred {
+            if !pending.marked {
+                pending.marked = true;
+                writes.put.push((PENDING_KEY.to_owned(), Vec::new()));
+            }
+            return Ok(Step::Done(writes));
+        }
+        let (bulk, old_slots) = (pending.marked, pending.first);
+        let delta_bytes: usize = self.deltas.iter().flatten().map(|d| d.byte_len()).sum();
         // Deltas are merged into the term chunks only once they add up to an eighth of the
         // index (at least MERGE_DELTA_BYTES): a full merge rewrites every chunk, which at
         // 100k messages is tens of MiB.
         let full_merge_bytes = self.merge_bytes.max(self.chunks.len() * self.chunk_bytes / 8);
         // Documents of a bulk import that add an eighth or more are merged straight in.
         let bulk_is_large = bulk && (slots - old_slots) as usize * 8 >= self.docs.live as usize;
-        if bulk {
-            ops.push(Op::Delete { store: STORE, key: PENDING_KEY.into() });
-        }
-        if delta_bytes > full_merge_bytes || bulk_is_large {
-            for i in 0..self.chunks.len() {
-                self.load_chunk(store, key, i).await?;
+        let full_merge = delta_bytes > full_merge_bytes || bulk_is_large;
+        if full_merge {
+            let mut need = Vec::new();
+            self.missing_chunks(0..self.chunks.len(), &mut need);
+            if !need.is_empty() {
+                return Ok(Step::Need(need));
             }
+        }
+        let Some(Pending { terms: mut fresh, .. }) = self.pending.take() else { unreachable!("set above") };
+        fresh.sort();
+        if bulk {
+            writes.removed.push(Removal::Segment(PENDING_KEY.into()));
+        }
+        if full_merge {
             // Taken out: the merged lists may borrow them while the new chunks are set.
-            let (chunks, deltas) = (std::mem::take(&mut self.chunks), self.deltas.take().unwrap_or_default());
+            let (chunks, deltas) = (std::mem::take(&mut self.chunks), std::mem::take(&mut self.deltas));
             let mut streams = vec![chunks.iter().flatten().collect::<Vec<&Segment>>()];
-            streams.extend(deltas.iter().map(|d| vec![d]));
+            streams.extend(deltas.iter().flatten().map(|d| vec![d]));
             let merged = merge_live(streams, &fresh, &self.docs);
-            ops.push(Op::DeletePrefix { store: STORE, prefix: format!("t.{}.", self.manifest.gen) });
-            ops.push(Op::DeletePrefix { store: STORE, prefix: "x.".into() });
-            self.write_chunks(&merged, self.manifest.gen + 1, &mut ops)?;
+            writes.removed.push(Removal::Prefix(format!("t.{}.", self.manifest.gen)));
+            writes.removed.push(Removal::Prefix("x.".into()));
+            self.write_chunks(&merged, self.manifest.gen + 1, &mut writes)?;
         } else if !fresh.is_empty() {
             // Size-tiered deltas (the logarithmic method): the newest deltas are merged
             // with this update while together they outweigh the next older one, or while
             // there would be too many. Each document is then rewritten O(log n) times, not
             // once per MAX_DELTAS updates.
             let fresh_bytes = Segment::encode(fresh.iter_sorted().collect::<Vec<_>>().into_iter());
-            let sizes: Vec<usize> = self.deltas.as_deref().unwrap_or(&[]).iter().map(|d| d.byte_len()).collect();
+            let sizes: Vec<usize> = self.deltas.iter().flatten().map(|d| d.byte_len()).collect();
             let n = sizes.len();
             let (mut k, mut acc) = (0, fresh_bytes.len());
             while k < n && (acc >= sizes[n - 1 - k] || n - k + 1 > MAX_DELTAS) {
@@ -496,49 +589,47 @@ impl PersistentIndex {
             let bytes = if k == 0 {
                 fresh_bytes
             } else {
-                let deltas = self.deltas.as_deref().unwrap_or(&[]);
-                encode_range(&merge_live(deltas[n - k..].iter().map(|d| vec![d]).collect(), &fresh, &self.docs))
+                let newest = self.deltas[n - k..].iter().flatten().map(|d| vec![d]).collect();
+                encode_range(&merge_live(newest, &fresh, &self.docs))
             };
             for seq in self.manifest.deltas.drain(n - k..) {
-                ops.push(Op::Delete { store: STORE, key: format!("x.{seq}") });
+                writes.removed.push(Removal::Segment(delta_key(seq)));
             }
-            if let Some(deltas) = self.deltas.as_mut() {
-                deltas.truncate(n - k);
-            }
+            self.deltas.truncate(n - k);
             let seq = self.manifest.next_seq;
             self.manifest.next_seq += 1;
-            let sk = format!("x.{seq}");
-            ops.push(seal(&sk, &bytes));
+            let name = delta_key(seq);
+            writes.put.push((name.clone(), bytes.clone()));
             self.manifest.deltas.push(seq);
-            self.deltas.get_or_insert_with(Vec::new).push(Segment::decode(bytes).map_err(bad(&sk))?);
+            self.deltas.push(Some(Segment::decode(bytes).map_err(bad(&name))?));
         }
-        self.write_docs(old_slots, &mut ops)?;
-        ops.push(seal(MANIFEST_KEY, &self.manifest.encode(&self.docs)));
-        Ok(ops)
+        self.write_docs(old_slots, &mut writes);
+        writes.put.push((MANIFEST_KEY.to_owned(), self.manifest.encode(&self.docs)));
+        Ok(Step::Done(writes))
     }
 
     /// Replaces the term chunks by `merged` as generation `gen` (in memory too).
-    fn write_chunks(&mut self, merged: &[(Vec<u8>, Merged<'_>)], gen: u32, ops: &mut Vec<Op>) -> Result<(), SearchError> {
+    fn write_chunks(&mut self, merged: &[(Vec<u8>, Merged<'_>)], gen: u32, writes: &mut Writes) -> Result<(), SearchError> {
         let ranges = split_chunks(merged, self.chunk_bytes);
         self.manifest.gen = gen;
         self.manifest.deltas.clear();
         self.manifest.chunk_first = ranges.iter().map(|r| merged[r.start].0.clone()).collect();
         self.chunks = Vec::with_capacity(ranges.len());
-        self.deltas = Some(Vec::new());
+        self.deltas = Vec::new();
         for (i, r) in ranges.into_iter().enumerate() {
-            let sk = chunk_key(gen, i);
+            let name = chunk_key(gen, i);
             let bytes = encode_range(&merged[r]);
-            ops.push(seal(&sk, &bytes));
-            self.chunks.push(Some(Segment::decode(bytes).map_err(bad(&sk))?));
+            writes.put.push((name.clone(), bytes.clone()));
+            self.chunks.push(Some(Segment::decode(bytes).map_err(bad(&name))?));
         }
         Ok(())
     }
 
     /// Writes the attribute and id chunks of documents from `from` on.
-    fn write_docs(&self, from: u32, ops: &mut Vec<Op>) -> Result<(), SearchError> {
+    fn write_docs(&self, from: u32, writes: &mut Writes) {
         let slots = self.docs.slots();
         if from >= slots {
-            return Ok(());
+            return;
         }
         for (per, magic, prefix) in [(ATTR_CHUNK_DOCS, ATTRS_MAGIC, "a"), (ID_CHUNK_DOCS, IDS_MAGIC, "d")] {
             for k in from / per..slots.div_ceil(per) {
@@ -551,40 +642,31 @@ impl PersistentIndex {
                 } else {
                     self.docs.encode_ids(a, b, &mut out);
                 }
-                ops.push(seal(&format!("{prefix}.{k}"), &out));
+                writes.put.push((format!("{prefix}.{k}"), out));
             }
         }
-        Ok(())
     }
 
-    /// Builds the index anew from every message (after [`SearchError::Damaged`]),
-    /// replacing everything in the `index` store.
+    /// Builds the index anew from every message (after [`SearchError::Damaged`]): the
+    /// index and the writes that replace every segment stored.
     ///
     /// # Errors
     /// [`SearchError::Damaged`] only if a chunk just encoded does not decode (a bug).
-    pub fn rebuild_ops(docs: Vec<Doc>) -> Result<(Self, Vec<Op>), SearchError> {
+    pub fn rebuild(docs: Vec<Doc>) -> Result<(Self, Writes), SearchError> {
         Self::rebuild_with(docs, CHUNK_BYTES)
     }
 
-    pub(crate) fn rebuild_with(docs: Vec<Doc>, chunk_bytes: usize) -> Result<(Self, Vec<Op>), SearchError> {
+    pub(crate) fn rebuild_with(docs: Vec<Doc>, chunk_bytes: usize) -> Result<(Self, Writes), SearchError> {
         let mut ix = Self::empty(chunk_bytes);
-        let mut terms = MutTerms::default();
-        for doc in docs {
-            if let Some(old) = ix.docs.doc_of(&doc.id) {
-                ix.docs.delete(old);
-            }
-            let n = ix.docs.slots();
-            let len = index_doc(&mut terms, &mut ix.scratch, n, &doc.title, &doc.text);
-            ix.docs.push(&doc.id, &doc.conversation_id, &doc.site, &doc.role, doc.ts, len);
-        }
-        terms.sort();
-        let merged = merge_live(Vec::new(), &terms, &ix.docs);
-        let mut ops = vec![Op::DeletePrefix { store: STORE, prefix: String::new() }];
-        ix.write_chunks(&merged, 1, &mut ops)?;
-        ix.write_docs(0, &mut ops)?;
-        ix.ids_loaded = vec![true; ix.docs.slots().div_ceil(ID_CHUNK_DOCS) as usize];
-        ops.push(seal(MANIFEST_KEY, &ix.manifest.encode(&ix.docs)));
-        Ok((ix, ops))
+        ix.stage(docs, &[])?;
+        let Some(Pending { terms: mut fresh, .. }) = ix.pending.take() else { unreachable!("staged") };
+        fresh.sort();
+        let merged = merge_live(Vec::new(), &fresh, &ix.docs);
+        let mut writes = Writes { removed: vec![Removal::Prefix(String::new())], put: Vec::new() };
+        ix.write_chunks(&merged, 1, &mut writes)?;
+        ix.write_docs(0, &mut writes);
+        writes.put.push((MANIFEST_KEY.to_owned(), ix.manifest.encode(&ix.docs)));
+        Ok((ix, writes))
     }
 }
 

@@ -1,42 +1,69 @@
-//! The persisted index: what a cold service worker reads, updates, damage.
+//! The persisted index: what a cold service worker reads, updates, damage. The vault's
+//! part (reading, opening, sealing and writing segments) is played by a map of bytes.
 
 use std::cell::RefCell;
-
-use pollster::block_on;
+use std::collections::HashMap;
 
 use super::*;
 use crate::search::SearchIndex;
-use crate::store::memory::MemoryStore;
-use crate::store::StoreError;
 
-/// A store that remembers which keys were read.
+/// The segments' plaintext by name, as the vault would hand them over, and every name
+/// the index asked for.
 #[derive(Default)]
-struct Counting {
-    inner: MemoryStore,
+struct Bytes {
+    map: HashMap<String, Vec<u8>>,
     reads: RefCell<Vec<String>>,
 }
 
-impl Counting {
+impl Bytes {
     fn take_reads(&self) -> Vec<String> {
         std::mem::take(&mut *self.reads.borrow_mut())
     }
-}
 
-impl Store for Counting {
-    async fn get(&self, store: StoreName, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.reads.borrow_mut().push(key.to_owned());
-        self.inner.get(store, key).await
+    fn give(&self, names: Vec<String>) -> Opened {
+        self.reads.borrow_mut().extend(names.iter().cloned());
+        names.into_iter().map(|n| {
+            let plain = self.map.get(&n).cloned();
+            (n, plain)
+        }).collect()
     }
-    async fn get_prefix(&self, store: StoreName, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let out = self.inner.get_prefix(store, prefix).await?;
-        self.reads.borrow_mut().extend(out.iter().map(|(k, _)| k.clone()));
-        Ok(out)
+
+    /// Applies writes as the vault's one atomic write does: removals, then puts.
+    fn apply(&mut self, writes: Writes) {
+        for r in writes.removed {
+            match r {
+                Removal::Segment(k) => {
+                    self.map.remove(&k);
+                }
+                Removal::Prefix(p) => self.map.retain(|k, _| !k.starts_with(&p)),
+            }
+        }
+        self.map.extend(writes.put);
     }
-    async fn count(&self, store: StoreName) -> Result<u32, StoreError> {
-        self.inner.count(store).await
+
+    fn open(&self) -> Result<PersistentIndex, SearchError> {
+        PersistentIndex::open(self.give(PersistentIndex::open_needs()))
     }
-    async fn apply(&self, ops: Vec<Op>) -> Result<(), StoreError> {
-        self.inner.apply(ops).await
+
+    fn drive<T>(&self, ix: &mut PersistentIndex, mut step: impl FnMut(&mut PersistentIndex) -> Result<Step<T>, SearchError>) -> Result<T, SearchError> {
+        for _ in 0..4 {
+            match step(ix)? {
+                Step::Done(t) => return Ok(t),
+                Step::Need(names) => ix.load(self.give(names))?,
+            }
+        }
+        panic!("the index asked again and again")
+    }
+
+    fn search(&self, ix: &mut PersistentIndex, q: &str, limit: usize) -> Result<SearchResults, SearchError> {
+        self.drive(ix, |ix| ix.search(q, limit))
+    }
+
+    /// An update as the vault runs it: what staging needs, staging, then the writes.
+    fn update(&self, ix: &mut PersistentIndex, added: Vec<Doc>, removed: &[String], merges: Merges) -> Result<Writes, SearchError> {
+        ix.load(self.give(ix.stage_needs()))?;
+        ix.stage(added, removed)?;
+        self.drive(ix, |ix| ix.writes(merges))
     }
 }
 
@@ -67,29 +94,23 @@ fn corpus(n: usize) -> Vec<Doc> {
         .collect()
 }
 
-fn key() -> DataKey {
-    DataKey::from_bytes([7; 32])
-}
-
 /// An index of `docs` built anew and written to `store`.
-fn stored_index(store: &MemoryStore, docs: Vec<Doc>, chunk_bytes: usize) -> PersistentIndex {
-    let (ix, ops) = PersistentIndex::rebuild_with(docs, chunk_bytes).unwrap();
-    block_on(store.apply(sealed(ops))).unwrap();
+fn stored_index(store: &mut Bytes, docs: Vec<Doc>, chunk_bytes: usize) -> PersistentIndex {
+    let (ix, writes) = PersistentIndex::rebuild_with(docs, chunk_bytes).unwrap();
+    store.apply(writes);
     ix
 }
 
-/// Seals a batch as the vault does before writing it (natively: `envelope::seal`).
-fn sealed(ops: Vec<Op>) -> Vec<Op> {
-    let data = key();
-    ops.into_iter()
-        .map(|op| match op {
-            Op::Seal { store, key, plain } => {
-                let value = data.seal_record(store.as_str(), &key, &plain.0).unwrap();
-                Op::Put { store, key, value }
-            }
-            other => other,
-        })
-        .collect()
+fn put_names(w: &Writes) -> Vec<&str> {
+    w.put.iter().map(|(k, _)| k.as_str()).collect()
+}
+
+fn removes_prefix(w: &Writes, start: &str) -> bool {
+    w.removed.iter().any(|r| matches!(r, Removal::Prefix(p) if p.starts_with(start)))
+}
+
+fn removes(w: &Writes, f: impl Fn(&str) -> bool) -> bool {
+    w.removed.iter().any(|r| matches!(r, Removal::Segment(k) if f(k)))
 }
 
 fn ids(r: &SearchResults) -> Vec<String> {
@@ -102,14 +123,14 @@ const QUERIES: [&str; 8] = ["vault ", "w123 ", "harb", "\"unique w12\"", "数据
 
 #[test]
 fn the_persisted_index_finds_what_the_in_memory_index_finds() {
-    let store = MemoryStore::new();
+    let mut store = Bytes::default();
     let docs = corpus(600);
-    stored_index(&store, docs.clone(), 4096);
+    stored_index(&mut store, docs.clone(), 4096);
     let mut mem = SearchIndex::new();
     docs.into_iter().for_each(|d| mem.add(d));
-    let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
+    let mut cold = store.open().unwrap();
     for q in QUERIES {
-        let a = block_on(cold.search(&store, &key(), q, 1000)).unwrap();
+        let a = store.search(&mut cold, q, 1000).unwrap();
         let b = mem.search(q, 1000);
         assert!(a.total > 0, "{q}");
         assert_eq!((a.total, ids(&a)), (b.total, ids(&b)), "{q}");
@@ -118,17 +139,20 @@ fn the_persisted_index_finds_what_the_in_memory_index_finds() {
 
 #[test]
 fn a_cold_open_reads_the_manifest_and_a_query_reads_only_the_chunks_it_needs() {
-    let store = Counting::default();
-    let (_, ops) = PersistentIndex::rebuild_with(corpus(3000), 8192).unwrap();
-    let chunks = ops.iter().filter(|op| matches!(op, Op::Seal { key, .. } if key.starts_with("t."))).count();
+    let mut store = Bytes::default();
+    let (_, writes) = PersistentIndex::rebuild_with(corpus(3000), 8192).unwrap();
+    let chunks = put_names(&writes).iter().filter(|k| k.starts_with("t.")).count();
     assert!(chunks >= 10, "{chunks} chunks");
-    block_on(store.apply(sealed(ops))).unwrap();
+    store.apply(writes);
 
-    let mut ix = block_on(PersistentIndex::open(&store, &key())).unwrap();
+    let mut ix = store.open().unwrap();
     // One read of two keys: the manifest and the marker of an unfinished import.
     assert_eq!(store.take_reads(), ["m", "p"]);
 
-    let r = block_on(ix.search(&store, &key(), "w1234 ", 10)).unwrap();
+    // Asked for in two steps: the attributes, deltas and the term's chunk; then the
+    // ids of the hits.
+    assert!(matches!(ix.search("w1234 ", 10).unwrap(), Step::Need(names) if names.iter().all(|n| !n.starts_with("d."))));
+    let r = store.search(&mut ix, "w1234 ", 10).unwrap();
     assert_eq!(ids(&r), ["m1234"]);
     let reads = store.take_reads();
     let term_reads: Vec<&String> = reads.iter().filter(|k| k.starts_with("t.")).collect();
@@ -136,61 +160,58 @@ fn a_cold_open_reads_the_manifest_and_a_query_reads_only_the_chunks_it_needs() {
     assert_eq!(reads.iter().filter(|k| k.starts_with("d.")).collect::<Vec<_>>(), ["d.1"]);
 
     // What was loaded stays loaded.
-    block_on(ix.search(&store, &key(), "w1234 ", 10)).unwrap();
+    store.search(&mut ix, "w1234 ", 10).unwrap();
     assert!(store.take_reads().is_empty());
 }
 
 #[test]
 fn updates_write_a_small_delta_and_are_found_after_a_cold_open() {
-    let store = MemoryStore::new();
-    let mut ix = stored_index(&store, corpus(2000), 8192);
+    let mut store = Bytes::default();
+    let mut ix = stored_index(&mut store, corpus(2000), 8192);
 
     let new = Doc { text: "a zeppelin over the harbor".into(), ..corpus(1).remove(0) };
-    let ops = block_on(ix.update_ops(&store, &key(), vec![new], &[], Merges::Normal)).unwrap();
-    let keys: Vec<&str> = ops.iter().map(|op| if let Op::Seal { key, .. } = op { key.as_str() } else { "delete" }).collect();
-    assert!(!keys.iter().any(|k| k.starts_with("t.") || *k == "delete"), "{keys:?}");
-    block_on(store.apply(sealed(ops))).unwrap();
+    let writes = store.update(&mut ix, vec![new], &[], Merges::Normal).unwrap();
+    let keys = put_names(&writes);
+    assert!(!keys.iter().any(|k| k.starts_with("t.")) && writes.removed.is_empty(), "{keys:?}");
+    store.apply(writes);
 
-    let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
-    assert_eq!(ids(&block_on(cold.search(&store, &key(), "zeppelin harb", 10)).unwrap()), ["m0"]);
+    let mut cold = store.open().unwrap();
+    assert_eq!(ids(&store.search(&mut cold, "zeppelin harb", 10).unwrap()), ["m0"]);
     // The same id replaced the first message (m0).
-    assert_eq!(block_on(cold.search(&store, &key(), "w0 ", 10)).unwrap().total, 0);
+    assert_eq!(store.search(&mut cold, "w0 ", 10).unwrap().total, 0);
 }
 
 #[test]
 fn a_bulk_import_is_indexed_in_memory_and_written_once_at_the_end() {
-    let store = MemoryStore::new();
+    let mut store = Bytes::default();
     let docs = corpus(400);
-    let mut ix = stored_index(&store, docs[..100].to_vec(), 2048);
-    let before = store.raw();
+    let mut ix = stored_index(&mut store, docs[..100].to_vec(), 2048);
+    let before = store.map.len();
     for (i, batch) in docs[100..].chunks(30).enumerate() {
-        let ops = block_on(ix.update_ops(&store, &key(), batch.to_vec(), &[], Merges::Deferred)).unwrap();
+        let writes = store.update(&mut ix, batch.to_vec(), &[], Merges::Deferred).unwrap();
         // The first batch writes only the marker; the others nothing at all.
-        let written: Vec<&str> = ops.iter().map(|op| match op {
-            Op::Seal { key, .. } => key.as_str(),
-            _ => "other",
-        }).collect();
-        assert_eq!(written, if i == 0 { vec!["p"] } else { vec![] }, "batch {i}");
-        block_on(store.apply(sealed(ops))).unwrap();
+        assert!(writes.removed.is_empty(), "batch {i}");
+        assert_eq!(put_names(&writes), if i == 0 { vec!["p"] } else { vec![] }, "batch {i}");
+        store.apply(writes);
     }
     assert!(ix.has_pending());
-    assert_eq!(store.raw().len(), before.len() + 1);
+    assert_eq!(store.map.len(), before + 1);
     // A worker stopped now would find the marker: the index must be rebuilt.
-    assert!(matches!(block_on(PersistentIndex::open(&store, &key())), Err(SearchError::Damaged(_))));
+    assert!(matches!(store.open(), Err(SearchError::Damaged(_))));
 
     // The end of the import: 300 new documents against 100 are merged into the chunks.
-    let ops = block_on(ix.update_ops(&store, &key(), Vec::new(), &[], Merges::Normal)).unwrap();
-    assert!(ops.iter().any(|op| matches!(op, Op::DeletePrefix { prefix, .. } if prefix.starts_with("t."))));
-    assert!(ops.iter().any(|op| matches!(op, Op::Delete { key, .. } if key == "p")));
-    block_on(store.apply(sealed(ops))).unwrap();
+    let writes = store.update(&mut ix, Vec::new(), &[], Merges::Normal).unwrap();
+    assert!(removes_prefix(&writes, "t."));
+    assert!(removes(&writes, |k| k == "p"));
+    store.apply(writes);
     assert!(!ix.has_pending());
 
     let mut mem = SearchIndex::new();
     docs.into_iter().for_each(|d| mem.add(d));
-    let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
+    let mut cold = store.open().unwrap();
     assert_eq!(cold.len(), 400);
     for q in QUERIES.iter().chain(&["w175 ", "w399 ", "unique "]) {
-        let a = block_on(cold.search(&store, &key(), q, 1000)).unwrap();
+        let a = store.search(&mut cold, q, 1000).unwrap();
         let b = mem.search(q, 1000);
         assert_eq!((a.total, ids(&a)), (b.total, ids(&b)), "{q}");
     }
@@ -198,126 +219,136 @@ fn a_bulk_import_is_indexed_in_memory_and_written_once_at_the_end() {
 
 #[test]
 fn a_small_bulk_import_becomes_one_delta_and_any_normal_update_writes_it() {
-    let store = MemoryStore::new();
+    let mut store = Bytes::default();
     let docs = corpus(420);
-    let mut ix = stored_index(&store, docs[..400].to_vec(), 2048);
+    let mut ix = stored_index(&mut store, docs[..400].to_vec(), 2048);
     for batch in docs[400..410].chunks(5) {
-        let ops = block_on(ix.update_ops(&store, &key(), batch.to_vec(), &[], Merges::Deferred)).unwrap();
-        block_on(store.apply(sealed(ops))).unwrap();
+        let writes = store.update(&mut ix, batch.to_vec(), &[], Merges::Deferred).unwrap();
+        store.apply(writes);
     }
-    assert!(matches!(block_on(PersistentIndex::open(&store, &key())), Err(SearchError::Damaged(_))), "the marker is there");
+    assert!(matches!(store.open(), Err(SearchError::Damaged(_))), "the marker is there");
     // A capture arrives before the import is finished: everything is written with it.
-    let ops = block_on(ix.update_ops(&store, &key(), docs[410..].to_vec(), &[], Merges::Normal)).unwrap();
-    assert!(ops.iter().any(|op| matches!(op, Op::Delete { key, .. } if key == "p")), "and the marker goes");
-    assert!(!ops.iter().any(|op| matches!(op, Op::DeletePrefix { .. })), "20 documents against 400: a delta");
-    let deltas = ops.iter().filter(|op| matches!(op, Op::Seal { key, .. } if key.starts_with("x."))).count();
+    let writes = store.update(&mut ix, docs[410..].to_vec(), &[], Merges::Normal).unwrap();
+    assert!(removes(&writes, |k| k == "p"), "and the marker goes");
+    assert!(!writes.removed.iter().any(|r| matches!(r, Removal::Prefix(_))), "20 documents against 400: a delta");
+    let deltas = put_names(&writes).iter().filter(|k| k.starts_with("x.")).count();
     assert_eq!(deltas, 1);
-    block_on(store.apply(sealed(ops))).unwrap();
-    let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
+    store.apply(writes);
+    let mut cold = store.open().unwrap();
     assert_eq!(cold.len(), 420);
     for id in [403, 409, 415] {
-        assert_eq!(ids(&block_on(cold.search(&store, &key(), &format!("w{id} "), 10)).unwrap()), [format!("m{id}")]);
+        assert_eq!(ids(&store.search(&mut cold, &format!("w{id} "), 10).unwrap()), [format!("m{id}")]);
     }
 }
 
 #[test]
 fn many_updates_merge_into_new_chunks_and_deletions_persist() {
-    let store = MemoryStore::new();
+    let mut store = Bytes::default();
     let docs = corpus(400);
-    let (mut ix, ops) = PersistentIndex::rebuild_with(docs[..100].to_vec(), 2048).unwrap();
+    let (mut ix, writes) = PersistentIndex::rebuild_with(docs[..100].to_vec(), 2048).unwrap();
     ix.merge_bytes = 24 * 1024;
-    block_on(store.apply(sealed(ops))).unwrap();
+    store.apply(writes);
     let (mut compacted, mut merged) = (false, false);
     for batch in docs[100..].chunks(10) {
-        let ops = block_on(ix.update_ops(&store, &key(), batch.to_vec(), &[], Merges::Normal)).unwrap();
-        let full = ops.iter().any(|op| matches!(op, Op::DeletePrefix { prefix, .. } if prefix.starts_with("t.")));
+        let writes = store.update(&mut ix, batch.to_vec(), &[], Merges::Normal).unwrap();
+        let full = removes_prefix(&writes, "t.");
         merged |= full;
-        compacted |= !full && ops.iter().any(|op| matches!(op, Op::Delete { key, .. } if key.starts_with("x.")));
-        block_on(store.apply(sealed(ops))).unwrap();
+        compacted |= !full && removes(&writes, |k| k.starts_with("x."));
+        store.apply(writes);
     }
     assert!(compacted, "30 updates should have merged newer deltas together");
     assert!(merged, "30 updates should have merged the deltas into the chunks");
-    let ops = block_on(ix.update_ops(&store, &key(), Vec::new(), &["c7".to_owned(), "c30".to_owned()], Merges::Normal)).unwrap();
-    block_on(store.apply(sealed(ops))).unwrap();
+    let writes = store.update(&mut ix, Vec::new(), &["c7".to_owned(), "c30".to_owned()], Merges::Normal).unwrap();
+    store.apply(writes);
 
     let mut mem = SearchIndex::new();
     docs.into_iter().for_each(|d| mem.add(d));
     mem.remove_conversation("c7");
     mem.remove_conversation("c30");
-    let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
+    let mut cold = store.open().unwrap();
     assert_eq!(cold.len(), 380);
     for q in QUERIES.iter().chain(&["w75 ", "w305 ", "unique "]) {
-        let a = block_on(cold.search(&store, &key(), q, 1000)).unwrap();
+        let a = store.search(&mut cold, q, 1000).unwrap();
         let b = mem.search(q, 1000);
         assert_eq!((a.total, ids(&a)), (b.total, ids(&b)), "{q}");
     }
     // No chunk of an older generation or merged delta is left behind.
-    let stale = store.raw().into_iter().filter(|(_, k, _)| k.starts_with("t.1.") || k.starts_with("x.0")).count();
+    let stale = store.map.keys().filter(|k| k.starts_with("t.1.") || k.starts_with("x.0")).count();
     assert_eq!(stale, 0);
 }
 
+/// A chunk that does not decode, is missing, or holds another chunk's terms (moved
+/// into its slot) is damaged. (That a changed or moved segment does not even open, its
+/// sealed name being its associated data, is the vault's test: `vault::search`.)
 #[test]
 fn a_damaged_or_moved_chunk_is_reported_as_damaged() {
-    let store = MemoryStore::new();
-    stored_index(&store, corpus(1000), 4096);
-    let raw = store.raw();
-    let chunk_keys: Vec<&String> = raw.iter().map(|(_, k, _)| k).filter(|k| k.starts_with("t.1.")).collect();
+    let mut store = Bytes::default();
+    stored_index(&mut store, corpus(1000), 4096);
+    let mut chunk_keys: Vec<String> = store.map.keys().filter(|k| k.starts_with("t.1.")).cloned().collect();
+    chunk_keys.sort_by_key(|k| k[4..].parse::<usize>().unwrap());
     assert!(chunk_keys.len() > 2);
 
-    let firsts = block_on(PersistentIndex::open(&store, &key())).unwrap().manifest.chunk_first;
+    let firsts = store.open().unwrap().manifest.chunk_first;
     assert_eq!(firsts.len(), chunk_keys.len());
     for (i, first) in firsts.iter().enumerate() {
         let target = format!("t.1.{i}");
-        let good = raw.iter().find(|(_, k, _)| *k == target).unwrap().2.clone();
-        let mut bytes = good.clone();
-        let at = bytes.len() / 2;
-        bytes[at] ^= 1;
-        store.put_raw(StoreName::Index, &target, bytes);
-        let mut ix = block_on(PersistentIndex::open(&store, &key())).unwrap();
+        let good = store.map[&target].clone();
         // A query for the chunk's first term reads it.
         let query = format!("{} ", String::from_utf8(first.clone()).unwrap());
-        match block_on(ix.search(&store, &key(), &query, 10)) {
-            Err(SearchError::Damaged(what)) => assert!(what.contains(&target), "{what}"),
-            other => panic!("{target}: {other:?}"),
+        let mut cut = good.clone();
+        cut.truncate(good.len() / 2);
+        for bad in [Some(cut), None] {
+            match bad {
+                Some(bytes) => store.map.insert(target.clone(), bytes),
+                None => store.map.remove(&target),
+            };
+            let mut ix = store.open().unwrap();
+            match store.search(&mut ix, &query, 10) {
+                Err(SearchError::Damaged(what)) => assert!(what.contains(&target), "{what}"),
+                other => panic!("{target}: {other:?}"),
+            }
         }
-        store.put_raw(StoreName::Index, &target, good);
+        store.map.insert(target, good);
     }
 
-    // A chunk moved into another chunk's slot fails too (its associated data names its key).
-    let (a, b) = (chunk_keys[0], chunk_keys[1]);
-    store.put_raw(StoreName::Index, b, raw.iter().find(|(_, k, _)| k == a).unwrap().2.clone());
-    let mut ix = block_on(PersistentIndex::open(&store, &key())).unwrap();
+    // A chunk moved into another chunk's slot holds terms outside that slot's range.
+    let (a, b) = (&chunk_keys[0], &chunk_keys[1]);
+    store.map.insert(b.clone(), store.map[a].clone());
+    let mut ix = store.open().unwrap();
     let query = format!("{} ", String::from_utf8(firsts[1].clone()).unwrap());
-    assert!(matches!(block_on(ix.search(&store, &key(), &query, 10)), Err(SearchError::Damaged(_))));
+    assert!(matches!(store.search(&mut ix, &query, 10), Err(SearchError::Damaged(_))));
 
     // And a rebuild repairs it.
-    let (mut fixed, ops) = PersistentIndex::rebuild_ops(corpus(1000)).unwrap();
-    block_on(store.apply(sealed(ops))).unwrap();
-    assert_eq!(block_on(fixed.search(&store, &key(), "w999 ", 10)).unwrap().total, 1);
-    let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
-    assert_eq!(block_on(cold.search(&store, &key(), "w999 ", 10)).unwrap().total, 1);
+    let (mut fixed, writes) = PersistentIndex::rebuild(corpus(1000)).unwrap();
+    store.apply(writes);
+    assert_eq!(store.search(&mut fixed, "w999 ", 10).unwrap().total, 1);
+    let mut cold = store.open().unwrap();
+    assert_eq!(store.search(&mut cold, "w999 ", 10).unwrap().total, 1);
 }
 
+/// A manifest that does not decode is damaged (one that does not open, changed or under
+/// another key, is the vault's test: `vault::search`).
 #[test]
 fn a_damaged_manifest_or_a_wrong_key_is_reported_as_damaged() {
-    let store = MemoryStore::new();
-    stored_index(&store, corpus(50), 4096);
-    assert!(matches!(block_on(PersistentIndex::open(&store, &DataKey::from_bytes([8; 32]))), Err(SearchError::Damaged(_))));
-    let mut m = block_on(store.get(StoreName::Index, "m")).unwrap().unwrap();
-    m[20] ^= 0x80;
-    store.put_raw(StoreName::Index, "m", m);
-    assert!(matches!(block_on(PersistentIndex::open(&store, &key())), Err(SearchError::Damaged(_))));
+    let mut store = Bytes::default();
+    stored_index(&mut store, corpus(50), 4096);
+    let good = store.map["m"].clone();
+    for bad in [good[..good.len() - 1].to_vec(), [&good[..], b"x"].concat(), b"TKMF\x02".to_vec()] {
+        store.map.insert("m".into(), bad);
+        assert!(matches!(store.open(), Err(SearchError::Damaged(_) | SearchError::NewerVersion)));
+    }
 }
 
 #[test]
 fn a_vault_without_an_index_opens_empty() {
-    let store = MemoryStore::new();
-    let mut ix = block_on(PersistentIndex::open(&store, &key())).unwrap();
-    assert_eq!(block_on(ix.search(&store, &key(), "anything", 10)).unwrap().total, 0);
-    let ops = block_on(ix.update_ops(&store, &key(), corpus(3), &[], Merges::Normal)).unwrap();
-    block_on(store.apply(sealed(ops))).unwrap();
-    let mut cold = block_on(PersistentIndex::open(&store, &key())).unwrap();
-    assert_eq!(block_on(cold.search(&store, &key(), "unique", 10)).unwrap().total, 3);
+    let store = Bytes::default();
+    let mut ix = store.open().unwrap();
+    assert_eq!(store.search(&mut ix, "anything", 10).unwrap().total, 0);
+    let mut store = store;
+    let writes = store.update(&mut ix, corpus(3), &[], Merges::Normal).unwrap();
+    store.apply(writes);
+    let mut cold = store.open().unwrap();
+    assert_eq!(store.search(&mut cold, "unique", 10).unwrap().total, 3);
 }
 
 #[test]
@@ -336,12 +367,15 @@ fn the_manifest_format_is_pinned() {
     assert!(!table.is_live(0) && table.is_live(1));
 }
 
+
 /// Figures for bench/search/README.md, not a check: how much a cold worker decrypts.
 /// `cargo test --release --lib cold_query_figures -- --ignored --nocapture` after
 /// `node bench/search/run.mjs` made bench/out/corpus-100k.jsonl.
 #[test]
 #[ignore]
 fn cold_query_figures() {
+    /// What sealing adds to a segment: the record envelope's version, nonce and tag.
+    const ENVELOPE_OVERHEAD: usize = 1 + 12 + 16;
     let Ok(text) = std::fs::read_to_string("bench/out/corpus-100k.jsonl") else { return };
     let docs: Vec<Doc> = text
         .lines()
@@ -358,29 +392,27 @@ fn cold_query_figures() {
             }
         })
         .collect();
-    let sealed_bytes = |ops: &[Op]| ops.iter().map(|o| if let Op::Seal { plain, .. } = o { plain.0.len() + crate::crypto::envelope::OVERHEAD } else { 0 }).sum::<usize>();
+    let sealed_bytes = |w: &Writes| w.put.iter().map(|(_, p)| p.len() + ENVELOPE_OVERHEAD).sum::<usize>();
     let kib = |n: usize| n as f64 / 1024.0;
-    let store = Counting::default();
-    let (_, ops) = PersistentIndex::rebuild_ops(docs.clone()).unwrap();
-    let chunks = ops.iter().filter(|o| matches!(o, Op::Seal { key, .. } if key.starts_with("t."))).count();
-    println!("index: {} records, {chunks} term chunks, {:.1} MiB sealed", ops.len(), kib(sealed_bytes(&ops)) / 1024.0);
-    block_on(store.apply(sealed(ops))).unwrap();
-    let read = |keys: &[String]| -> usize {
-        keys.iter().map(|k| store.inner.raw().iter().find(|(_, rk, _)| rk == k).map_or(0, |r| r.2.len())).sum()
-    };
+    let mut store = Bytes::default();
+    let (_, writes) = PersistentIndex::rebuild(docs.clone()).unwrap();
+    let chunks = put_names(&writes).iter().filter(|k| k.starts_with("t.")).count();
+    println!("index: {} records, {chunks} term chunks, {:.1} MiB sealed", writes.put.len(), kib(sealed_bytes(&writes)) / 1024.0);
+    store.apply(writes);
+    let read = |store: &Bytes, keys: &[String]| -> usize { keys.iter().map(|k| store.map.get(k).map_or(0, |v| v.len() + ENVELOPE_OVERHEAD)).sum() };
     for q in ["spreadsheet ", "encryp", "con", "those ", "site:chatgpt after:2024-03-01"] {
-        let mut ix = block_on(PersistentIndex::open(&store, &key())).unwrap();
+        let mut ix = store.open().unwrap();
         let opened = store.take_reads();
-        let r = block_on(ix.search(&store, &key(), q, 10)).unwrap();
+        let r = store.search(&mut ix, q, 10).unwrap();
         let reads = store.take_reads();
-        println!("{q:?}: open reads {:.1} KiB; the first query reads {} records, {:.0} KiB ({} hits)", kib(read(&opened)), reads.len(), kib(read(&reads)), r.total);
+        println!("{q:?}: open reads {:.1} KiB; the first query reads {} records, {:.0} KiB ({} hits)", kib(read(&store, &opened)), reads.len(), kib(read(&store, &reads)), r.total);
     }
-    let mut ix = block_on(PersistentIndex::open(&store, &key())).unwrap();
+    let mut ix = store.open().unwrap();
     for round in 0..2 {
         let new: Vec<Doc> = docs[round * 20..round * 20 + 20].iter().map(|d| Doc { id: format!("new{}", d.id), ..d.clone() }).collect();
-        let ops = block_on(ix.update_ops(&store, &key(), new, &[], Merges::Normal)).unwrap();
+        let writes = store.update(&mut ix, new, &[], Merges::Normal).unwrap();
         let reads = store.take_reads();
-        println!("update of 20 messages: reads {:.0} KiB, writes {} records, {:.0} KiB", kib(read(&reads)), ops.len(), kib(sealed_bytes(&ops)));
-        block_on(store.apply(sealed(ops))).unwrap();
+        println!("update of 20 messages: reads {:.0} KiB, writes {} records, {:.0} KiB", kib(read(&store, &reads)), writes.put.len() + writes.removed.len(), kib(sealed_bytes(&writes)));
+        store.apply(writes);
     }
 }

@@ -1,17 +1,29 @@
 //! Search orchestration: a query over the index, its hits turned into conversations
 //! with snippets, and the index rebuilt from the records when it is damaged or missing.
 //! What the index holds of a message is [`index_docs`].
+//!
+//! The index (`crate::search::persist`) never sees the store or a key: it names the
+//! segments it needs, and this facet reads them in one request and opens them all at
+//! once, as records are opened (`crypto::bulk`: WebCrypto in the browser); its writes
+//! come back as plain data, sealed by [`Vault::write`] with the rest of the batch.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
+use zeroize::Zeroizing;
+
 use super::records::{block_key, ConversationRecord, MessageBlock, BLOCK_LEN};
 use super::{Unlocked, Vault};
+use crate::crypto::bulk::ToOpen;
+use crate::crypto::CryptoError;
 use crate::error::VaultError;
 use crate::model::{Conversation, Role, Site};
-use crate::search::{group_by_conversation, snippet, Doc, PersistentIndex, SearchError};
-use crate::store::{Store, StoreName};
+use crate::search::{
+    group_by_conversation, snippet, Doc, Merges, Opened, PersistentIndex, Removal, SearchError,
+    Step, Writes,
+};
+use crate::store::{Op, Plain, Store, StoreName};
 
 /// One message found by a search, with the snippet to show and the ranges to mark.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -67,7 +79,7 @@ impl<S: Store> Vault<S> {
         let cached = self.index.borrow_mut().take();
         let mut index = match cached {
             Some(index) => Some(index),
-            None => PersistentIndex::open(&self.store, &keys.data).await.ok(),
+            None => self.open_index(&keys).await.ok(),
         };
         if index.as_ref().is_some_and(|i| i.is_empty())
             && self.store.count(StoreName::Conversations).await? > 0
@@ -81,19 +93,18 @@ impl<S: Store> Vault<S> {
                 self.rebuild_index(&keys).await?
             }
         };
-        let found = match index
-            .search(&self.store, &keys.data, &query, limit * 8)
+        let found = match self
+            .drive_index(&keys, &mut index, |ix| ix.search(&query, limit * 8))
             .await
         {
             Ok(found) => found,
-            Err(SearchError::Damaged(_)) | Err(SearchError::NewerVersion) => {
+            Err(VaultError::Damaged(_)) | Err(VaultError::NewerVersion) => {
                 rebuilt = true;
                 index = self.rebuild_index(&keys).await?;
-                index
-                    .search(&self.store, &keys.data, &query, limit * 8)
+                self.drive_index(&keys, &mut index, |ix| ix.search(&query, limit * 8))
                     .await?
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         };
         *self.index.borrow_mut() = Some(index);
         // Fetch every conversation record and message block the results need at once.
@@ -216,10 +227,120 @@ impl<S: Store> Vault<S> {
                 docs.extend(index_docs(&k, &conv, 0..conv.messages.len()));
             }
         }
-        let (index, ops) = PersistentIndex::rebuild_ops(docs)?;
-        self.write(keys, ops).await?;
+        let (index, writes) = PersistentIndex::rebuild(docs)?;
+        self.write(keys, index_write_ops(writes)).await?;
         Ok(index)
     }
+
+    /// Opens the index from its manifest (see [`PersistentIndex::open`]).
+    pub(super) async fn open_index(&self, keys: &Unlocked) -> Result<PersistentIndex, VaultError> {
+        let opened = self
+            .open_index_segments(keys, PersistentIndex::open_needs())
+            .await?;
+        Ok(PersistentIndex::open(opened)?)
+    }
+
+    /// The index's update for `added` messages and `removed` conversations: its writes,
+    /// for the same atomic write as the records, after it has read what it needs.
+    pub(super) async fn update_index(
+        &self,
+        keys: &Unlocked,
+        index: &mut PersistentIndex,
+        added: Vec<Doc>,
+        removed: &[String],
+        merges: Merges,
+    ) -> Result<Writes, VaultError> {
+        let needs = index.stage_needs();
+        if !needs.is_empty() {
+            index.load(self.open_index_segments(keys, needs).await?)?;
+        }
+        index.stage(added, removed)?;
+        self.drive_index(keys, index, |ix| ix.writes(merges)).await
+    }
+
+    /// Runs a step of the index until it answers, reading and opening the segments it
+    /// asks for in between.
+    async fn drive_index<T>(
+        &self,
+        keys: &Unlocked,
+        index: &mut PersistentIndex,
+        mut step: impl FnMut(&mut PersistentIndex) -> Result<Step<T>, SearchError>,
+    ) -> Result<T, VaultError> {
+        // A query asks twice at most (its terms, then its hits' ids), an update once.
+        for _ in 0..8 {
+            match step(index)? {
+                Step::Done(answer) => return Ok(answer),
+                Step::Need(names) => index.load(self.open_index_segments(keys, names).await?)?,
+            }
+        }
+        Err(SearchError::Damaged("search index segments asked for again and again".into()).into())
+    }
+
+    /// The index segments `names`, read in one request and opened all at once (in the
+    /// browser by WebCrypto, like records: see `crypto::bulk`); `None` for one not stored.
+    ///
+    /// # Errors
+    /// [`VaultError::Damaged`] naming a segment that does not open (changed, or moved
+    /// from another name: its associated data names it), [`VaultError::NewerVersion`]
+    /// for a newer envelope, [`VaultError::Storage`] when the store fails.
+    pub(super) async fn open_index_segments(
+        &self,
+        keys: &Unlocked,
+        names: Vec<String>,
+    ) -> Result<Opened, VaultError> {
+        let found = self.store.get_many(StoreName::Index, &names).await?;
+        let store = StoreName::Index.as_str();
+        let to_open: Vec<ToOpen<'_>> = names
+            .iter()
+            .zip(&found)
+            .filter_map(|(name, sealed)| {
+                Some(ToOpen {
+                    store,
+                    key: name,
+                    sealed: sealed.as_deref()?,
+                })
+            })
+            .collect();
+        let mut opened = keys.sealer.open_all(&keys.data, &to_open).await.into_iter();
+        drop(to_open);
+        names
+            .into_iter()
+            .zip(found)
+            .map(|(name, sealed)| {
+                let plain = match sealed {
+                    None => None,
+                    Some(_) => match opened.next().expect("one per stored segment") {
+                        Ok(plain) => Some(plain),
+                        Err(CryptoError::UnsupportedVersion(_)) => {
+                            return Err(VaultError::NewerVersion)
+                        }
+                        Err(_) => {
+                            return Err(VaultError::Damaged(format!(
+                                "search index segment {name}"
+                            )))
+                        }
+                    },
+                };
+                Ok((name, plain))
+            })
+            .collect()
+    }
+}
+
+/// The index's writes as ops of the vault's batch: its removals, then a [`Op::Seal`] of
+/// every segment it puts (sealed with the batch by [`Vault::write`]).
+pub(super) fn index_write_ops(writes: Writes) -> Vec<Op> {
+    let store = StoreName::Index;
+    let removed = writes.removed.into_iter().map(|r| match r {
+        Removal::Segment(key) => Op::Delete { store, key },
+        Removal::Prefix(prefix) => Op::DeletePrefix { store, prefix },
+    });
+    let put = writes.put.into_iter().map(|(key, plain)| Op::Seal {
+        store,
+        key,
+        plain: Plain(Zeroizing::new(plain)),
+    });
+    removed.chain(put).collect()
 }
 
 /// The index documents of `conv`'s messages at `positions`; a message's id is
@@ -321,6 +442,64 @@ mod tests {
         let out = block_on(v.search("quasar", 10)).unwrap();
         assert!(out.rebuilt);
         assert_eq!(out.total, 1);
+        assert!(!block_on(v.search("quasar", 10)).unwrap().rebuilt);
+    }
+
+    /// The vault's half of the index's damage tests (`search::persist`): a segment that
+    /// was changed, moved to another name or sealed under another vault's key does not
+    /// open, and names itself.
+    #[test]
+    fn index_segments_are_opened_together_and_a_changed_or_moved_one_is_damaged() {
+        let v = vault();
+        block_on(v.capture(&snap("a", &["quasar brightness", "very bright"]), 1)).unwrap();
+        let keys = v.keys().unwrap();
+        let raw = |name: &str| {
+            v.store()
+                .raw()
+                .into_iter()
+                .find(|(s, k, _)| *s == StoreName::Index && k == name)
+                .map(|(_, _, value)| value)
+        };
+        let names: Vec<String> = v
+            .store()
+            .raw()
+            .into_iter()
+            .filter(|(s, _, _)| *s == StoreName::Index)
+            .map(|(_, k, _)| k)
+            .collect();
+        let chunk = names.iter().find(|k| k.starts_with("x.") || k.starts_with("t.")).unwrap().clone();
+        let mut asked = names.clone();
+        asked.push("x.404".into());
+        let opened = block_on(v.open_index_segments(&keys, asked)).unwrap();
+        assert!(opened[..names.len()].iter().all(|(_, plain)| plain.is_some()));
+        assert_eq!(opened.last().unwrap(), &("x.404".to_owned(), None));
+
+        let good = raw(&chunk).unwrap();
+        let mut changed = good.clone();
+        let at = changed.len() / 2;
+        changed[at] ^= 1;
+        for bad in [changed, raw("m").unwrap()] {
+            v.store().put_raw(StoreName::Index, &chunk, bad);
+            match block_on(v.open_index_segments(&keys, vec!["m".into(), chunk.clone()])) {
+                Err(VaultError::Damaged(what)) => assert!(what.contains(&chunk), "{what}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        v.store().put_raw(StoreName::Index, &chunk, good);
+
+        // Another vault (another data key) opens none of them, and rebuilds its own.
+        let other = vault();
+        for (s, k, value) in v.store().raw() {
+            if s == StoreName::Index {
+                other.store().put_raw(s, &k, value);
+            }
+        }
+        let other_keys = other.keys().unwrap();
+        assert!(matches!(
+            block_on(other.open_index(&other_keys)),
+            Err(VaultError::Damaged(_))
+        ));
+        assert!(block_on(other.search("quasar", 10)).unwrap().rebuilt);
         assert!(!block_on(v.search("quasar", 10)).unwrap().rebuilt);
     }
 

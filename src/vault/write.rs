@@ -10,12 +10,12 @@
 
 use super::records::{block_key, record_put, summary, Counts, MessageBlockRef, COUNTS_KEY};
 use super::records::{ConversationRecord, BLOCK_LEN};
-use super::search::index_docs;
+use super::search::{index_docs, index_write_ops};
 use super::{random_error, Unlocked, Vault};
 use crate::crypto::bulk::ToSeal;
 use crate::error::VaultError;
 use crate::model::{Conversation, ConversationSummary};
-use crate::search::{Doc, Merges, PersistentIndex};
+use crate::search::{Doc, Merges};
 use crate::store::{Op, Store, StoreName};
 
 /// One change of the vault, as the writer knows it.
@@ -196,18 +196,18 @@ impl<S: Store> Vault<S> {
         let current = self.index.borrow_mut().take();
         let mut index = match current {
             Some(index) => index,
-            None => match PersistentIndex::open(&self.store, &keys.data).await {
+            None => match self.open_index(keys).await {
                 Ok(index) => index,
                 Err(_) => return Vec::new(),
             },
         };
-        match index
-            .update_ops(&self.store, &keys.data, added, removed, merges)
+        match self
+            .update_index(keys, &mut index, added, removed, merges)
             .await
         {
-            Ok(ops) => {
+            Ok(writes) => {
                 *self.index.borrow_mut() = Some(index);
-                ops
+                index_write_ops(writes)
             }
             Err(_) => Vec::new(),
         }
