@@ -390,3 +390,55 @@ fn chunks_opened_outside_the_reader_read_the_same_and_keep_every_check() {
     reader.feed(&bytes[..HEADER_LEN + 10]).unwrap();
     assert_eq!(reader.chunk_nonce(0, false), Err(ArchiveError::Damaged));
 }
+
+/// What a message over 8 MiB ends with once cut (as capture cuts it).
+const CUT_MARKER: &str = "\n\n[Threadkeeper: this message was cut at 8 MiB]";
+
+#[test]
+fn a_conversation_over_64_mib_is_exported_in_parts_and_comes_back_whole() {
+    let mut big = conversations(1, 0).remove(0);
+    // Nine messages of 7.5 MiB: about 68 MiB of JSON, over one record's 64 MiB.
+    for m in 0..9u8 {
+        let role = if m % 2 == 0 { Role::User } else { Role::Assistant };
+        let mut msg = Message::new(role, format!("{m}").repeat(7 * 1024 * 1024 + 512 * 1024));
+        msg.turn_id = Some(format!("big-{m}"));
+        big.messages.push(msg);
+    }
+    let small = conversations(2, 3);
+    let all = vec![small[0].clone(), big.clone(), small[1].clone()];
+    let file = seal_archive(&all, PASS, FAST).unwrap();
+    let back = open_archive(&file, PASS).unwrap();
+    assert_eq!(back.len(), 3, "the parts are joined into one conversation");
+    assert!(back[1] == big, "the big conversation comes back whole, in order");
+    assert_eq!(back, all);
+}
+
+#[test]
+fn a_file_breaking_the_vaults_limits_is_refused_by_the_check_pass_or_cut_as_capture_cuts() {
+    // An id of 600 bytes: the vault would refuse it at import, so the reader refuses the
+    // file, before any batch of it is written.
+    let mut convs = conversations(3, 2);
+    convs[2].conversation_id = "i".repeat(600);
+    let file = seal_archive(&convs, PASS, FAST).unwrap();
+    assert_eq!(open_archive(&file, PASS), Err(ArchiveError::Damaged));
+    let mut reader = ArchiveReader::new(PASS);
+    let mut first_pass = Ok(Vec::new());
+    for slice in file.chunks(CHUNK_LEN) {
+        first_pass = reader.feed(slice);
+        if first_pass.is_err() {
+            break;
+        }
+    }
+    assert_eq!(first_pass, Err(ArchiveError::Damaged));
+
+    // A message over 8 MiB is cut at 8 MiB with the marker, on a char boundary.
+    let mut convs = conversations(2, 2);
+    convs[0].messages[1].markdown = "é".repeat(4 * 1024 * 1024 + 7);
+    let file = seal_archive(&convs, PASS, FAST).unwrap();
+    let back = open_archive(&file, PASS).unwrap();
+    let text = &back[0].messages[1].markdown;
+    assert!(text.len() <= 8 * 1024 * 1024 && text.ends_with(CUT_MARKER));
+    assert!(text.trim_end_matches(CUT_MARKER).chars().all(|c| c == 'é'));
+    assert_eq!(back[1], convs[1]);
+}
+

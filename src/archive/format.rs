@@ -62,6 +62,14 @@
 //! A reader refuses unknown kinds below 0x80 (a newer version wrote them) and skips
 //! unknown kinds from 0x80 up (optional extras). The stream must end exactly at a
 //! record boundary in the last chunk.
+//!
+//! One optional kind is known: 0x81 = "the next record continues the conversation
+//! before it" (payload empty). A conversation whose JSON is over 64 MiB is written as
+//! several conversation records, each with the conversation's fields and the next
+//! consecutive messages, every one after the first preceded by a 0x81 record; a reader
+//! that knows 0x81 joins them into one conversation, one that does not (written before
+//! it) reads the parts as separate conversations with the same id, which an import
+//! merges. Every archive without a conversation over 64 MiB is byte for byte as before.
 
 use sha2::{Digest, Sha256};
 
@@ -85,6 +93,8 @@ pub const CHUNK_DATA: usize = CHUNK_PLAIN - 4;
 pub const CHUNK_LEN: usize = CHUNK_PLAIN + 16;
 
 pub const RECORD_CONVERSATION: u8 = 0x01;
+/// Optional: the next conversation record continues the one before (see "Record stream").
+pub const RECORD_CONTINUES: u8 = 0x81;
 pub const RECORD_HEAD_LEN: usize = 5;
 pub const MAX_RECORD: usize = 64 * 1024 * 1024;
 

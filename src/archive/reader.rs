@@ -2,7 +2,7 @@
 
 use zeroize::Zeroizing;
 
-use super::format::{self, Start, CHUNK_LEN, HEADER_LEN, MAX_RECORD, RECORD_CONVERSATION, RECORD_HEAD_LEN};
+use super::format::{self, Start, CHUNK_LEN, HEADER_LEN, MAX_RECORD, RECORD_CONTINUES, RECORD_CONVERSATION, RECORD_HEAD_LEN};
 use super::ArchiveError;
 use crate::crypto::envelope;
 use crate::crypto::kdf::derive_kek;
@@ -23,7 +23,9 @@ enum State {
 /// Turns an archive, fed as byte slices in order, back into conversations. It holds at
 /// most one chunk of ciphertext and one partial record at a time.
 ///
-/// Every conversation it yields has been authenticated, but only [`ArchiveReader::finish`]
+/// Every conversation it yields has been authenticated and holds to the limits of the
+/// vault's write path (an id out of bounds fails the file as damaged; a message over
+/// 8 MiB comes cut with its marker), but only [`ArchiveReader::finish`]
 /// says whether the file was complete: a caller that must not change anything for a
 /// cut file (an import) checks the whole file first, then merges.
 pub struct ArchiveReader {
@@ -36,6 +38,11 @@ pub struct ArchiveReader {
     bytes_fed: u64,
     /// Once an error is found it is the answer to every later call.
     failed: Option<ArchiveError>,
+    /// The last conversation read, held until the next record says whether it
+    /// continues (a conversation over 64 MiB is written in parts).
+    held: Option<Conversation>,
+    /// A [`RECORD_CONTINUES`] record was read: the next conversation record joins `held`.
+    continues: bool,
     /// Once the header opened: the archive key, the nonce prefix and the header itself,
     /// so that [`ArchiveReader::reread`] can read the file again without the KDF.
     opened: Option<Opened>,
@@ -57,6 +64,8 @@ impl ArchiveReader {
             bytes_fed: 0,
             failed: None,
             opened: None,
+            held: None,
+            continues: false,
         }
     }
 
@@ -169,7 +178,7 @@ impl ArchiveReader {
     /// The records of an opened chunk's plaintext.
     fn take_chunk(&mut self, plain: &[u8], last: bool, out: &mut Vec<Conversation>) -> Result<(), ArchiveError> {
         self.records.extend_from_slice(format::chunk_data(plain, last)?);
-        decode_records(&mut self.records, out)?;
+        decode_records(&mut self.records, &mut self.held, &mut self.continues, last, out)?;
         if last {
             if !self.records.is_empty() {
                 return Err(ArchiveError::Damaged);
@@ -252,8 +261,16 @@ impl ArchiveReader {
     }
 }
 
-/// Takes every whole record off the front of `buf`.
-fn decode_records(buf: &mut Vec<u8>, out: &mut Vec<Conversation>) -> Result<(), ArchiveError> {
+/// Takes every whole record off the front of `buf`. A conversation is held back until
+/// the next record says whether it continues ([`RECORD_CONTINUES`]) or the stream ends
+/// (`last`), then given in `out` once whole and within the vault's limits.
+fn decode_records(
+    buf: &mut Vec<u8>,
+    held: &mut Option<Conversation>,
+    continues: &mut bool,
+    last: bool,
+    out: &mut Vec<Conversation>,
+) -> Result<(), ArchiveError> {
     let mut at = 0;
     while buf.len() - at >= RECORD_HEAD_LEN {
         let kind = buf[at];
@@ -268,7 +285,27 @@ fn decode_records(buf: &mut Vec<u8>, out: &mut Vec<Conversation>) -> Result<(), 
         let payload = &buf[start..start + len];
         match kind {
             RECORD_CONVERSATION => {
-                out.push(serde_json::from_slice(payload).map_err(|_| ArchiveError::Damaged)?)
+                let conv: Conversation = serde_json::from_slice(payload).map_err(|_| ArchiveError::Damaged)?;
+                match held {
+                    Some(whole) if *continues => {
+                        if whole.site != conv.site || whole.conversation_id != conv.conversation_id {
+                            return Err(ArchiveError::Damaged);
+                        }
+                        whole.messages.extend(conv.messages);
+                    }
+                    _ => {
+                        if let Some(done) = held.replace(conv) {
+                            out.push(within_limits(done)?);
+                        }
+                    }
+                }
+                *continues = false;
+            }
+            RECORD_CONTINUES => {
+                if held.is_none() || *continues {
+                    return Err(ArchiveError::Damaged);
+                }
+                *continues = true;
             }
             0x80..=0xFF => {} // an optional extra of a newer version
             _ => return Err(ArchiveError::NewerVersion),
@@ -276,5 +313,23 @@ fn decode_records(buf: &mut Vec<u8>, out: &mut Vec<Conversation>) -> Result<(), 
         at = start + len;
     }
     buf.drain(..at);
+    if last {
+        if *continues {
+            return Err(ArchiveError::Damaged);
+        }
+        if let Some(done) = held.take() {
+            out.push(within_limits(done)?);
+        }
+    }
     Ok(())
+}
+
+/// A conversation of the file within the limits of the vault's write path (the same
+/// function as capture and import: [`Conversation::fit_vault_limits`]), checked while
+/// the file is read, so that the check pass of an import refuses a file the import
+/// would refuse part way: an id or a site name out of bounds, too many messages. A
+/// message over the size limit is cut with its marker, as capture cuts it.
+fn within_limits(mut conv: Conversation) -> Result<Conversation, ArchiveError> {
+    conv.fit_vault_limits().map_err(|_| ArchiveError::Damaged)?;
+    Ok(conv)
 }

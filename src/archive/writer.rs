@@ -2,13 +2,13 @@
 
 use zeroize::Zeroizing;
 
-use super::format::{self, Header, CHUNK_DATA, MAX_RECORD, RECORD_CONVERSATION};
+use super::format::{self, Header, CHUNK_DATA, MAX_RECORD, RECORD_CONTINUES, RECORD_CONVERSATION};
 use super::ArchiveError;
 use crate::crypto::envelope;
 use crate::crypto::kdf::{derive_kek, KdfParams, SALT_LEN};
 use crate::crypto::make_random;
 use crate::crypto::stream::{StreamSealer, PREFIX_LEN};
-use crate::model::Conversation;
+use crate::model::{Conversation, Message};
 
 /// Streams conversations into an archive: the caller appends, in order, the header
 /// from [`ArchiveWriter::new`], every [`ArchiveWriter::push`] result and the
@@ -67,19 +67,29 @@ impl ArchiveWriter {
         }
     }
 
-    /// Adds one conversation; returns the bytes to append now (often none).
+    /// Adds one conversation; returns the bytes to append now (often none). A
+    /// conversation over [`MAX_RECORD`] of JSON is written in parts, never refused (see
+    /// the record stream in `format.rs`, kind [`RECORD_CONTINUES`]).
     ///
     /// # Errors
-    /// [`ArchiveError::TooLarge`] for a conversation over 64 MiB of JSON.
+    /// Only those of sealing ([`ArchiveError::Random`] cannot happen here in practice).
     pub fn push(&mut self, conversation: &Conversation) -> Result<Vec<u8>, ArchiveError> {
         // Serialising plain data to a Vec cannot fail.
-        let json = serde_json::to_vec(conversation).expect("a conversation serialises");
-        if json.len() > MAX_RECORD {
-            return Err(ArchiveError::TooLarge(json.len() / (1024 * 1024)));
-        }
+        let json = Zeroizing::new(serde_json::to_vec(conversation).expect("a conversation serialises"));
         let mut out = Vec::new();
-        self.write(&format::record_head(RECORD_CONVERSATION, json.len()), &mut out)?;
-        self.write(&json, &mut out)?;
+        if json.len() <= MAX_RECORD {
+            self.write(&format::record_head(RECORD_CONVERSATION, json.len()), &mut out)?;
+            self.write(&json, &mut out)?;
+            return Ok(out);
+        }
+        drop(json);
+        for (i, part) in parts(conversation).into_iter().enumerate() {
+            if i > 0 {
+                self.write(&format::record_head(RECORD_CONTINUES, 0), &mut out)?;
+            }
+            self.write(&format::record_head(RECORD_CONVERSATION, part.len()), &mut out)?;
+            self.write(&part, &mut out)?;
+        }
         Ok(out)
     }
 
@@ -102,4 +112,54 @@ impl ArchiveWriter {
         }
         Ok(())
     }
+}
+
+/// The JSON of `conversation` in parts of at most [`MAX_RECORD`] bytes, each the
+/// conversation's fields with the next consecutive messages. A message too large for a
+/// record on its own (only possible through many long earlier versions or metadata)
+/// loses its oldest versions, then its metadata, then the end of its text, until it fits.
+fn parts(conversation: &Conversation) -> Vec<Zeroizing<Vec<u8>>> {
+    let empty = Conversation { messages: Vec::new(), ..conversation.clone() };
+    // The fields, and the room they leave for messages (commas between them).
+    let overhead = serde_json::to_vec(&empty).expect("a conversation serialises").len();
+    let room = MAX_RECORD - overhead;
+    let mut parts = Vec::new();
+    let mut batch: Vec<Message> = Vec::new();
+    let mut size = 0;
+    let flush = |batch: &mut Vec<Message>, parts: &mut Vec<Zeroizing<Vec<u8>>>| {
+        let part = Conversation { messages: std::mem::take(batch), ..empty.clone() };
+        parts.push(Zeroizing::new(serde_json::to_vec(&part).expect("a conversation serialises")));
+    };
+    for m in &conversation.messages {
+        let mut m = m.clone();
+        let mut len = json_len(&m);
+        while len > room {
+            if !m.versions.is_empty() {
+                m.versions.remove(0);
+            } else if !m.metadata.is_empty() {
+                m.metadata.clear();
+            } else {
+                let mut end = m.markdown.len() / 2;
+                while !m.markdown.is_char_boundary(end) {
+                    end -= 1;
+                }
+                m.markdown.truncate(end);
+            }
+            len = json_len(&m);
+        }
+        if !batch.is_empty() && size + 1 + len > room {
+            flush(&mut batch, &mut parts);
+            size = 0;
+        }
+        size += len + usize::from(!batch.is_empty());
+        batch.push(m);
+    }
+    if !batch.is_empty() || parts.is_empty() {
+        flush(&mut batch, &mut parts);
+    }
+    parts
+}
+
+fn json_len(m: &Message) -> usize {
+    serde_json::to_vec(m).expect("a message serialises").len()
 }
