@@ -1,16 +1,68 @@
-// Settings and site health, kept in storage.local (nothing secret: switches, site
-// names and times). The background is the only writer.
+// Settings and site health. The background is the only writer.
+//
+// The settings (pause, site switches, auto-lock minutes, restore budget) change what is
+// captured and when the vault locks, so they live in the protected store (device.js: the
+// extension origin's IndexedDB, which content scripts cannot open), kept in this
+// worker's memory once read and replaced on each of its own writes: a capture costs no
+// database read. storage.local, which content scripts can write, holds no security
+// state: site health, capture paths, and `settingsChanged`, a signal that only makes
+// content scripts ask again (`capture.settings`), answered from the protected copy.
 
 import { ext } from './shim.js';
-import { limits } from './messages/limits.js';
+import { limits, clampBudget } from './messages/limits.js';
+import { readProtected, writeProtected } from './device.js';
+import { ADAPTERS } from './sites/index.js';
 
 // Without `restoreBudget`: its default is the core's (restore::DEFAULT_BUDGET_TOKENS),
 // filled in by `restoreBudgetOf` once the wasm module is up.
 export const DEFAULT_SETTINGS = Object.freeze({ paused: false, disabledSites: [], autoLockMinutes: 15 });
+const MAX_AUTO_LOCK_MINUTES = 24 * 60; // as messages/check.js allows
+const SITES = new Set(ADAPTERS.map((a) => a.site));
+const SLOT = 'settings';
+const CHANGED = 'settingsChanged';
+
+/**
+ * The settings from a stored value, each checked, with a safe reading of anything
+ * malformed: never an exception, never weaker than what the person chose.
+ * - absent: the default;
+ * - `autoLockMinutes` not a whole number within 0..MAX_AUTO_LOCK_MINUTES: 15 (0, never,
+ *   only when stored as exactly 0);
+ * - `paused` present but not a boolean: paused;
+ * - `disabledSites` present but not an array: every site off (which sites the person
+ *   switched off cannot be known, and capturing a site they excluded cannot be undone,
+ *   while a switch wrongly off shows in the popup and is one click away); an array
+ *   keeps its known site names, and anything else in it (which matches no site) is
+ *   dropped;
+ * - `restoreBudget` not a whole number: the core's default; else within RESTORE_BUDGET.
+ */
+export function saneSettings(raw) {
+  const s = raw && typeof raw === 'object' && !Array.isArray(raw) ? raw : {};
+  const out = { ...DEFAULT_SETTINGS };
+  if (s.paused !== undefined) out.paused = s.paused !== false;
+  if (s.disabledSites !== undefined) {
+    out.disabledSites = Array.isArray(s.disabledSites)
+      ? [...new Set(s.disabledSites.filter((v) => typeof v === 'string' && SITES.has(v)))].sort()
+      : [...SITES].sort();
+  }
+  if (s.autoLockMinutes !== undefined) {
+    const m = s.autoLockMinutes;
+    out.autoLockMinutes = Number.isInteger(m) && m >= 0 && m <= MAX_AUTO_LOCK_MINUTES ? m : DEFAULT_SETTINGS.autoLockMinutes;
+  }
+  if (Number.isInteger(s.restoreBudget)) out.restoreBudget = clampBudget(s.restoreBudget);
+  return out;
+}
+
+// The settings as last read or written in this worker's life.
+let cached = null;
+
+const copy = (s) => ({ ...s, disabledSites: [...s.disabledSites] });
 
 export async function readSettings() {
-  const { settings } = await ext.storage.local.get('settings');
-  return { ...DEFAULT_SETTINGS, ...(settings ?? {}) };
+  cached ??= readProtected(SLOT).then(saneSettings, (err) => {
+    cached = null;
+    throw err;
+  });
+  return copy(await cached);
 }
 
 /** The restore budget the person chose, or the core's default. */
@@ -31,8 +83,13 @@ export async function writeSettings(changes) {
     else off.add(changes.site);
     next.disabledSites = [...off].sort();
   }
-  await ext.storage.local.set({ settings: next });
-  return next;
+  const stored = saneSettings(next);
+  cached = null; // a failed write leaves the next read to the store
+  await writeProtected({ [SLOT]: stored });
+  cached = Promise.resolve(stored);
+  // Not authoritative: content scripts only ask the background again.
+  await ext.storage.local.set({ [CHANGED]: Date.now() }).catch(() => {});
+  return copy(stored);
 }
 
 export function captureAllowed(settings, site) {

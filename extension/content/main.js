@@ -42,8 +42,10 @@ async function main() {
     else if (enabled) engine.start();
     else engine?.stop();
   };
+  // `settingsChanged` only says "ask again": the answer comes from the background's
+  // protected copy, so a page that writes it changes nothing.
   ext.storage.onChanged.addListener((changes, area) => {
-    if (area === 'local' && changes.settings) apply();
+    if (area === 'local' && changes.settingsChanged) apply();
   });
 
   // Only the background (no tab) may ask; pages cannot reach here.

@@ -3,7 +3,7 @@
 // plaintext on disk, and network use by the extension itself.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, send, serve, pageHtml, waitFor, storedConversation, rawDatabaseText, stopServiceWorker, FAST_KDF } from './chromium.mjs';
+import { launch, send, serve, pageHtml, waitFor, storedConversation, rawDatabaseText, stopServiceWorker, evaluateInContentScript, FAST_KDF } from './chromium.mjs';
 
 const PASSPHRASE = 'security test passphrase';
 let browser, ext;
@@ -17,6 +17,7 @@ before(async () => {
     if (request.serviceWorker() || frameUrl.startsWith('chrome-extension://')) ownRequests.push(request.url());
   });
   await serve(browser.context, 'https://chatgpt.com', (url) => pages.get(url.pathname));
+  await serve(browser.context, 'https://claude.ai', () => pageHtml('<main></main>', 'A chat - Claude'));
   ext = await browser.page('vault.html');
   assert.equal((await send(ext, { type: 'vault.create', passphrase: PASSPHRASE, kdf: FAST_KDF })).ok, true);
 });
@@ -174,6 +175,72 @@ test('when saving fails for lack of space, the person is told, the capture is re
   assert.equal((await send(ext, { type: 'conversation.list' })).damaged, 0);
   await vault.close();
   await tab.close();
+});
+
+test('a content script that writes storage.local changes no security state: auto-lock, stay unlocked, site switches', async () => {
+  // The person switches Claude off, and keeps the default auto-lock (15 minutes).
+  assert.equal((await send(ext, { type: 'settings.set', site: 'claude', enabled: false })).ok, true);
+  const claude = await browser.context.newPage();
+  await claude.goto('https://claude.ai/chat/tamper-claude');
+  const ask = (page, msg) => evaluateInContentScript(page, `chrome.runtime.sendMessage(${JSON.stringify(msg)})`);
+  assert.deepEqual(await ask(claude, { type: 'capture.settings' }), { ok: true, enabled: false });
+
+  // A compromised renderer on chatgpt.com, in our content script's world.
+  pages.set('/c/tamper', pageHtml(`<main>${turn('user', 't1', 'Before the tampering')}</main>`));
+  const tab = await browser.context.newPage();
+  await tab.goto('https://chatgpt.com/c/tamper');
+  await storedConversation(ext, 'tamper', 1);
+  const tried = await evaluateInContentScript(tab, `(async () => {
+    const out = {};
+    const planted = { autoLockMinutes: 0, paused: false, disabledSites: 1, restoreBudget: 10 ** 9 };
+    await chrome.storage.local.set({
+      settings: planted,
+      deviceUnlock: 'anything',
+      settingsChanged: Date.now(),
+      stayUnlocked: true,
+      autoLockMinutes: 0,
+    });
+    out.planted = Object.keys(await chrome.storage.local.get(['settings', 'deviceUnlock'])).sort();
+    try { await chrome.storage.session.set({ lastActive: Date.now() + 1e9 }); out.session = 'written'; } catch { out.session = 'refused'; }
+    // Its IndexedDB is the page's origin's: an empty database of the same name, not ours.
+    out.stores = await new Promise((resolve) => {
+      const req = indexedDB.open('threadkeeper-device');
+      req.onsuccess = () => { resolve(Array.from(req.result.objectStoreNames)); req.result.close(); };
+      req.onerror = () => resolve('refused');
+    });
+    return out;
+  })()`);
+  assert.deepEqual(tried, { planted: ['deviceUnlock', 'settings'], session: 'refused', stores: [] });
+  await new Promise((r) => setTimeout(r, 500));
+  // Capture is still off for Claude, on for ChatGPT, and ChatGPT's captures still work.
+  assert.deepEqual(await ask(claude, { type: 'capture.settings' }), { ok: true, enabled: false });
+  assert.deepEqual(await ask(tab, { type: 'capture.settings' }), { ok: true, enabled: true });
+  pages.set('/c/after-tamper', pageHtml(`<main>${turn('user', 'a1', 'Captured after the tampering')}${turn('assistant', 'a2', 'Still kept')}</main>`));
+  const after = await browser.context.newPage();
+  await after.goto('https://chatgpt.com/c/after-tamper');
+  await storedConversation(ext, 'after-tamper', 2);
+  const { settings, stayUnlocked } = await send(ext, { type: 'settings.get' });
+  assert.deepEqual({ paused: settings.paused, disabledSites: settings.disabledSites, autoLockMinutes: settings.autoLockMinutes, stayUnlocked }, { paused: false, disabledSites: ['claude'], autoLockMinutes: 15, stayUnlocked: false });
+
+  // The person is idle past the auto-lock time; the worker stops and starts again: locked.
+  await ext.evaluate(() => chrome.storage.session.set({ lastActive: Date.now() - 20 * 60000 }));
+  await stopServiceWorker(ext);
+  assert.equal((await send(ext, { type: 'vault.status' })).state, 'locked');
+  // Locked, the switches are as the person left them: Claude's capture is skipped,
+  // ChatGPT's is kept (sealed to the inbox until the unlock).
+  assert.deepEqual(await ask(claude, { type: 'capture', snapshot: { messages: [{ role: 'user', markdown: 'Switched off: never kept' }] } }), { ok: true, skipped: true });
+  assert.deepEqual(await ask(claude, { type: 'capture.settings' }), { ok: true, enabled: false });
+  pages.set('/c/while-locked', pageHtml(`<main>${turn('user', 'l1', 'Captured while locked')}</main>`));
+  const locked = await browser.context.newPage();
+  await locked.goto('https://chatgpt.com/c/while-locked');
+  await new Promise((r) => setTimeout(r, 1500)); // its capture is sealed to the inbox (or arrives after the unlock)
+  assert.equal((await send(ext, { type: 'vault.unlock', passphrase: PASSPHRASE })).ok, true);
+  await storedConversation(ext, 'while-locked', 1);
+  const list = await send(ext, { type: 'conversation.list' });
+  assert.ok(!list.conversations.some((c) => c.conversationId === 'tamper-claude'), 'a capture from a switched-off site was kept');
+
+  for (const page of [claude, tab, after, locked]) await page.close();
+  assert.equal((await send(ext, { type: 'settings.set', site: 'claude', enabled: true })).ok, true);
 });
 
 test('captured text is nowhere in plain: not in IndexedDB, storage.local or storage.session', async () => {
