@@ -243,6 +243,58 @@ test('a content script that writes storage.local changes no security state: auto
   assert.equal((await send(ext, { type: 'settings.set', site: 'claude', enabled: true })).ok, true);
 });
 
+test('the first start after the update moves settings and the wrapped key out of storage.local, once', async () => {
+  assert.equal((await send(ext, { type: 'settings.set', autoLockMinutes: 30 })).ok, true);
+  assert.equal((await send(ext, { type: 'settings.set', site: 'gemini', enabled: false })).ok, true);
+  assert.equal((await send(ext, { type: 'vault.stayUnlocked', enabled: true })).stayUnlocked, true);
+  // As the version before kept them: settings and the wrapped key in storage.local, the
+  // device key alone in IndexedDB, and no migration done yet.
+  const old = await ext.evaluate(async () => {
+    const db = await new Promise((resolve, reject) => {
+      const req = indexedDB.open('threadkeeper-device');
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    const done = (tx) => new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onerror = tx.onabort = () => reject(tx.error); });
+    let tx = db.transaction(['keys', 'state']);
+    const wrapped = tx.objectStore('keys').get('wrapped');
+    const settings = tx.objectStore('state').get('settings');
+    await done(tx);
+    tx = db.transaction(['keys', 'state'], 'readwrite');
+    tx.objectStore('keys').delete('wrapped');
+    tx.objectStore('state').clear();
+    await done(tx);
+    db.close();
+    await chrome.storage.local.set({ settings: settings.result, deviceUnlock: wrapped.result });
+    await chrome.storage.session.clear(); // and the browser restarts
+    return { settings: settings.result, wrapped: typeof wrapped.result?.wrapped };
+  });
+  assert.deepEqual(old, { settings: { paused: false, disabledSites: ['gemini'], autoLockMinutes: 30 }, wrapped: 'string' });
+  await stopServiceWorker(ext);
+  assert.equal((await send(ext, { type: 'vault.status' })).state, 'unlocked', 'stay unlocked was not carried over');
+  const moved = await send(ext, { type: 'settings.get' });
+  assert.deepEqual([moved.settings.autoLockMinutes, moved.settings.disabledSites, moved.stayUnlocked], [30, ['gemini'], true]);
+  const local = await ext.evaluate(() => chrome.storage.local.get(['settings', 'deviceUnlock']));
+  assert.deepEqual(local, {});
+
+  // After it, storage.local is never read for them again.
+  await ext.evaluate(() => chrome.storage.local.set({ settings: { autoLockMinutes: 0, disabledSites: [], paused: true }, deviceUnlock: { v: 1, iv: 'AAAA', wrapped: 'AAAA' } }));
+  await stopServiceWorker(ext);
+  const again = await send(ext, { type: 'settings.get' });
+  assert.deepEqual([again.settings.autoLockMinutes, again.settings.disabledSites, again.settings.paused, again.stayUnlocked], [30, ['gemini'], false, true]);
+
+  // Lock ends stay unlocked; the person's settings go back.
+  assert.equal((await send(ext, { type: 'vault.lock' })).state, 'locked');
+  await ext.evaluate(() => chrome.storage.session.clear());
+  await stopServiceWorker(ext);
+  assert.equal((await send(ext, { type: 'vault.status' })).state, 'locked');
+  assert.equal((await send(ext, { type: 'settings.get' })).stayUnlocked, false);
+  assert.equal((await send(ext, { type: 'vault.unlock', passphrase: PASSPHRASE })).ok, true);
+  assert.equal((await send(ext, { type: 'settings.set', autoLockMinutes: 15 })).ok, true);
+  assert.equal((await send(ext, { type: 'settings.set', site: 'gemini', enabled: true })).ok, true);
+  await ext.evaluate(() => chrome.storage.local.remove(['settings', 'deviceUnlock']));
+});
+
 test('captured text is nowhere in plain: not in IndexedDB, storage.local or storage.session', async () => {
   const marker = 'Plaintext-Ocelot-5521';
   pages.set('/c/plain-scan', pageHtml(`<main>${turn('user', 'p1', `Tell nobody: ${marker}`)}${turn('assistant', 'p2', `I will keep ${marker} safe`)}</main>`, `${marker} - ChatGPT`));
