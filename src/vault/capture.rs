@@ -6,12 +6,12 @@ use serde::Serialize;
 
 use super::limits::fit_snapshot;
 use super::conversations::{Partial, Stored};
-use super::records::{InboxEntry, BLOCK_LEN};
+use super::records::{ConversationRecord, InboxEntry, BLOCK_LEN};
 use super::write::Change;
 use super::{Unlocked, Vault};
 use crate::capture::{is_stored, merge, merge_thread, MergeOutcome, Snapshot};
 use crate::error::VaultError;
-use crate::model::{Conversation, Message};
+use crate::model::{Conversation, Message, Site};
 use crate::store::Store;
 
 /// What a capture did.
@@ -55,7 +55,9 @@ impl<S: Store> Vault<S> {
         let k = keys
             .data
             .derive_store_key(&[snapshot.site.as_str(), &snapshot.conversation_id]);
-        let mut base = self.load_for_merge(&k).await?;
+        let mut base = self
+            .load_for_merge(&k, &snapshot.site, &snapshot.conversation_id)
+            .await?;
         let outcome = base.merge_snapshot(snapshot, now);
         self.commit_capture(&keys, k, base.settle(outcome), base.is_whole())
             .await
@@ -85,7 +87,9 @@ impl<S: Store> Vault<S> {
         let k = keys
             .data
             .derive_store_key(&[thread.site.as_str(), &thread.conversation_id]);
-        let mut base = self.load_for_merge(&k).await?;
+        let mut base = self
+            .load_for_merge(&k, &thread.site, &thread.conversation_id)
+            .await?;
         let outcome = merge_thread(base.conversation.take(), thread, now);
         self.commit_capture(&keys, k, base.settle(outcome), base.is_whole())
             .await
@@ -133,12 +137,18 @@ impl<S: Store> Vault<S> {
         Ok(result)
     }
 
-    /// The stored conversation `k` to merge into: the one captured last if it is `k`
-    /// (taken out of the cache, not copied), else read from the store. A conversation
-    /// with blocks of messages that do not open is merged into what could be read
-    /// ([`Base::partial`]); one whose record does not open fails with
-    /// [`VaultError::Damaged`].
-    pub(super) async fn load_for_merge(&self, k: &str) -> Result<Base, VaultError> {
+    /// The stored conversation `k` (of `site`'s `conversation_id`) to merge into: the
+    /// one captured last if it is `k` (taken out of the cache, not copied), else read
+    /// from the store. A conversation with blocks of messages that do not open is merged
+    /// into what could be read ([`Base::partial`]); so is one whose record does not
+    /// open, its blocks found by their keys and its record written again from the
+    /// capture (title, url and dates as the capture gives them).
+    pub(super) async fn load_for_merge(
+        &self,
+        k: &str,
+        site: &Site,
+        conversation_id: &str,
+    ) -> Result<Base, VaultError> {
         let cached = self.last_captured.borrow_mut().take_if(|(key, _)| key == k);
         if let Some((_, conv)) = cached {
             return Ok(Base::whole(Some(conv)));
@@ -146,7 +156,24 @@ impl<S: Store> Vault<S> {
         match self.read_stored(&[k.to_owned()]).await?.pop() {
             Some(Stored::Whole(conv)) => Ok(Base::whole(Some(conv))),
             Some(Stored::Partial(partial)) => Ok(Base::partial(partial)),
-            Some(Stored::DamagedRecord(e)) => Err(e),
+            Some(Stored::DamagedRecord(_)) => {
+                let blocks = self.probe_blocks(k).await?;
+                let message_count = blocks
+                    .iter()
+                    .map(|b| b.as_ref().map_or(BLOCK_LEN, Vec::len))
+                    .sum::<usize>() as u32;
+                let record = ConversationRecord {
+                    site: site.clone(),
+                    conversation_id: conversation_id.to_owned(),
+                    title: String::new(),
+                    url: String::new(),
+                    model: None,
+                    created_at: 0,
+                    updated_at: 0,
+                    message_count,
+                };
+                Ok(Base::partial(Partial { record, blocks }))
+            }
             Some(Stored::Missing) | None => Ok(Base::whole(None)),
         }
     }

@@ -269,6 +269,32 @@ impl<S: Store> Vault<S> {
         Ok(out)
     }
 
+    /// The blocks of messages stored under `k` whatever its record says (for a record
+    /// that does not open): blocks 0, 1, 2... read a group at a time until one is
+    /// missing. A block that does not open stands for [`BLOCK_LEN`] unreadable messages.
+    pub(super) async fn probe_blocks(&self, k: &str) -> Result<Vec<Option<Vec<Message>>>, VaultError> {
+        let keys = self.keys()?;
+        let mut out = Vec::new();
+        loop {
+            let from = out.len() as u32;
+            let group: Vec<String> = (from..from + BLOCK_LEN as u32)
+                .map(|b| block_key(&keys.data, k, b))
+                .collect();
+            let sealed = self.store.get_many(StoreName::Messages, &group).await?;
+            for (b, (bk, sealed)) in group.iter().zip(sealed).enumerate() {
+                let Some(sealed) = sealed else {
+                    return Ok(out);
+                };
+                let first = (from as usize + b) * BLOCK_LEN;
+                let block = self
+                    .open_json::<MessageBlock>(&keys, StoreName::Messages, bk, &sealed, "a message")
+                    .ok()
+                    .filter(|block| block.first as usize == first && block.messages.len() <= BLOCK_LEN);
+                out.push(block.map(|block| block.messages));
+            }
+        }
+    }
+
     /// Every conversation, most recently updated first. Records that fail to open are
     /// counted, not fatal: one damaged record must not hide the rest.
     pub async fn list_conversations(&self) -> Result<ConversationList, VaultError> {
@@ -492,5 +518,36 @@ mod tests {
         let list = block_on(vault.list_conversations()).unwrap();
         assert_eq!(list.conversations[0].message_count, 22);
         assert_eq!(block_on(vault.read_conversations(&[id])).unwrap().damaged.len(), 1);
+    }
+
+    #[test]
+    fn a_capture_of_a_conversation_whose_record_is_damaged_keeps_its_blocks_and_saves_the_new_turns() {
+        use crate::vault::test_support::snapshot;
+        let vault = unlocked();
+        let texts: Vec<String> = (0..20).map(|i| format!("turn {i}")).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let site = crate::model::Site::Claude;
+        let id = block_on(vault.capture(&snapshot(site.clone(), "a", &refs), 1))
+            .unwrap()
+            .id
+            .unwrap();
+        let mut record = crate::vault::test_support::raw_record(&vault, StoreName::Conversations, &id).unwrap();
+        let n = record.len() - 1;
+        record[n] ^= 1;
+        vault.store().put_raw(StoreName::Conversations, &id, record);
+        vault.lock();
+        block_on(vault.unlock(crate::vault::test_support::PASS)).unwrap();
+        assert!(block_on(vault.get_conversation(&id)).is_err());
+
+        let mut shown = refs[18..].to_vec();
+        shown.extend(["turn 20", "turn 21"]);
+        let out = block_on(vault.capture(&snapshot(site, "a", &shown), 2)).unwrap();
+        assert_eq!(out.added, 2);
+        let conv = block_on(vault.get_conversation(&id)).unwrap();
+        let got: Vec<&str> = conv.messages.iter().map(|m| m.markdown.as_str()).collect();
+        let mut want = refs.clone();
+        want.extend(["turn 20", "turn 21"]);
+        assert_eq!(got, want, "every stored turn found again by its block, the new ones after");
+        assert_eq!(conv.title, "Chat a");
     }
 }

@@ -17,6 +17,7 @@ use crate::crypto::envelope::record_aad;
 use crate::crypto::make_random;
 use crate::crypto::sealed_box::seal_to;
 use crate::error::VaultError;
+use crate::model::Site;
 use crate::store::{Op, Store, StoreName};
 
 /// What merging the inbox at unlock did.
@@ -50,12 +51,17 @@ impl InboxEntry {
         }
     }
 
-    fn conversation_key(&self, keys: &Unlocked) -> String {
-        let (site, id) = match (&self.snapshot, &self.thread) {
+    /// The site and the site's id of the conversation captured.
+    fn names(&self) -> (&Site, &str) {
+        match (&self.snapshot, &self.thread) {
             (Some(s), _) => (&s.site, &s.conversation_id),
             (None, Some(t)) => (&t.site, &t.conversation_id),
             (None, None) => unreachable!("checked by fit"),
-        };
+        }
+    }
+
+    fn conversation_key(&self, keys: &Unlocked) -> String {
+        let (site, id) = self.names();
         keys.data.derive_store_key(&[site.as_str(), id])
     }
 
@@ -250,7 +256,8 @@ impl<S: Store> Vault<S> {
             let slot = match merged.iter().position(|(key, ..)| *key == q.conversation) {
                 Some(i) => i,
                 None => {
-                    let base = self.load_for_merge(&q.conversation).await?;
+                    let (site, id) = entry.names();
+                    let base = self.load_for_merge(&q.conversation, site, id).await?;
                     merged.push((q.conversation.clone(), base, Default::default()));
                     merged.len() - 1
                 }
@@ -371,14 +378,14 @@ mod tests {
     fn three_thousand_captures_queued_while_locked_merge_in_bounded_batches_losing_nothing() {
         let v = vault();
         v.lock();
-        // 30 chats, each captured 100 times as it grows by one turn; the captures of
+        // 300 chats, each captured 10 times as it grows by one turn; the captures of
         // all chats interleave in time.
         let texts = |c: usize, n: usize| -> Vec<String> {
             (0..n).map(|i| format!("chat {c} turn {i} quokka")).collect()
         };
         let mut at = 10;
-        for n in 1..=100 {
-            for c in 0..30 {
+        for n in 1..=10 {
+            for c in 0..300 {
                 let t = texts(c, n);
                 let turns: Vec<(Role, &str)> = t
                     .iter()
@@ -401,12 +408,12 @@ mod tests {
         assert_eq!(block_on(v.store().count(StoreName::Inbox)).unwrap(), 0);
         assert_eq!(block_on(v.status()).unwrap().messages, 3000);
         let list = block_on(v.list_conversations()).unwrap();
-        assert_eq!(list.conversations.len(), 30);
+        assert_eq!(list.conversations.len(), 300);
         for summary in &list.conversations {
             let conv = block_on(v.get_conversation(&summary.id)).unwrap();
             let c: usize = conv.conversation_id[1..].parse().unwrap();
             let got: Vec<&str> = conv.messages.iter().map(|m| m.markdown.as_str()).collect();
-            assert_eq!(got, texts(c, 100), "chat {c} in order, once each");
+            assert_eq!(got, texts(c, 10), "chat {c} in order, once each");
         }
     }
 
