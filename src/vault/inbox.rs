@@ -146,7 +146,7 @@ impl<S: Store> Vault<S> {
 
     /// Merges every capture sealed while the vault was locked, oldest first, and
     /// removes them from the inbox, in bounded batches: at most
-    /// [`INBOX_BATCH_ENTRIES`] entries and about [`INBOX_BATCH_BYTES`] sealed bytes a
+    /// `INBOX_BATCH_ENTRIES` (256) entries and about `INBOX_BATCH_BYTES` (4 MiB) sealed bytes a
     /// batch, each batch one atomic write (its merges and the removal of its entries).
     /// It loops until the inbox is empty; a failed batch leaves itself and the batches
     /// after it in the inbox (the report of the batches written is lost with the error;

@@ -77,7 +77,8 @@ impl Conversation {
     /// reader (so a file is refused, or cut, before anything of it is written). Refuses
     /// a missing or over-long id ([`MAX_ID_BYTES`]), a missing or long site name, more
     /// than [`MAX_MESSAGES_PER_CONVERSATION`] messages; cuts every message text (and
-    /// earlier version) over [`MAX_MESSAGE_BYTES`] with [`CUT_MARKER`], as capture does.
+    /// earlier version) over [`MAX_MESSAGE_BYTES`] with the marker `CUT_MARKER`
+    /// ("\n\n[Threadkeeper: this message was cut at 8 MiB]"), as capture does.
     /// Returns how many texts were cut.
     ///
     /// # Errors
