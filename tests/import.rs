@@ -423,3 +423,23 @@ fn chatgpt_versions_waiting_for_their_turn_are_not_moved_at_every_turn() {
     assert_eq!((last.versions[0].as_str(), last.versions[turns - 2].as_str()), ("> message x2", "> message x2000"));
     assert!(asked < 40 * json.len(), "{asked} bytes asked for, reading a file of {}", json.len());
 }
+
+/// The write path's limits run while the file is read, before anything is written: a
+/// conversation the vault would refuse is left out and counted, an oversized message
+/// is cut with the marker capture uses.
+#[test]
+fn an_export_breaking_the_vaults_limits_is_fitted_while_it_is_read() {
+    let long_id = "x".repeat(600);
+    let big = "y".repeat(9 * 1024 * 1024);
+    let json = format!(
+        r#"[{{"uuid": "{long_id}", "name": "Bad id", "created_at": "2024-10-18T05:30:10Z",
+             "chat_messages": [{{"sender": "human", "text": "hi", "created_at": "2024-10-18T05:30:20Z"}}]}},
+            {{"uuid": "ok1", "name": "Big", "created_at": "2024-10-18T05:30:10Z",
+             "chat_messages": [{{"sender": "human", "text": "{big}", "created_at": "2024-10-18T05:30:20Z"}}]}}]"#
+    );
+    let read = threadkeeper::import::read_export(json.as_bytes(), "conversations.json").unwrap();
+    assert_eq!(read.skipped, 1, "the conversation with a 600-byte id is left out and counted");
+    assert_eq!(read.conversations.len(), 1);
+    let text = &read.conversations[0].messages[0].markdown;
+    assert!(text.len() <= 8 * 1024 * 1024 && text.ends_with("[Threadkeeper: this message was cut at 8 MiB]"));
+}

@@ -99,7 +99,7 @@ pub fn read_export(bytes: &[u8], _file_name: &str) -> Result<ParsedExport, Impor
     if crate::archive::looks_like_archive(bytes) {
         return Err(ImportError::IsArchive);
     }
-    if zip::looks_like_zip(bytes) {
+    let read = if zip::looks_like_zip(bytes) {
         let mut all = ParsedExport::default();
         zip::for_each_conversation_file(bytes, |json| {
             let part = parse_json(json)?;
@@ -107,9 +107,22 @@ pub fn read_export(bytes: &[u8], _file_name: &str) -> Result<ParsedExport, Impor
             all.skipped += part.skipped;
             Ok(())
         })?;
-        return Ok(all);
-    }
-    parse_json(bytes)
+        all
+    } else {
+        parse_json(bytes)?
+    };
+    Ok(within_vault_limits(read))
+}
+
+/// The write path's limits, applied while the file is checked (before anything is
+/// written): a conversation the vault would refuse (an id out of bounds, too many
+/// messages) is left out and counted in `skipped`; an oversized message is cut with a
+/// marker, as capture cuts it (`Conversation::fit_vault_limits`).
+fn within_vault_limits(mut read: ParsedExport) -> ParsedExport {
+    let before = read.conversations.len();
+    read.conversations.retain_mut(|c| c.fit_vault_limits().is_ok());
+    read.skipped += before - read.conversations.len();
+    read
 }
 
 /// Reads ChatGPT's `conversations.json` (or one conversation object, as its backend

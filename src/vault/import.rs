@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::limits::check_conversation;
 use super::write::Change;
 use super::Vault;
 use crate::capture::merge_imported;
@@ -33,10 +32,12 @@ impl<S: Store> Vault<S> {
     /// stored is removed. The caller has checked the whole file before the first batch.
     pub async fn import_conversations(
         &self,
-        conversations: Vec<Conversation>,
+        mut conversations: Vec<Conversation>,
     ) -> Result<ImportReport, VaultError> {
-        for conv in &conversations {
-            check_conversation(conv)?;
+        // The write path's limits, as the file's check pass applied them: an oversized
+        // message is cut with a marker, never a reason to refuse the batch.
+        for conv in &mut conversations {
+            conv.fit_vault_limits()?;
         }
         let keys = self.keys()?;
         let mut report = ImportReport::default();

@@ -131,22 +131,6 @@ fn check_conversation_shape(conv: &Conversation) -> Result<(), VaultError> {
     Ok(())
 }
 
-/// A strict check for callers that cannot cut (the batches of an import, whose file
-/// the check pass already fitted with [`Conversation::fit_vault_limits`]): refuses what
-/// that refuses, and a text it would cut.
-pub(super) fn check_conversation(conv: &Conversation) -> Result<(), VaultError> {
-    check_conversation_shape(conv)?;
-    if conv
-        .messages
-        .iter()
-        .any(|m| m.markdown.len() > MAX_MESSAGE_BYTES)
-    {
-        return Err(VaultError::InvalidInput(
-            "A message is larger than 8 MiB and was not saved.".into(),
-        ));
-    }
-    Ok(())
-}
 
 pub(super) fn check_new_passphrase(passphrase: &str) -> Result<(), VaultError> {
     if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
