@@ -66,14 +66,33 @@ impl InboxEntry {
     }
 
     /// Merges the capture into `base`'s conversation (taken out of it).
+    /// Merges the entry; the turns it adds say they arrived through the inbox
+    /// (`provenance.source` "inbox"): anyone can seal an entry to the vault's public
+    /// key, so such turns are marked (SECURITY.md, threat model).
     fn merge_into(self, base: &mut Base) -> MergeOutcome {
-        match (self.snapshot, self.thread) {
+        let mut outcome = match (self.snapshot, self.thread) {
             (Some(snap), _) => base.merge_snapshot(&snap, self.at),
-            (None, Some(thread)) => merge_thread(base.conversation.take(), thread, self.at),
+            (None, Some(mut thread)) => {
+                for m in &mut thread.messages {
+                    m.provenance.source = Some(INBOX_SOURCE.into());
+                }
+                merge_thread(base.conversation.take(), thread, self.at)
+            }
             (None, None) => unreachable!("checked by fit"),
+        };
+        for &i in &outcome.changed {
+            let m = &mut outcome.conversation.messages[i];
+            if m.provenance.first_seen == self.at && m.provenance.source.as_deref() == Some("capture") {
+                m.provenance.source = Some(INBOX_SOURCE.into());
+            }
         }
+        outcome
     }
 }
+
+/// The provenance source of turns that arrived through the inbox (captured while the
+/// vault was locked).
+pub const INBOX_SOURCE: &str = "inbox";
 
 /// At most this many captures wait in the inbox while the vault is locked (counted by
 /// the store, without reading them). A capture beyond it is refused as
@@ -346,6 +365,9 @@ mod tests {
             .unwrap();
         let conv = block_on(v.get_conversation(&a.id)).unwrap();
         assert_eq!(conv.messages[1].markdown, "secret pangolin");
+        // Turns that arrived through the inbox say so; the one captured unlocked does not.
+        assert_eq!(conv.messages[1].provenance.source.as_deref(), Some(INBOX_SOURCE));
+        assert_eq!(conv.messages[0].provenance.source.as_deref(), Some("capture"));
     }
 
     #[test]
