@@ -64,8 +64,10 @@ export async function exportArchive(passphrase, progress = () => {}, kdf = undef
       return reply;
     };
     let next = fetchBatch(0);
+    let skipped = 0;
     for (let i = 0; i < ids.length; i += IDS_PER_REQUEST) {
-      const { json } = await next;
+      const { json, skipped: left = 0 } = await next;
+      skipped += left;
       next = fetchBatch(i + IDS_PER_REQUEST);
       const bytes = wasmCall(() => writer.pushJson(json));
       if (bytes.length) parts.push(bytes);
@@ -73,7 +75,7 @@ export async function exportArchive(passphrase, progress = () => {}, kdf = undef
     }
     parts.push(wasmCall(() => writer.finish()));
     progress(1);
-    return { blob: new Blob(parts, { type: 'application/octet-stream' }), conversations: ids.length, messages: writer.messages };
+    return { blob: new Blob(parts, { type: 'application/octet-stream' }), conversations: ids.length - skipped, skipped, messages: writer.messages };
   } finally {
     writer.free();
   }

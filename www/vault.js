@@ -140,7 +140,8 @@ function filesPanel() {
     try {
       const result = await exportArchive(exportPass.value, (p) => { exportProgress.value = p; });
       saveFile(result.blob, datedName('threadkeeper', 'tkarchive'));
-      report(`Saved ${result.conversations} conversations, ${result.messages} messages, encrypted with the file's passphrase.`, false);
+      const left = result.skipped ? ` ${result.skipped} damaged ${result.skipped === 1 ? 'conversation could' : 'conversations could'} not be read and ${result.skipped === 1 ? 'was' : 'were'} left out; the others are safe.` : '';
+      report(`Saved ${result.conversations} conversations, ${result.messages} messages, encrypted with the file's passphrase.${left}`, false);
     } catch (err) {
       report(err.message, true);
     } finally {

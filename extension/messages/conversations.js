@@ -73,13 +73,18 @@ export default {
       return { ids: list.conversations.map((c) => c.id) };
     },
   },
-  /** A batch of conversations as one JSON array: text crosses to the page far faster than objects. */
+  /**
+   * A batch of conversations as one JSON array (text crosses to the page far faster than
+   * objects); `skipped` counts those that could not be read (damaged), left out so that
+   * one bad record never blocks the export of the rest.
+   */
   'export.get': {
     tier: 'page',
     check: fields({ ids: check.exportIds }),
     async handler({ ids }, _sender, env) {
       const vault = await env.vaultReady();
-      return { json: await vault.exportJson(ids) };
+      const { json, skipped } = await vault.exportJsonReport(ids);
+      return { json, skipped };
     },
   },
   /**

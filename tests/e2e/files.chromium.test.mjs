@@ -182,3 +182,44 @@ test('import batches staged through the service worker\'s own channel are import
   const found = await send(vault, { type: 'search', query: 'stagedword', limit: 10 });
   assert.equal(found.total, 2);
 });
+
+test('one damaged conversation never blocks an export: the others are saved and the page says how many were left out', async () => {
+  const blockKeys = () => vault.evaluate(() => new Promise((resolve, reject) => {
+    const req = indexedDB.open('threadkeeper');
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const keys = req.result.transaction('messages').objectStore('messages').getAllKeys();
+      keys.onsuccess = () => { resolve(keys.result.map(String)); req.result.close(); };
+    };
+  }));
+  const before = new Set(await blockKeys());
+  assert.equal((await send(vault, { type: 'conversation.put', conversation: { ...conversation(9001), conversationId: 'to-be-damaged' } })).ok, true);
+  const mine = (await blockKeys()).filter((k) => !before.has(k));
+  assert.ok(mine.length > 0, 'the conversation wrote its message blocks');
+  // A bit flipped on the disk in one block of that conversation.
+  await vault.evaluate((key) => new Promise((resolve, reject) => {
+    const req = indexedDB.open('threadkeeper');
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const store = req.result.transaction('messages', 'readwrite').objectStore('messages');
+      const get = store.get(key);
+      get.onsuccess = () => {
+        const bytes = new Uint8Array(get.result);
+        bytes[bytes.length - 3] ^= 1;
+        store.put(bytes, key).onsuccess = () => { req.result.close(); resolve(); };
+      };
+    };
+  }), mine[0]);
+  await stopServiceWorker(vault); // nothing cached: the export reads the disk
+  const total = (await send(vault, { type: 'export.ids' })).ids.length;
+  await vault.reload();
+  await openPanel(vault, 'files-panel');
+  await vault.locator('#export-passphrase').fill(FILE_PASSPHRASE);
+  await vault.locator('#export-confirm').fill(FILE_PASSPHRASE);
+  const download = vault.waitForEvent('download', { timeout: 120000 });
+  await vault.locator('#export-button').click();
+  await download;
+  const outcome = await vault.locator('#files-outcome', { hasText: 'Saved' }).textContent();
+  assert.match(outcome, new RegExp(`Saved ${total - 1} conversations`));
+  assert.match(outcome, /1 damaged conversation could not be read and was left out; the others are safe\./);
+});
