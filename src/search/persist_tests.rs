@@ -242,6 +242,33 @@ fn a_small_bulk_import_becomes_one_delta_and_any_normal_update_writes_it() {
 }
 
 #[test]
+fn a_cold_update_asks_for_the_ids_and_a_full_merge_for_every_chunk_first() {
+    let mut store = Bytes::default();
+    let docs = corpus(400);
+    stored_index(&mut store, docs[..100].to_vec(), 2048);
+    let chunks = store.map.keys().filter(|k| k.starts_with("t.1.")).count();
+    let mut ix = store.open().unwrap();
+    let needs = ix.stage_needs();
+    assert!(needs.contains(&"a.0".to_owned()) && needs.contains(&"d.0".to_owned()), "{needs:?}");
+    assert!(matches!(ix.stage(docs[100..].to_vec(), &[]), Err(SearchError::Damaged(_))), "not loaded yet");
+    ix.load(store.give(needs)).unwrap();
+    ix.stage(docs[100..].to_vec(), &[]).unwrap();
+    let deferred = store.drive(&mut ix, |ix| ix.writes(Merges::Deferred)).unwrap();
+    store.apply(deferred);
+    // 300 documents against 100: merged straight into the chunks, read first.
+    match ix.writes(Merges::Normal).unwrap() {
+        Step::Need(names) => assert_eq!(names.iter().filter(|n| n.starts_with("t.1.")).count(), chunks, "{names:?}"),
+        Step::Done(_) => panic!("the chunks are not loaded"),
+    }
+    let writes = store.drive(&mut ix, |ix| ix.writes(Merges::Normal)).unwrap();
+    assert!(removes_prefix(&writes, "t.1."));
+    store.apply(writes);
+    let mut cold = store.open().unwrap();
+    assert_eq!(store.search(&mut cold, "w399 ", 10).unwrap().total, 1);
+    assert_eq!(store.search(&mut cold, "unique ", 10).unwrap().total, 400);
+}
+
+#[test]
 fn many_updates_merge_into_new_chunks_and_deletions_persist() {
     let mut store = Bytes::default();
     let docs = corpus(400);
