@@ -11,7 +11,7 @@ import { toBase64, fromBase64 } from './codec.js';
 import { deviceDataKey, deviceUnlockEnabled } from './device.js';
 import { route, failure } from './messages/index.js';
 import { listenForStagedBatches } from './staging.js';
-import { readSettings, refreshBadge } from './settings.js';
+import { readSettings, refreshBadge, DEFAULT_SETTINGS } from './settings.js';
 
 const DB_NAME = 'threadkeeper';
 const SESSION_KEY = 'dataKey';
@@ -82,12 +82,15 @@ async function forgetSession() {
 
 // Auto-lock: the time of the person's last use of Threadkeeper's pages is kept in
 // storage.session; an alarm looks every minute and locks once the idle time they set
-// has passed. A restarted worker does the same check before it unlocks itself.
+// has passed. A restarted worker does the same check before it unlocks itself. The idle
+// time and "stay unlocked" come from the protected store (device.js), which content
+// scripts cannot write.
 const ACTIVE_KEY = 'lastActive';
 const AUTO_LOCK_ALARM = 'auto-lock';
 
 async function idleTooLong() {
-  const minutes = (await readSettings()).autoLockMinutes;
+  // Settings that cannot be read lock after the default time, never "never".
+  const minutes = await readSettings().then((s) => s.autoLockMinutes, () => DEFAULT_SETTINGS.autoLockMinutes);
   if (!minutes) return false;
   const last = (await ext.storage.session.get(ACTIVE_KEY))[ACTIVE_KEY] ?? 0;
   return Date.now() - last > minutes * 60000;

@@ -150,13 +150,12 @@ export async function deviceDataKey() {
 }
 
 export async function disableDeviceUnlock() {
-  enabledCache = null;
+  enabledCache = null; // a failed delete leaves the next reader to the store
   await protectedReady().catch(() => {});
   await transact([KEYS], 'readwrite', (s) => {
     s[KEYS].delete(SLOT);
     s[KEYS].delete(WRAPPED);
-  }).catch(() => {});
-  enabledCache = Promise.resolve(false);
+  }).then(() => { enabledCache = Promise.resolve(false); }, () => {});
 }
 
 /** On only when the device key really exists and the wrapped key is in the protected store. */
