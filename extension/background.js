@@ -10,6 +10,7 @@ import { ext, restrictSessionStorage } from './shim.js';
 import { toBase64, fromBase64 } from './codec.js';
 import { deviceDataKey, deviceUnlockEnabled } from './device.js';
 import { route, failure } from './messages/index.js';
+import { forgetCarries } from './messages/restore.js';
 import { listenForStagedBatches } from './staging.js';
 import { readSettings, refreshBadge, DEFAULT_SETTINGS } from './settings.js';
 
@@ -76,8 +77,10 @@ async function rememberSession(vault) {
   await ext.storage.session.set({ [SESSION_KEY]: toBase64(vault.sessionKey()), [ACTIVE_KEY]: Date.now() });
 }
 
+/** Every lock: the session key goes, and so do blocks still waiting for a tab. */
 async function forgetSession() {
   await ext.storage.session.remove([SESSION_KEY, ACTIVE_KEY]);
+  await forgetCarries();
 }
 
 // Auto-lock: the time of the person's last use of Threadkeeper's pages is kept in

@@ -322,3 +322,12 @@ async function render() {
 }
 
 render();
+
+// Locked anywhere else (the popup, the idle timer, another tab): nothing of the vault
+// stays on this page. Every lock drops the session key the worker keeps.
+(globalThis.browser ?? globalThis.chrome).storage.onChanged.addListener((changes, area) => {
+  if (area === 'session' && changes.dataKey && changes.dataKey.newValue === undefined) {
+    show(main);
+    render();
+  }
+});

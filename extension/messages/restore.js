@@ -9,18 +9,28 @@ import { senderPage, conversationOf, blockFor } from './tab.js';
 
 const { fields, none, optional } = check;
 
-// Blocks waiting for a tab opened by "Continue in", by tab id. Kept in storage.session
-// (a stopped worker must not lose them); they expire after a minute.
+// Blocks waiting for a tab opened by "Continue in", by tab id, bound to the site the
+// person chose. Kept in storage.session (a stopped worker must not lose them); they
+// expire after a minute, go only to a page of that site, and are dropped at lock.
 const CARRY_TTL_MS = 60000;
-async function rememberCarry(tabId, text) {
-  await ext.storage.session.set({ [`carry:${tabId}`]: { text, at: Date.now() } });
+const CARRY_PREFIX = 'carry:';
+async function rememberCarry(tabId, site, text) {
+  await ext.storage.session.set({ [`${CARRY_PREFIX}${tabId}`]: { text, site, at: Date.now() } });
 }
-async function takeCarry(tabId) {
-  const key = `carry:${tabId}`;
+async function takeCarry(tabId, site, vault) {
+  const key = `${CARRY_PREFIX}${tabId}`;
   const entry = (await ext.storage.session.get(key))[key];
   if (!entry) return null;
   await ext.storage.session.remove(key);
-  return Date.now() - entry.at < CARRY_TTL_MS ? entry.text : null;
+  const fresh = Date.now() - entry.at < CARRY_TTL_MS;
+  return fresh && entry.site === site && vault.isUnlocked() ? entry.text : null;
+}
+
+/** Drops every block waiting for a tab: plaintext does not outlive the lock. */
+export async function forgetCarries() {
+  const all = await ext.storage.session.get(null);
+  const keys = Object.keys(all).filter((k) => k.startsWith(CARRY_PREFIX));
+  if (keys.length) await ext.storage.session.remove(keys);
 }
 
 /** The AI-site tab the person used last (the popup may itself be open in a tab). */
@@ -98,7 +108,7 @@ export default {
       const adapter = ADAPTERS.find((a) => a.site === site);
       const text = await blockFor(vault, id);
       const tab = await ext.tabs.create({ url: adapter.newChat, active: true });
-      await rememberCarry(tab.id, text);
+      await rememberCarry(tab.id, site, text);
       return { tabId: tab.id };
     },
   },
@@ -106,8 +116,9 @@ export default {
   'carry.pending': {
     tier: 'content',
     check: none,
-    async handler(_input, sender) {
-      return { text: await takeCarry(sender.tab.id) };
+    async handler(_input, sender, env) {
+      const page = await senderPage(env, sender);
+      return { text: await takeCarry(sender.tab.id, page.site, await env.vaultReady()) };
     },
   },
 };

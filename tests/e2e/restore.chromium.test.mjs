@@ -149,3 +149,40 @@ test('"Insert into chat" in the vault page fills the Gemini tab used last', asyn
   await vault.close();
   await gemini.close();
 });
+
+/** Starts "Continue in" `site` from the vault page; gives the tab the extension opened. */
+async function continueIn(site, conversationId) {
+  const list = await send(ext, { type: 'conversation.list' });
+  const id = list.conversations.find((c) => c.conversationId === conversationId).id;
+  const opened = browser.context.waitForEvent('page');
+  const reply = await send(ext, { type: 'carry.continue', site, id });
+  assert.equal(reply.ok, true, JSON.stringify(reply));
+  return opened;
+}
+const waitingCarries = async () => Object.keys(await ext.evaluate(() => chrome.storage.session.get(null))).filter((k) => k.startsWith('carry:'));
+
+test('a carried block goes only to the site it was meant for, and none waits after lock', async () => {
+  await captured('carry-3', TEXTS);
+  // The new chats never finish loading here, so the blocks wait for their tabs.
+  const hang = () => new Promise(() => {});
+  await browser.context.route('https://claude.ai/new', hang);
+  await browser.context.route('https://gemini.google.com/app', hang);
+  // The new Claude tab is sent elsewhere before it takes the block: ChatGPT gets nothing.
+  const tab = await continueIn('claude', 'carry-3');
+  assert.equal((await waitingCarries()).length, 1);
+  await tab.goto('https://chatgpt.com/');
+  await tab.waitForFunction(() => typeof window.__editorText === 'function');
+  await waitFor(async () => (await waitingCarries()).length === 0, { what: 'the carry taken by the tab' });
+  await tab.waitForTimeout(500);
+  assert.ok(!(await editorText(tab)).includes('Fushimi Inari'), 'the block did not go to another site');
+  await tab.close();
+  // Locking drops every block still waiting.
+  const another = await continueIn('gemini', 'carry-3');
+  assert.equal((await waitingCarries()).length, 1);
+  assert.equal((await send(ext, { type: 'vault.lock' })).ok, true);
+  assert.deepEqual(await waitingCarries(), []);
+  await another.close();
+  await browser.context.unroute('https://claude.ai/new', hang);
+  await browser.context.unroute('https://gemini.google.com/app', hang);
+  assert.equal((await send(ext, { type: 'vault.unlock', passphrase: 'restore test passphrase' })).ok, true);
+});

@@ -92,6 +92,10 @@ test('after the service worker is stopped, the vault is still unlocked and reada
 });
 
 test('after lock a wrong passphrase shows a clear error and the right one unlocks', async () => {
+  // A transcript open in the vault page is cleared when the vault is locked elsewhere.
+  const open = await browser.page('vault.html');
+  await open.locator('#conversation-list button', { hasText: `Trip planning ${SECRET}` }).click();
+  await open.locator('#transcript').getByText('Kyoto in early April').waitFor();
   const popup = await browser.page('popup.html');
   await popup.locator('#lock').click();
   await popup.locator('#unlock-passphrase').waitFor();
@@ -99,6 +103,10 @@ test('after lock a wrong passphrase shows a clear error and the right one unlock
   const locked = await send(popup, { type: 'conversation.list' });
   assert.deepEqual(locked.error.code, 'locked');
   assert.deepEqual(await popup.evaluate(() => chrome.storage.session.get(null)), {});
+  await open.locator('#unlock-passphrase').waitFor();
+  assert.equal(await open.locator('#transcript').count(), 0, 'no transcript stays on the locked vault page');
+  assert.ok(!(await open.content()).includes(SECRET), 'no text of the vault stays in the page');
+  await open.close();
 
   await popup.locator('#unlock-passphrase').fill('not my passphrase');
   await popup.getByRole('button', { name: 'Unlock' }).click();
@@ -138,7 +146,7 @@ test('"stay unlocked on this device" survives a browser restart until the person
   assert.match(security.replace(/\s+/g, ' '), /Anyone who can use this browser profile, or who copies it .* can open the vault without the passphrase/);
   const sessionKey = (await page.evaluate(() => chrome.storage.session.get('dataKey'))).dataKey;
   const local = JSON.stringify(await page.evaluate(() => chrome.storage.local.get(null)));
-  assert.ok(local.includes('deviceUnlock') && !local.includes(sessionKey), 'the data key is in storage.local unwrapped');
+  assert.ok(!local.includes('deviceUnlock') && !local.includes(sessionKey), 'the wrapped key is not in storage.local (a page could write there), and the data key is nowhere in plain');
   // A browser restart: session storage is gone and the worker starts again.
   await page.evaluate(() => chrome.storage.session.clear());
   await stopServiceWorker(page);
