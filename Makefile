@@ -10,7 +10,7 @@ WEB_SRC := $(shell find extension www -type f) scripts/build.mjs package.json
 # the 100k-message archive: check pass 655 -> 570 ms; 449 -> 452 KB gzip).
 WASM_OPT := node_modules/.bin/wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: all setup test test-rust test-node test-wasm test-e2e lint clean size fuzz bench
+.PHONY: all setup test check test-rust test-node test-wasm test-e2e lint clean size fuzz bench
 all: setup dist/.built dist/node/threadkeeper.js
 
 setup: node_modules/.installed
@@ -47,7 +47,15 @@ size: build/web/threadkeeper_bg.wasm
 test: all
 	@scripts/check-standalone.sh
 	@scripts/setup-test.sh
-	$(MAKE) test-rust test-node test-wasm test-e2e lint
+	$(MAKE) check test-rust test-node test-wasm test-e2e lint
+
+# Style and lints: rustfmt, clippy with warnings as errors (native and wasm), ESLint.
+check: node_modules/.installed
+	@scripts/setup-build.sh
+	cargo fmt --all --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+	npx eslint .
 
 test-rust:
 	cargo test

@@ -184,9 +184,10 @@ pub fn merge(stored: Option<Conversation>, snapshot: &Snapshot, now: i64) -> Mer
     for (i, s) in incoming.iter().enumerate() {
         let start = prev.map_or(0, |p| p + 1);
         let msgs = &conv.messages;
-        let by_id = s.turn_id.as_ref().and_then(|id| {
-            (0..msgs.len()).find(|&j| !matched[j] && msgs[j].turn_id.as_deref() == Some(id.as_str()))
-        });
+        let by_id = s
+            .turn_id
+            .as_ref()
+            .and_then(|id| (0..msgs.len()).find(|&j| !matched[j] && msgs[j].turn_id.as_deref() == Some(id.as_str())));
         let by_text = || {
             (start..msgs.len()).find(|&j| {
                 !matched[j]
@@ -203,7 +204,9 @@ pub fn merge(stored: Option<Conversation>, snapshot: &Snapshot, now: i64) -> Mer
                 // The same words written another way is the same text (rule 6); a turn
                 // found by its text is that text already.
                 let reworded = |m: &Message| {
-                    !m.streaming && !s.streaming && (!found_by_id || !words(&s.markdown).is_empty() && words(&m.markdown) == words(&s.markdown))
+                    !m.streaming
+                        && !s.streaming
+                        && (!found_by_id || !words(&s.markdown).is_empty() && words(&m.markdown) == words(&s.markdown))
                 };
                 if m.markdown != s.markdown && !m.versions.contains(&s.markdown) && !reworded(m) {
                     // Same turn id, new text: streaming growth or an edit.
@@ -325,7 +328,12 @@ mod tests {
             model: None,
             messages: turns
                 .iter()
-                .map(|(role, text)| SnapshotMessage { role: *role, markdown: (*text).into(), turn_id: None, streaming: false })
+                .map(|(role, text)| SnapshotMessage {
+                    role: *role,
+                    markdown: (*text).into(),
+                    turn_id: None,
+                    streaming: false,
+                })
                 .collect(),
         }
     }
@@ -502,7 +510,13 @@ mod tests {
 pub fn merge_imported(stored: Option<Conversation>, incoming: Conversation) -> MergeOutcome {
     let Some(mut conv) = stored else {
         let n = incoming.messages.len();
-        return MergeOutcome { conversation: incoming, changed: (0..n).collect(), header_changed: true, added: n, updated: 0 };
+        return MergeOutcome {
+            conversation: incoming,
+            changed: (0..n).collect(),
+            header_changed: true,
+            added: n,
+            updated: 0,
+        };
     };
     let mut matched = vec![false; conv.messages.len()];
     let mut prev: Option<usize> = None;
@@ -511,9 +525,10 @@ pub fn merge_imported(stored: Option<Conversation>, incoming: Conversation) -> M
     for m in &incoming.messages {
         let start = prev.map_or(0, |p| p + 1);
         let msgs = &conv.messages;
-        let by_id = m.turn_id.as_ref().and_then(|id| {
-            (0..msgs.len()).find(|&j| !matched[j] && msgs[j].turn_id.as_deref() == Some(id.as_str()))
-        });
+        let by_id = m
+            .turn_id
+            .as_ref()
+            .and_then(|id| (0..msgs.len()).find(|&j| !matched[j] && msgs[j].turn_id.as_deref() == Some(id.as_str())));
         let found = by_id.or_else(|| {
             (start..msgs.len())
                 .chain(0..start.min(msgs.len()))
@@ -550,8 +565,15 @@ pub fn merge_imported(stored: Option<Conversation>, incoming: Conversation) -> M
         conv.updated_at = incoming.updated_at;
         header_changed = true;
     }
-    let changed: Vec<usize> = if first_shift == usize::MAX { Vec::new() } else { (first_shift..conv.messages.len()).collect() };
-    MergeOutcome { header_changed: header_changed || !changed.is_empty(), conversation: conv, changed, added, updated: 0 }
+    let changed: Vec<usize> =
+        if first_shift == usize::MAX { Vec::new() } else { (first_shift..conv.messages.len()).collect() };
+    MergeOutcome {
+        header_changed: header_changed || !changed.is_empty(),
+        conversation: conv,
+        changed,
+        added,
+        updated: 0,
+    }
 }
 
 /// Merges the whole thread read from the site's own conversation data (its current
@@ -586,16 +608,23 @@ pub fn merge_thread(stored: Option<Conversation>, mut incoming: Conversation, no
         if incoming.updated_at == 0 {
             incoming.updated_at = now;
         }
-        return MergeOutcome { conversation: incoming, changed: (0..n).collect(), header_changed: true, added: n, updated: 0 };
+        return MergeOutcome {
+            conversation: incoming,
+            changed: (0..n).collect(),
+            header_changed: true,
+            added: n,
+            updated: 0,
+        };
     };
     let olds = &old.messages;
     let mut taken = vec![false; olds.len()];
     let mut pairs: Vec<Option<usize>> = Vec::with_capacity(incoming.messages.len());
     let mut prev: Option<usize> = None;
     for m in &incoming.messages {
-        let by_id = m.turn_id.as_deref().and_then(|id| {
-            (0..olds.len()).find(|&j| !taken[j] && olds[j].turn_id.as_deref() == Some(id))
-        });
+        let by_id = m
+            .turn_id
+            .as_deref()
+            .and_then(|id| (0..olds.len()).find(|&j| !taken[j] && olds[j].turn_id.as_deref() == Some(id)));
         let start = prev.map_or(0, |p| p + 1).min(olds.len());
         let found = by_id.or_else(|| {
             (start..olds.len()).chain(0..start).find(|&j| {
@@ -653,8 +682,7 @@ pub fn merge_thread(stored: Option<Conversation>, mut incoming: Conversation, no
         }
         messages.extend(after[i].iter().map(|&j| olds[j].clone()));
     }
-    let changed: Vec<usize> =
-        (0..messages.len()).filter(|&i| olds.get(i).is_none_or(|o| *o != messages[i])).collect();
+    let changed: Vec<usize> = (0..messages.len()).filter(|&i| olds.get(i).is_none_or(|o| *o != messages[i])).collect();
     let mut conv = Conversation { messages, ..old.clone() };
     let mut header_changed = !changed.is_empty();
     if !incoming.title.trim().is_empty() && conv.title != incoming.title.trim() {
@@ -780,7 +808,8 @@ mod thread_tests {
 
     #[test]
     fn a_turn_the_site_rewrites_a_thousand_times_keeps_only_the_newest_versions() {
-        let mut c = merge_thread(None, thread(vec![msg(U, "q", Some("u")), msg(A, "0 answer", Some("a"))]), 0).conversation;
+        let mut c =
+            merge_thread(None, thread(vec![msg(U, "q", Some("u")), msg(A, "0 answer", Some("a"))]), 0).conversation;
         for i in 1..=1000 {
             let t = thread(vec![msg(U, "q", Some("u")), msg(A, &format!("{i} answer"), Some("a"))]);
             c = merge_thread(Some(c), t, i).conversation;
@@ -807,7 +836,12 @@ mod thread_tests {
             model: None,
             messages: turns
                 .iter()
-                .map(|(role, text)| SnapshotMessage { role: *role, markdown: (*text).into(), turn_id: None, streaming: false })
+                .map(|(role, text)| SnapshotMessage {
+                    role: *role,
+                    markdown: (*text).into(),
+                    turn_id: None,
+                    streaming: false,
+                })
                 .collect(),
         }
     }
@@ -821,7 +855,11 @@ mod thread_tests {
         thread(
             (0..200)
                 .map(|i| {
-                    let (role, text) = if i % 2 == 0 { (U, format!("Question **{i}** about tides")) } else { (A, format!("Answer {i}: the moon pulls the sea")) };
+                    let (role, text) = if i % 2 == 0 {
+                        (U, format!("Question **{i}** about tides"))
+                    } else {
+                        (A, format!("Answer {i}: the moon pulls the sea"))
+                    };
                     msg(role, &text, Some(&format!("m{i}")))
                 })
                 .collect(),
@@ -835,7 +873,10 @@ mod thread_tests {
         let long = "The quick brown fox jumps over the lazy dog near the river bank today";
         assert!(similar(long, &format!("{long} [1]")));
         assert!(!similar("yes", "no"));
-        assert!(!similar("Paris is the capital of France, said the guide", "Rome is the capital of Italy, said the guide"));
+        assert!(!similar(
+            "Paris is the capital of France, said the guide",
+            "Rome is the capital of Italy, said the guide"
+        ));
         assert!(!similar("...", "!!!"));
     }
 
@@ -876,14 +917,25 @@ mod thread_tests {
         assert_eq!((m.markdown.as_str(), m.streaming, m.versions.len()), ("Hello there, friend", false, 0));
         assert_eq!(m.provenance.model.as_deref(), Some("claude-x"));
         // A turn the page shows that the site's data does not hold yet stays after its neighbour.
-        let with_new = merge(Some(out.conversation.clone()), &page(&[(U, "hi"), (A, "Hello there, friend"), (U, "and now?")]), 20).conversation;
-        let out = merge_thread(Some(with_new), thread(vec![msg(U, "hi", Some("u1")), msg(A, "Hello there, friend", Some("a1"))]), 30);
+        let with_new =
+            merge(Some(out.conversation.clone()), &page(&[(U, "hi"), (A, "Hello there, friend"), (U, "and now?")]), 20)
+                .conversation;
+        let out = merge_thread(
+            Some(with_new),
+            thread(vec![msg(U, "hi", Some("u1")), msg(A, "Hello there, friend", Some("a1"))]),
+            30,
+        );
         assert_eq!(texts(&out.conversation), ["hi", "Hello there, friend", "and now?"]);
     }
 
     #[test]
     fn branches_become_versions_and_a_moved_branch_keeps_the_stored_text() {
-        let stored = merge_thread(None, thread(vec![msg(U, "Write a haiku", Some("u1")), msg(A, "Old pond, a frog jumps", Some("a1"))]), 5).conversation;
+        let stored = merge_thread(
+            None,
+            thread(vec![msg(U, "Write a haiku", Some("u1")), msg(A, "Old pond, a frog jumps", Some("a1"))]),
+            5,
+        )
+        .conversation;
         let mut regen = msg(A, "Autumn moonlight, a worm digs silently", Some("a2"));
         regen.versions = vec!["Old pond, a frog jumps".into()];
         let out = merge_thread(Some(stored), thread(vec![msg(U, "Write a haiku", Some("u1")), regen]), 10);
@@ -895,10 +947,16 @@ mod thread_tests {
 
     #[test]
     fn turns_with_different_site_ids_are_never_matched_by_text() {
-        let stored = merge_thread(None, thread(vec![msg(U, "ok", Some("u1")), msg(A, "Done.", Some("a1"))]), 5).conversation;
+        let stored =
+            merge_thread(None, thread(vec![msg(U, "ok", Some("u1")), msg(A, "Done.", Some("a1"))]), 5).conversation;
         let out = merge_thread(
             Some(stored),
-            thread(vec![msg(U, "ok", Some("u1")), msg(A, "Done.", Some("a1")), msg(U, "ok", Some("u2")), msg(A, "Done.", Some("a2"))]),
+            thread(vec![
+                msg(U, "ok", Some("u1")),
+                msg(A, "Done.", Some("a1")),
+                msg(U, "ok", Some("u2")),
+                msg(A, "Done.", Some("a2")),
+            ]),
             10,
         );
         assert_eq!(out.conversation.messages.len(), 4);

@@ -22,15 +22,30 @@ struct SiteRule {
 
 fn rules() -> [SiteRule; 9] {
     [
-        SiteRule { site: Site::ChatGpt, hosts: &["chatgpt.com", "chat.openai.com"], scope: &[], patterns: &[&["c", "{id}"], &["g", "*", "c", "{id}"]] },
+        SiteRule {
+            site: Site::ChatGpt,
+            hosts: &["chatgpt.com", "chat.openai.com"],
+            scope: &[],
+            patterns: &[&["c", "{id}"], &["g", "*", "c", "{id}"]],
+        },
         SiteRule { site: Site::Claude, hosts: &["claude.ai"], scope: &[], patterns: &[&["chat", "{id}"]] },
         SiteRule {
             site: Site::Gemini,
             hosts: &["gemini.google.com"],
             scope: &[],
-            patterns: &[&["app", "{id}"], &["gem", "*", "{id}"], &["u", "*", "app", "{id}"], &["u", "*", "gem", "*", "{id}"]],
+            patterns: &[
+                &["app", "{id}"],
+                &["gem", "*", "{id}"],
+                &["u", "*", "app", "{id}"],
+                &["u", "*", "gem", "*", "{id}"],
+            ],
         },
-        SiteRule { site: Site::Perplexity, hosts: &["www.perplexity.ai", "perplexity.ai"], scope: &[], patterns: &[&["search", "{id}"]] },
+        SiteRule {
+            site: Site::Perplexity,
+            hosts: &["www.perplexity.ai", "perplexity.ai"],
+            scope: &[],
+            patterns: &[&["search", "{id}"]],
+        },
         SiteRule {
             site: Site::Grok,
             hosts: &["grok.com"],
@@ -38,9 +53,24 @@ fn rules() -> [SiteRule; 9] {
             patterns: &[&["c", "{id}"], &["*", "c", "{id}"], &["chat", "{id}"], &["?rid"]],
         },
         // Grok inside X: only x.com/i/grok is Grok; the rest of X is no AI site.
-        SiteRule { site: Site::Grok, hosts: &["x.com"], scope: &["i", "grok"], patterns: &[&["i", "grok", "?conversation"]] },
-        SiteRule { site: Site::DeepSeek, hosts: &["chat.deepseek.com"], scope: &[], patterns: &[&["a", "*", "s", "{id}"]] },
-        SiteRule { site: Site::Copilot, hosts: &["copilot.microsoft.com"], scope: &[], patterns: &[&["chats", "{id}"]] },
+        SiteRule {
+            site: Site::Grok,
+            hosts: &["x.com"],
+            scope: &["i", "grok"],
+            patterns: &[&["i", "grok", "?conversation"]],
+        },
+        SiteRule {
+            site: Site::DeepSeek,
+            hosts: &["chat.deepseek.com"],
+            scope: &[],
+            patterns: &[&["a", "*", "s", "{id}"]],
+        },
+        SiteRule {
+            site: Site::Copilot,
+            hosts: &["copilot.microsoft.com"],
+            scope: &[],
+            patterns: &[&["chats", "{id}"]],
+        },
         SiteRule { site: Site::Mistral, hosts: &["chat.mistral.ai"], scope: &[], patterns: &[&["chat", "{id}"]] },
     ]
 }
@@ -77,7 +107,9 @@ pub fn parse_url(url: &str) -> Option<SitePage> {
         }
         // The id, and the query parameter it came from (None: from the path).
         let found = rule.patterns.iter().find_map(|pattern| {
-            if let Some((param, fixed)) = pattern.split_last().and_then(|(last, fixed)| Some((last.strip_prefix('?')?, fixed))) {
+            if let Some((param, fixed)) =
+                pattern.split_last().and_then(|(last, fixed)| Some((last.strip_prefix('?')?, fixed)))
+            {
                 let id = query_value(query, param).filter(|id| segments == fixed && valid_id(id))?;
                 return Some((id, Some(param)));
             }
@@ -123,7 +155,11 @@ mod tests {
         let cases = [
             ("https://chatgpt.com/c/6789-abcd?model=x#y", "chatgpt", "6789-abcd"),
             ("https://chatgpt.com/g/g-123-helper/c/abc-1", "chatgpt", "abc-1"),
-            ("https://claude.ai/chat/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab", "claude", "0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"),
+            (
+                "https://claude.ai/chat/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab",
+                "claude",
+                "0f1e2d3c-aaaa-bbbb-cccc-1234567890ab",
+            ),
             ("https://gemini.google.com/app/6b2d1a9c3e", "gemini", "6b2d1a9c3e"),
             ("https://www.perplexity.ai/search/what-is-rust-Ab3_xY", "perplexity", "what-is-rust-Ab3_xY"),
             ("https://perplexity.ai/search/q-1", "perplexity", "q-1"),
@@ -143,7 +179,10 @@ mod tests {
         }
         assert_eq!(parse_url("https://chatgpt.com/c/abc?x=1").unwrap().url, "https://chatgpt.com/c/abc");
         // An id from the query keeps only that parameter in the address.
-        assert_eq!(parse_url("https://x.com/i/grok?x=1&conversation=19492#y").unwrap().url, "https://x.com/i/grok?conversation=19492");
+        assert_eq!(
+            parse_url("https://x.com/i/grok?x=1&conversation=19492#y").unwrap().url,
+            "https://x.com/i/grok?conversation=19492"
+        );
         assert_eq!(parse_url("https://grok.com/?rid=d41c&utm=z").unwrap().url, "https://grok.com/?rid=d41c");
     }
 

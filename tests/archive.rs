@@ -441,4 +441,3 @@ fn a_file_breaking_the_vaults_limits_is_refused_by_the_check_pass_or_cut_as_capt
     assert!(text.trim_end_matches(CUT_MARKER).chars().all(|c| c == 'é'));
     assert_eq!(back[1], convs[1]);
 }
-

@@ -108,7 +108,10 @@ fn a_2023_chatgpt_export_follows_the_current_branch_and_keeps_the_other_as_a_ver
     assert_eq!(count(oscar, Role::System), 0);
     assert!(oscar.messages[0].markdown.starts_with("Can you read the documentation at: https://django-oscar"));
     assert!(oscar.messages[25].markdown.starts_with("Zeker, hier is het advies vertaald"));
-    assert_eq!(roles(oscar)[20..], [Role::User, Role::Assistant, Role::User, Role::Assistant, Role::User, Role::Assistant]);
+    assert_eq!(
+        roles(oscar)[20..],
+        [Role::User, Role::Assistant, Role::User, Role::Assistant, Role::User, Role::Assistant]
+    );
 
     // The branch point: the first answer was regenerated; the abandoned attempt,
     // with its own browsing, is kept as an earlier version of the turn.
@@ -186,7 +189,9 @@ fn a_2024_claude_export_is_put_back_in_time_order() {
     assert!(chat.messages[0].markdown.starts_with("Built me an artifact with no react"));
     assert!(chat.messages[6].markdown.starts_with("Add a onkeyup event too"));
     assert_eq!(chat.messages[6].metadata["attachments"].lines().count(), 5);
-    assert!(chat.messages[7].markdown.starts_with("Certainly! I'll update the calculator to include the onkeyup event"));
+    assert!(chat.messages[7]
+        .markdown
+        .starts_with("Certainly! I'll update the calculator to include the onkeyup event"));
     assert!(chat.messages[19].markdown.contains("trim unnecessary trailing zeros"));
 
     // <antThinking> is reasoning, kept aside; the artifact stays in the answer.
@@ -236,7 +241,8 @@ fn newer_claude_content_blocks_are_read_with_thinking_aside() {
 
 #[test]
 fn chatgpt_nodes_without_children_are_linked_from_their_parents() {
-    let mut value: serde_json::Value = serde_json::from_slice(&fixture("chatgpt/export-conversations-2023.json")).unwrap();
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&fixture("chatgpt/export-conversations-2023.json")).unwrap();
     for conv in value.as_array_mut().unwrap() {
         for node in conv["mapping"].as_object_mut().unwrap().values_mut() {
             node.as_object_mut().unwrap().remove("children");
@@ -296,7 +302,8 @@ fn wrong_files_are_named_for_what_they_are() {
     assert_eq!(not(b"[{\"uuid\": \"x\", \"full_name\": \"Someone\"}]"), ImportError::NotAnExport);
     assert_eq!(not(&zip_of(&[("photo.png", b"\x89PNG")])), ImportError::NotAnExport);
 
-    let archive = threadkeeper::archive::seal_archive(&[], "pw", threadkeeper::crypto::kdf::KdfParams::MINIMUM).unwrap();
+    let archive =
+        threadkeeper::archive::seal_archive(&[], "pw", threadkeeper::crypto::kdf::KdfParams::MINIMUM).unwrap();
     assert_eq!(not(&archive), ImportError::IsArchive);
 
     let broken = not(b"[{\"uuid\": \"secret words\", \"chat_messages\": [");
@@ -330,8 +337,10 @@ fn an_export_zip_is_inflated_one_file_at_a_time() {
     let mut seed = 7u32;
     let shards: Vec<(String, Vec<u8>)> = (0..6)
         .map(|n| {
-            let mut json = format!(r#"[{{"uuid": "c{n}", "name": "Shard", "chat_messages": [{{"sender": "human", "text": "hi"}}]}}"#)
-                .into_bytes();
+            let mut json = format!(
+                r#"[{{"uuid": "c{n}", "name": "Shard", "chat_messages": [{{"sender": "human", "text": "hi"}}]}}"#
+            )
+            .into_bytes();
             while json.len() < SHARD - 1 {
                 seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
                 json.push(b" \t\r\n"[(seed >> 30) as usize]);
@@ -345,7 +354,10 @@ fn an_export_zip_is_inflated_one_file_at_a_time() {
     assert!(zip.len() < 6 * SHARD / 3, "{}", zip.len());
 
     let (chats, peak) = peak_heap(|| parse_export(&zip, "export.zip").unwrap());
-    assert_eq!(chats.iter().map(|c| c.conversation_id.as_str()).collect::<Vec<_>>(), ["c0", "c1", "c2", "c3", "c4", "c5"]);
+    assert_eq!(
+        chats.iter().map(|c| c.conversation_id.as_str()).collect::<Vec<_>>(),
+        ["c0", "c1", "c2", "c3", "c4", "c5"]
+    );
     assert!(peak < 2 * SHARD, "the import held {peak} bytes at once");
 }
 

@@ -35,7 +35,10 @@ fn chatgpt_tree_reads_the_current_branch_with_versions_thoughts_and_no_citations
     let read = read(Site::ChatGpt, id, &["chatgpt-mapping.json"]).unwrap();
     assert_eq!(read.more, None);
     let c = read.conversation;
-    assert_eq!((c.title.as_str(), c.url.as_str()), ("Brewing green tea", "https://chatgpt.com/c/6a1f0000-0000-8000-a000-00000000c001"));
+    assert_eq!(
+        (c.title.as_str(), c.url.as_str()),
+        ("Brewing green tea", "https://chatgpt.com/c/6a1f0000-0000-8000-a000-00000000c001")
+    );
     assert_eq!((c.created_at, c.updated_at), (1_788_000_000_125, 1_788_000_400_500));
     assert_eq!(c.model.as_deref(), Some("gpt-5"));
     let m = &c.messages;
@@ -59,7 +62,11 @@ fn chatgpt_tree_reads_the_current_branch_with_versions_thoughts_and_no_citations
         ]
     );
     assert_eq!(m[1].versions, ["Boiling water is fine."], "the regenerated answer");
-    assert_eq!(m[2].versions, ["And black tea?\n\n**assistant:**\n\nBoiling water, four minutes."], "the edited prompt's branch");
+    assert_eq!(
+        m[2].versions,
+        ["And black tea?\n\n**assistant:**\n\nBoiling water, four minutes."],
+        "the edited prompt's branch"
+    );
     assert!(m[0].versions.is_empty() && m[3].versions.is_empty());
     assert_eq!(m[1].metadata["thoughts"], "Temperature\n\nGreen tea scalds above 85 °C.");
     assert_eq!(m[1].provenance.model.as_deref(), Some("gpt-5-thinking"));
@@ -75,7 +82,8 @@ fn chatgpt_tree_reads_the_current_branch_with_versions_thoughts_and_no_citations
 fn chatgpt_real_backend_fixture_reads() {
     let path = format!("{}/tests/fixtures/real/chatgpt/backend-conversation-2026.json", env!("CARGO_MANIFEST_DIR"));
     let body = std::fs::read_to_string(path).unwrap();
-    let c = parse_thread(&Site::ChatGpt, "chatgpt-fixture-conversation", std::slice::from_ref(&body)).unwrap().conversation;
+    let c =
+        parse_thread(&Site::ChatGpt, "chatgpt-fixture-conversation", std::slice::from_ref(&body)).unwrap().conversation;
     assert_eq!(c.title, "Privacy-safe ChatGPT native fixture");
     assert!(c.messages.iter().all(|m| m.provenance.source.as_deref() == Some("thread")));
     assert_eq!(c.messages[0].role, Role::User);
@@ -177,7 +185,9 @@ fn deepseek_keeps_thinking_out_of_the_text() {
     assert_eq!(m[3].provenance.first_seen, 1_788_200_300_250);
     assert_eq!(c.model.as_deref(), Some("deepseek-chat"));
 
-    let c = read(Site::DeepSeek, "d5e6f7a8-0000-4000-8000-00000000c005", &["deepseek-fragments.json"]).unwrap().conversation;
+    let c = read(Site::DeepSeek, "d5e6f7a8-0000-4000-8000-00000000c005", &["deepseek-fragments.json"])
+        .unwrap()
+        .conversation;
     assert_eq!(texts(&c.messages), ["Is 221 prime?", "No: 221 = 13 × 17."]);
     assert_eq!(c.messages[1].metadata["thinking"], "221 = 13 * 17.");
 }
@@ -215,7 +225,10 @@ fn perplexity_pages_by_offset() {
     assert_eq!(c.model.as_deref(), Some("turbo"));
     // The thread's own uuid is accepted as its id too; another slug is refused.
     assert!(read(Site::Perplexity, "7f3b2a10-0000-4000-8000-0000000c0ffe", &["perplexity-thread.json"]).is_ok());
-    assert_eq!(read(Site::Perplexity, "other-slug", &["perplexity-thread.json"]).unwrap_err(), ThreadError::OtherConversation);
+    assert_eq!(
+        read(Site::Perplexity, "other-slug", &["perplexity-thread.json"]).unwrap_err(),
+        ThreadError::OtherConversation
+    );
 }
 
 #[test]
@@ -247,7 +260,8 @@ fn grok_asks_for_the_responses_then_reads_the_current_branch() {
     assert_eq!(m[0].provenance.first_seen, 1_788_523_200_100);
     assert_eq!(all.conversation.url, "https://grok.com/c/9b0c1d2e-0000-4000-8000-00000000c006");
 
-    let with_meta = read(Site::Grok, id, &["grok-meta.json", "grok-response-node.json", "grok-load-responses.json"]).unwrap();
+    let with_meta =
+        read(Site::Grok, id, &["grok-meta.json", "grok-response-node.json", "grok-load-responses.json"]).unwrap();
     assert_eq!(with_meta.conversation.title, "Moons of Jupiter");
     assert_eq!(with_meta.conversation.created_at, 1_788_523_200_000);
     assert_eq!(
@@ -271,7 +285,10 @@ fn copilot_pages_newest_first_and_reads_oldest_first() {
     assert_eq!(texts(m)[3], "Yes: 1 cup of rice to 1.5 cups of water, 18 minutes.");
     assert_eq!(ids(m)[0], "b7c8d9e0-0000-4000-8000-000000000401");
     assert_eq!(m[0].provenance.first_seen, 1_788_598_800_000);
-    assert_eq!((all.conversation.created_at, all.conversation.updated_at), (m[0].provenance.first_seen, m[3].provenance.first_seen));
+    assert_eq!(
+        (all.conversation.created_at, all.conversation.updated_at),
+        (m[0].provenance.first_seen, m[3].provenance.first_seen)
+    );
 }
 
 #[test]
@@ -330,7 +347,10 @@ fn gemini_reads_the_batchexecute_pages_oldest_first_with_drafts_as_versions() {
     // The id as the replies write it is accepted too; another conversation is refused.
     let with_c = read(Site::Gemini, "c_8f3e2a1b9d7c6e54", &["gemini-batchexecute.txt"]).unwrap();
     assert_eq!(with_c.conversation, first.conversation);
-    assert_eq!(read(Site::Gemini, "0123456789abcdef", &["gemini-batchexecute.txt"]).unwrap_err(), ThreadError::OtherConversation);
+    assert_eq!(
+        read(Site::Gemini, "0123456789abcdef", &["gemini-batchexecute.txt"]).unwrap_err(),
+        ThreadError::OtherConversation
+    );
     assert_eq!(
         read(Site::Gemini, id, &["gemini-batchexecute.txt", "gemini-batchexecute.txt"]).unwrap_err(),
         ThreadError::ShapeChanged,
@@ -365,7 +385,10 @@ fn gemini_refuses_garbage_and_error_replies() {
         assert!(matches!(result, Err(ThreadError::ShapeChanged | ThreadError::NoTurns)), "{reply}: {result:?}");
     }
     assert_eq!(parse_thread(&Site::Gemini, id, &[gemini_reply(Some("[[]]"))]).unwrap_err(), ThreadError::NoTurns);
-    assert_eq!(parse_thread(&Site::Gemini, id, &[gemini_reply(Some("[null, \"t\"]"))]).unwrap_err(), ThreadError::NoTurns);
+    assert_eq!(
+        parse_thread(&Site::Gemini, id, &[gemini_reply(Some("[null, \"t\"]"))]).unwrap_err(),
+        ThreadError::NoTurns
+    );
     // Wrong types inside a turn are read as absent, never a panic.
     let odd = r#"[[[["c_abc", 1], {"a": 1}, "text", [[["rc_1", "Answer", 3]], 2], ["x", -5]], [null, null, [[true]], [[[9, [1, "Answer two"]]]], [1e300, 1e30]]], 5]"#;
     let read = parse_thread(&Site::Gemini, id, &[gemini_reply(Some(odd))]).unwrap();
@@ -375,10 +398,17 @@ fn gemini_refuses_garbage_and_error_replies() {
     assert!(read.conversation.messages.iter().all(|m| m.provenance.first_seen == 0));
     // An answer naming another conversation in its draft ids is refused too.
     let other = r#"[[[["c_abc", "r_1"], ["c_zzz", "r_1"], [["hi"]], [[["rc_1", ["yo"]]]], [1, 0]]]]"#;
-    assert_eq!(parse_thread(&Site::Gemini, id, &[gemini_reply(Some(other))]).unwrap_err(), ThreadError::OtherConversation);
+    assert_eq!(
+        parse_thread(&Site::Gemini, id, &[gemini_reply(Some(other))]).unwrap_err(),
+        ThreadError::OtherConversation
+    );
     // Lengths that lie do not matter; CRLF lines and a BOM are fine.
     let good = r#"[[[["c_abc", "r_1"], ["c_abc", "r_1"], [["hi"]], [[["rc_1", ["yo"]]]], [1788000000, 0]]]]"#;
-    let lying = gemini_reply(Some(good)).replace('\n', "\r\n").replacen(")]}'", "\u{feff})]}'", 1).replacen("\r\n\r\n", "\r\n\r\n999999\r\n", 1);
+    let lying = gemini_reply(Some(good)).replace('\n', "\r\n").replacen(")]}'", "\u{feff})]}'", 1).replacen(
+        "\r\n\r\n",
+        "\r\n\r\n999999\r\n",
+        1,
+    );
     assert_eq!(texts(&parse_thread(&Site::Gemini, id, &[lying]).unwrap().conversation.messages), ["hi", "yo"]);
 }
 
@@ -427,7 +457,8 @@ fn oversized_and_deeply_nested_replies_are_refused() {
     let big = " ".repeat(MAX_THREAD_BYTES / 2 + 1);
     assert_eq!(parse_thread(&Site::ChatGpt, "c", &[big.clone(), big]).unwrap_err(), ThreadError::TooLarge);
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-    for site in [Site::ChatGpt, Site::Claude, Site::DeepSeek, Site::Perplexity, Site::Grok, Site::Copilot, Site::Gemini] {
+    for site in [Site::ChatGpt, Site::Claude, Site::DeepSeek, Site::Perplexity, Site::Grok, Site::Copilot, Site::Gemini]
+    {
         assert_eq!(parse_thread(&site, "c", std::slice::from_ref(&deep)).unwrap_err(), ThreadError::ShapeChanged);
     }
     let deep_gemini = gemini_reply(Some(&deep));
@@ -468,8 +499,12 @@ fn a_cursor_that_repeats_is_refused_rather_than_followed_forever() {
         "page_info": {"has_previous_page": true, "start_cursor": "same"}}"#;
     assert_eq!(parse_thread(&Site::ChatGpt, "c", &[page.into()]).unwrap().more.as_deref(), Some("same"));
     assert_eq!(parse_thread(&Site::ChatGpt, "c", &[page.into(), page.into()]).unwrap_err(), ThreadError::ShapeChanged);
-    let copilot = r#"{"results": [{"id": "1", "author": "human", "content": [{"type": "text", "text": "hi"}]}], "next": "n"}"#;
-    assert_eq!(parse_thread(&Site::Copilot, "c", &[copilot.into(), copilot.into()]).unwrap_err(), ThreadError::ShapeChanged);
+    let copilot =
+        r#"{"results": [{"id": "1", "author": "human", "content": [{"type": "text", "text": "hi"}]}], "next": "n"}"#;
+    assert_eq!(
+        parse_thread(&Site::Copilot, "c", &[copilot.into(), copilot.into()]).unwrap_err(),
+        ThreadError::ShapeChanged
+    );
     let perplexity = r#"{"entries": [], "has_next_page": true}"#;
     assert_eq!(parse_thread(&Site::Perplexity, "c", &[perplexity.into()]).unwrap_err(), ThreadError::NoTurns);
 }
@@ -489,14 +524,16 @@ fn make_mjs_replies_read_back_as_the_whole_conversation() {
         }
         process.stdout.write(JSON.stringify(out));
     "#;
-    let output = match std::process::Command::new("node").current_dir(&dir).args(["--input-type=module", "-e", script]).output() {
-        Ok(output) if output.status.success() => output,
-        Ok(output) => panic!("make.mjs failed: {}", String::from_utf8_lossy(&output.stderr)),
-        Err(_) => {
-            eprintln!("node not found: make.mjs not checked");
-            return;
-        }
-    };
+    let output =
+        match std::process::Command::new("node").current_dir(&dir).args(["--input-type=module", "-e", script]).output()
+        {
+            Ok(output) if output.status.success() => output,
+            Ok(output) => panic!("make.mjs failed: {}", String::from_utf8_lossy(&output.stderr)),
+            Err(_) => {
+                eprintln!("node not found: make.mjs not checked");
+                return;
+            }
+        };
     let all: std::collections::BTreeMap<String, Vec<String>> = serde_json::from_slice(&output.stdout).unwrap();
     for (name, bodies) in &all {
         let site = Site::from(name.split('-').next().unwrap().to_owned());

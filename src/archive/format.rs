@@ -242,12 +242,8 @@ mod tests {
 
     #[test]
     fn a_header_decodes_to_what_was_encoded() {
-        let header = Header {
-            params: KdfParams::MINIMUM,
-            salt: [1; 16],
-            prefix: [2; 7],
-            wrapped_key: [3; WRAPPED_KEY_LEN],
-        };
+        let header =
+            Header { params: KdfParams::MINIMUM, salt: [1; 16], prefix: [2; 7], wrapped_key: [3; WRAPPED_KEY_LEN] };
         let bytes = header.encode();
         assert_eq!(bytes.len(), HEADER_LEN);
         assert_eq!(read_start(&bytes), Ok(Start::Version1));

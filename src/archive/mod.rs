@@ -52,7 +52,9 @@ pub enum ArchiveError {
     Damaged,
     #[error("This file is incomplete: it ends too early. Copy or download it again, then retry.")]
     Truncated,
-    #[error("This is not a Threadkeeper archive. ChatGPT and Claude exports are imported as official exports instead.")]
+    #[error(
+        "This is not a Threadkeeper archive. ChatGPT and Claude exports are imported as official exports instead."
+    )]
     NotAnArchive,
     #[error("This archive was written by a newer version of Threadkeeper. Update the extension to open it.")]
     NewerVersion,
@@ -175,17 +177,17 @@ mod tests {
     }
 
     const PINNED_HEADER: &str = concat!(
-        "89544b41520d0a1a", // magic
-        "01", // version
-        "00004c00", // memory KiB
-        "00000002", // iterations
-        "00000001", // lanes
-        "11111111111111111111111111111111", // salt
-        "33333333333333", // nonce prefix
-        "01444444444444444444444444", // wrapped key: envelope version and nonce
+        "89544b41520d0a1a",                                                 // magic
+        "01",                                                               // version
+        "00004c00",                                                         // memory KiB
+        "00000002",                                                         // iterations
+        "00000001",                                                         // lanes
+        "11111111111111111111111111111111",                                 // salt
+        "33333333333333",                                                   // nonce prefix
+        "01444444444444444444444444",                                       // wrapped key: envelope version and nonce
         "ecf26733d988c55d42a89d666bc2b4c823956b3c41c17c83848ec12d750c531a", // wrapped key: ciphertext
-        "7e56929a50742e18d1cece5ee97a6897", // wrapped key: tag
-        "0fa80bc7d0716505", // check
+        "7e56929a50742e18d1cece5ee97a6897",                                 // wrapped key: tag
+        "0fa80bc7d0716505",                                                 // check
     );
     const PINNED_SHA256: &str = "53168370bb3277123318ec2aef40cf1a068050a9844bb869be2e0fc2747e57e0";
 }

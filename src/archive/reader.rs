@@ -2,7 +2,9 @@
 
 use zeroize::Zeroizing;
 
-use super::format::{self, Start, CHUNK_LEN, HEADER_LEN, MAX_RECORD, RECORD_CONTINUES, RECORD_CONVERSATION, RECORD_HEAD_LEN};
+use super::format::{
+    self, Start, CHUNK_LEN, HEADER_LEN, MAX_RECORD, RECORD_CONTINUES, RECORD_CONVERSATION, RECORD_HEAD_LEN,
+};
 use super::ArchiveError;
 use crate::crypto::envelope;
 use crate::crypto::kdf::derive_kek;
@@ -112,7 +114,10 @@ impl ArchiveReader {
     }
 
     /// Once an error is found, it is the answer to every later call.
-    fn keep_failure(&mut self, result: Result<Vec<Conversation>, ArchiveError>) -> Result<Vec<Conversation>, ArchiveError> {
+    fn keep_failure(
+        &mut self,
+        result: Result<Vec<Conversation>, ArchiveError>,
+    ) -> Result<Vec<Conversation>, ArchiveError> {
         if let Err(err) = &result {
             self.failed = Some(err.clone());
             self.pending = Vec::new();
@@ -149,7 +154,9 @@ impl ArchiveReader {
                 return Ok(out);
             }
             let opener = match &self.opened {
-                Some(known) if known.header[..] == self.pending[..HEADER_LEN] => StreamOpener::new(&known.key, known.prefix),
+                Some(known) if known.header[..] == self.pending[..HEADER_LEN] => {
+                    StreamOpener::new(&known.key, known.prefix)
+                }
                 Some(_) => return Err(ArchiveError::Damaged),
                 None => self.open_header()?,
             };

@@ -75,14 +75,15 @@ impl BulkSealer {
 #[cfg(target_arch = "wasm32")]
 impl BulkSealer {
     /// The browser's AES-GCM and the record key in it, imported on first use.
-    async fn webcrypto_key(&self, data: &DataKey) -> Result<(web_sys::SubtleCrypto, web_sys::CryptoKey), wasm_bindgen::JsValue> {
+    async fn webcrypto_key(
+        &self,
+        data: &DataKey,
+    ) -> Result<(web_sys::SubtleCrypto, web_sys::CryptoKey), wasm_bindgen::JsValue> {
         use js_sys::{Array, Uint8Array};
         use wasm_bindgen::JsCast;
         use wasm_bindgen_futures::JsFuture;
 
-        let subtle = js_sys::Reflect::get(&js_sys::global(), &"crypto".into())?
-            .dyn_into::<web_sys::Crypto>()?
-            .subtle();
+        let subtle = js_sys::Reflect::get(&js_sys::global(), &"crypto".into())?.dyn_into::<web_sys::Crypto>()?.subtle();
         if let Some(key) = self.webcrypto.borrow().clone() {
             return Ok((subtle, key));
         }
@@ -100,7 +101,11 @@ impl BulkSealer {
     ///
     /// # Errors
     /// Whatever WebCrypto threw for the whole call.
-    pub async fn open_in_webcrypto(&self, data: &DataKey, items: &[ToOpen<'_>]) -> Result<Vec<Option<Vec<u8>>>, wasm_bindgen::JsValue> {
+    pub async fn open_in_webcrypto(
+        &self,
+        data: &DataKey,
+        items: &[ToOpen<'_>],
+    ) -> Result<Vec<Option<Vec<u8>>>, wasm_bindgen::JsValue> {
         use super::primitives::{NONCE_LEN, TAG_LEN};
         use js_sys::{Array, Uint8Array};
         use wasm_bindgen::JsCast;
@@ -110,12 +115,13 @@ impl BulkSealer {
         let pending = Array::new();
         for item in items {
             let sealed = item.sealed;
-            let promise: wasm_bindgen::JsValue = if sealed.len() >= 1 + NONCE_LEN + TAG_LEN && sealed[0] == envelope::VERSION_1 {
-                let params = gcm_params(&sealed[1..1 + NONCE_LEN], item.store, item.key);
-                subtle.decrypt_with_object_and_u8_array(&params, &key, &sealed[1 + NONCE_LEN..])?.into()
-            } else {
-                wasm_bindgen::JsValue::NULL // not an envelope WebCrypto can open
-            };
+            let promise: wasm_bindgen::JsValue =
+                if sealed.len() >= 1 + NONCE_LEN + TAG_LEN && sealed[0] == envelope::VERSION_1 {
+                    let params = gcm_params(&sealed[1..1 + NONCE_LEN], item.store, item.key);
+                    subtle.decrypt_with_object_and_u8_array(&params, &key, &sealed[1 + NONCE_LEN..])?.into()
+                } else {
+                    wasm_bindgen::JsValue::NULL // not an envelope WebCrypto can open
+                };
             pending.push(&promise);
         }
         let settled = JsFuture::from(js_sys::Promise::all_settled(&pending)).await?.dyn_into::<Array>()?;
@@ -141,7 +147,11 @@ impl BulkSealer {
     ///
     /// # Errors
     /// Whatever WebCrypto threw.
-    pub async fn seal_in_webcrypto(&self, data: &DataKey, items: &[ToSeal<'_>]) -> Result<Vec<Vec<u8>>, wasm_bindgen::JsValue> {
+    pub async fn seal_in_webcrypto(
+        &self,
+        data: &DataKey,
+        items: &[ToSeal<'_>],
+    ) -> Result<Vec<Vec<u8>>, wasm_bindgen::JsValue> {
         use super::make_random;
         use super::primitives::NONCE_LEN;
         use js_sys::{Array, ArrayBuffer, Uint8Array};

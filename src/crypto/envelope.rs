@@ -42,12 +42,7 @@ pub fn seal(key: &[u8; KEY_LEN], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>
 }
 
 /// Deterministic sealing for test vectors only; reusing a nonce breaks GCM.
-pub(crate) fn seal_with_nonce(
-    key: &[u8; KEY_LEN],
-    nonce: &[u8; NONCE_LEN],
-    aad: &[u8],
-    plaintext: &[u8],
-) -> Vec<u8> {
+pub(crate) fn seal_with_nonce(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(OVERHEAD + plaintext.len());
     out.push(VERSION_1);
     out.extend_from_slice(nonce);
@@ -62,9 +57,7 @@ pub(crate) fn seal_with_nonce(
 /// [`CryptoError::UnsupportedVersion`] for an unknown version byte, and
 /// [`CryptoError::Decrypt`] for a wrong key, changed bytes or other associated data.
 pub fn open(key: &[u8; KEY_LEN], aad: &[u8], envelope: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    let (&version, rest) = envelope
-        .split_first()
-        .ok_or(CryptoError::Format("empty record"))?;
+    let (&version, rest) = envelope.split_first().ok_or(CryptoError::Format("empty record"))?;
     if version != VERSION_1 {
         return Err(CryptoError::UnsupportedVersion(version));
     }

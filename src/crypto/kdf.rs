@@ -48,8 +48,7 @@ impl Default for KdfParams {
 
 impl KdfParams {
     /// The weakest parameters still accepted (OWASP's floor), for tests and slow devices.
-    pub const MINIMUM: KdfParams =
-        KdfParams { memory_kib: MIN_MEMORY_KIB, iterations: MIN_ITERATIONS, parallelism: 1 };
+    pub const MINIMUM: KdfParams = KdfParams { memory_kib: MIN_MEMORY_KIB, iterations: MIN_ITERATIONS, parallelism: 1 };
 
     /// Refuses parameters below the floor or above the ceiling.
     ///
@@ -71,10 +70,7 @@ impl KdfParams {
         if self.parallelism == 0 {
             return Err(CryptoError::WeakKdf("parallelism must be at least 1".into()));
         }
-        if self.memory_kib > MAX_MEMORY_KIB
-            || self.iterations > MAX_ITERATIONS
-            || self.parallelism > MAX_PARALLELISM
-        {
+        if self.memory_kib > MAX_MEMORY_KIB || self.iterations > MAX_ITERATIONS || self.parallelism > MAX_PARALLELISM {
             return Err(CryptoError::WeakKdf("parameters are beyond what this device allows".into()));
         }
         Ok(())
@@ -92,18 +88,11 @@ pub fn derive_kek(
     params: &KdfParams,
 ) -> Result<Zeroizing<[u8; KEY_LEN]>, CryptoError> {
     params.check()?;
-    let argon_params = Params::new(
-        params.memory_kib,
-        params.iterations,
-        params.parallelism,
-        Some(KEY_LEN),
-    )
-    .map_err(|_| CryptoError::Kdf)?;
+    let argon_params = Params::new(params.memory_kib, params.iterations, params.parallelism, Some(KEY_LEN))
+        .map_err(|_| CryptoError::Kdf)?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params);
     let mut out = Zeroizing::new([0u8; KEY_LEN]);
-    argon
-        .hash_password_into(passphrase.as_bytes(), salt, out.as_mut())
-        .map_err(|_| CryptoError::Kdf)?;
+    argon.hash_password_into(passphrase.as_bytes(), salt, out.as_mut()).map_err(|_| CryptoError::Kdf)?;
     Ok(out)
 }
 
@@ -131,7 +120,8 @@ mod tests {
     fn a_file_cannot_ask_for_more_work_than_a_person_could_set() {
         use crate::archive::format::{decode_header, Header, WRAPPED_KEY_LEN};
         use crate::archive::ArchiveError;
-        let ceiling = KdfParams { memory_kib: MAX_MEMORY_KIB, iterations: MAX_ITERATIONS, parallelism: MAX_PARALLELISM };
+        let ceiling =
+            KdfParams { memory_kib: MAX_MEMORY_KIB, iterations: MAX_ITERATIONS, parallelism: MAX_PARALLELISM };
         assert!(ceiling.check().is_ok());
         // At most 256 MiB x 10 passes: about 13 times the default's work.
         let work = |p: &KdfParams| u64::from(p.memory_kib) * u64::from(p.iterations);
@@ -142,7 +132,8 @@ mod tests {
             KdfParams { parallelism: MAX_PARALLELISM + 1, ..ceiling },
             KdfParams { memory_kib: 1024 * 1024, iterations: 64, parallelism: 1 }, // minutes of Argon2
         ];
-        let header = |params| Header { params, salt: [1; 16], prefix: [2; 7], wrapped_key: [3; WRAPPED_KEY_LEN] }.encode();
+        let header =
+            |params| Header { params, salt: [1; 16], prefix: [2; 7], wrapped_key: [3; WRAPPED_KEY_LEN] }.encode();
         for p in beyond {
             assert!(matches!(p.check(), Err(CryptoError::WeakKdf(_))), "{p:?}");
             // An archive's header is refused as it is read, before any derivation.

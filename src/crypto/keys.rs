@@ -91,10 +91,8 @@ impl DataKey {
     /// [`CryptoError::Decrypt`] when the KEK is wrong (a wrong passphrase) or the bytes changed.
     pub fn unwrap(kek: &[u8; KEY_LEN], wrapped: &[u8]) -> Result<Self, CryptoError> {
         let raw = Zeroizing::new(envelope::open(kek, WRAPPED_KEY_AAD, wrapped)?);
-        let raw: [u8; KEY_LEN] = raw
-            .as_slice()
-            .try_into()
-            .map_err(|_| CryptoError::Format("data key has the wrong length"))?;
+        let raw: [u8; KEY_LEN] =
+            raw.as_slice().try_into().map_err(|_| CryptoError::Format("data key has the wrong length"))?;
         Ok(Self::from_bytes(raw))
     }
 }

@@ -19,12 +19,7 @@ fn cipher(key: &[u8; KEY_LEN]) -> Aes256Gcm {
 }
 
 /// AES-256-GCM encryption; returns ciphertext followed by the 16-byte tag.
-pub fn aes_gcm_seal(
-    key: &[u8; KEY_LEN],
-    nonce: &[u8; NONCE_LEN],
-    aad: &[u8],
-    plaintext: &[u8],
-) -> Vec<u8> {
+pub fn aes_gcm_seal(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     cipher(key)
         .encrypt(&Nonce::from(*nonce), Payload { msg: plaintext, aad })
         // Encryption fails only for messages over 64 GiB, which never reach here.
@@ -38,17 +33,13 @@ pub fn aes_gcm_open(
     aad: &[u8],
     sealed: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    cipher(key)
-        .decrypt(&Nonce::from(*nonce), Payload { msg: sealed, aad })
-        .map_err(|_| CryptoError::Decrypt)
+    cipher(key).decrypt(&Nonce::from(*nonce), Payload { msg: sealed, aad }).map_err(|_| CryptoError::Decrypt)
 }
 
 /// HKDF-SHA256 expand of `ikm` (with optional salt) into a 32-byte key.
 pub fn hkdf_sha256(salt: Option<&[u8]>, ikm: &[u8], info: &[u8]) -> [u8; KEY_LEN] {
     let mut out = [0u8; KEY_LEN];
-    Hkdf::<Sha256>::new(salt, ikm)
-        .expand(info, &mut out)
-        .expect("32 bytes is a valid HKDF-SHA256 length");
+    Hkdf::<Sha256>::new(salt, ikm).expand(info, &mut out).expect("32 bytes is a valid HKDF-SHA256 length");
     out
 }
 

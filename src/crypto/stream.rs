@@ -56,12 +56,7 @@ impl StreamSealer {
 
     /// A sealer with a chosen prefix: for test vectors only.
     pub(crate) fn with_prefix(key: &[u8; KEY_LEN], prefix: [u8; PREFIX_LEN]) -> Self {
-        StreamSealer {
-            cipher: Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key)),
-            prefix,
-            counter: 0,
-            finished: false,
-        }
+        StreamSealer { cipher: Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key)), prefix, counter: 0, finished: false }
     }
 
     /// The nonce prefix, which the reader needs (it is not secret).
@@ -108,12 +103,7 @@ pub struct OpenedChunk {
 
 impl StreamOpener {
     pub fn new(key: &[u8; KEY_LEN], prefix: [u8; PREFIX_LEN]) -> Self {
-        StreamOpener {
-            cipher: Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key)),
-            prefix,
-            counter: 0,
-            finished: false,
-        }
+        StreamOpener { cipher: Aes256Gcm::new(&Key::<Aes256Gcm>::from(*key)), prefix, counter: 0, finished: false }
     }
 
     /// Whether the chunk marked last has been opened.
@@ -184,11 +174,7 @@ mod tests {
 
     fn sealed_stream(parts: &[&[u8]]) -> Vec<Vec<u8>> {
         let mut s = StreamSealer::with_prefix(&KEY, [7; 7]);
-        parts
-            .iter()
-            .enumerate()
-            .map(|(i, p)| s.seal_chunk(p, i + 1 == parts.len()).unwrap())
-            .collect()
+        parts.iter().enumerate().map(|(i, p)| s.seal_chunk(p, i + 1 == parts.len()).unwrap()).collect()
     }
 
     #[test]

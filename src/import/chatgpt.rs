@@ -385,9 +385,9 @@ fn parts_text(content: &Value) -> Vec<String> {
 
 fn thoughts_text(content: &Value) -> String {
     if let Some(thoughts) = content.get("thoughts").and_then(Value::as_array) {
-        return join_blocks(thoughts.iter().map(|t| {
-            join_blocks([str_at(t, "summary").to_owned(), str_at(t, "content").to_owned()])
-        }));
+        return join_blocks(
+            thoughts.iter().map(|t| join_blocks([str_at(t, "summary").to_owned(), str_at(t, "content").to_owned()])),
+        );
     }
     if let Some(text) = content.get("content").and_then(Value::as_str) {
         return text.to_owned();

@@ -156,7 +156,11 @@ fn render(m: &RawMessage, at: i64, url: &str, model: Option<&str>) -> Option<Mes
                     "tool_use" => {
                         let input = block.get("input").map(|i| serde_json::to_string_pretty(i).unwrap_or_default());
                         let name = str_at(block, "name");
-                        blocks.push(format!("`{}`\n\n{}", if name.is_empty() { "tool" } else { name }, fence(&input.unwrap_or_default(), "json")));
+                        blocks.push(format!(
+                            "`{}`\n\n{}",
+                            if name.is_empty() { "tool" } else { name },
+                            fence(&input.unwrap_or_default(), "json")
+                        ));
                     }
                     "tool_result" => blocks.push(blockquote(&tool_result_text(block))),
                     _ => blocks.push(str_at(block, "text").to_owned()),
@@ -173,13 +177,8 @@ fn render(m: &RawMessage, at: i64, url: &str, model: Option<&str>) -> Option<Mes
     if !thinking.is_empty() {
         msg.metadata.insert("thinking".into(), thinking);
     }
-    let names: Vec<&str> = m
-        .files
-        .iter()
-        .chain(&m.attachments)
-        .map(|f| str_at(f, "file_name"))
-        .filter(|n| !n.is_empty())
-        .collect();
+    let names: Vec<&str> =
+        m.files.iter().chain(&m.attachments).map(|f| str_at(f, "file_name")).filter(|n| !n.is_empty()).collect();
     if !names.is_empty() {
         msg.metadata.insert("attachments".into(), names.join("\n"));
     }

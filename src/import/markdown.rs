@@ -25,11 +25,7 @@ pub fn blockquote(text: &str) -> String {
 
 /// Joins the non-empty pieces with a blank line.
 pub fn join_blocks<I: IntoIterator<Item = String>>(blocks: I) -> String {
-    blocks
-        .into_iter()
-        .filter(|b| !b.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join("\n\n")
+    blocks.into_iter().filter(|b| !b.trim().is_empty()).collect::<Vec<_>>().join("\n\n")
 }
 
 /// Seconds since the epoch (ChatGPT's float times) to milliseconds.
@@ -45,7 +41,13 @@ pub fn ms_from_secs(secs: f64) -> i64 {
 /// `+02:00`) to milliseconds since the epoch; `None` when it is not one.
 pub fn ms_from_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |from: usize, to: usize| -> Option<i64> {

@@ -52,7 +52,8 @@ impl DocTable {
 
     #[inline]
     pub fn is_live(&self, doc: u32) -> bool {
-        (doc as usize) < self.len.len() && self.deleted.get(doc as usize / 64).is_none_or(|w| w & (1 << (doc % 64)) == 0)
+        (doc as usize) < self.len.len()
+            && self.deleted.get(doc as usize / 64).is_none_or(|w| w & (1 << (doc % 64)) == 0)
     }
 
     pub fn avg_len(&self) -> f32 {
@@ -214,7 +215,11 @@ impl DocTable {
             let n = r.count()?;
             for _ in 0..n {
                 let s = r.str()?;
-                if which == 0 { t.sites.push(s.into()) } else { t.roles.push(s.into()) }
+                if which == 0 {
+                    t.sites.push(s.into())
+                } else {
+                    t.roles.push(s.into())
+                }
             }
         }
         let n = slots as usize;

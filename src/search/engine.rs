@@ -248,9 +248,8 @@ fn adjacency_bonus(terms: &impl Terms, words: &[&str], top: &mut [(u32, f32)]) {
     }
     for hit in top.iter_mut() {
         let Ok(k) = wanted.binary_search(&hit.0) else { continue };
-        let adjacent = found[0][k]
-            .iter()
-            .any(|&p| (1..words.len()).all(|i| found[i][k].binary_search(&(p + i as u32)).is_ok()));
+        let adjacent =
+            found[0][k].iter().any(|&p| (1..words.len()).all(|i| found[i][k].binary_search(&(p + i as u32)).is_ok()));
         if adjacent {
             hit.1 *= ADJACENT_BONUS;
         }
@@ -301,7 +300,8 @@ pub fn run(q: &Query, terms: &impl Terms, docs: &DocTable, limit: usize) -> Rank
         });
     }
     let total = matched.len();
-    let words: Vec<&str> = q.clauses.iter().filter_map(|c| if let Clause::Term(t) = c { Some(t.as_str()) } else { None }).collect();
+    let words: Vec<&str> =
+        q.clauses.iter().filter_map(|c| if let Clause::Term(t) = c { Some(t.as_str()) } else { None }).collect();
     let postings: u32 = words.iter().map(|w| sources(terms, w).1).sum();
     let top = if words.len() >= 2 && words.len() == q.clauses.len() && postings <= RERANK_MAX_POSTINGS {
         let mut top = keep_best(docs, matched, limit.max(RERANK));

@@ -283,7 +283,11 @@ impl Merged<'_> {
 ///
 /// Streams are walked side by side, not looked up term by term: with some 500 chunks
 /// at 100k messages, a binary search of every chunk for every term took 14 s in wasm.
-pub(crate) fn merge_live<'a>(streams: Vec<Vec<&'a Segment>>, terms: &'a MutTerms, docs: &DocTable) -> Vec<(Vec<u8>, Merged<'a>)> {
+pub(crate) fn merge_live<'a>(
+    streams: Vec<Vec<&'a Segment>>,
+    terms: &'a MutTerms,
+    docs: &DocTable,
+) -> Vec<(Vec<u8>, Merged<'a>)> {
     type Stream<'a> = Box<dyn Iterator<Item = (&'a [u8], PostingRef<'a>)> + 'a>;
     let mut its: Vec<std::iter::Peekable<Stream<'a>>> = streams
         .into_iter()
@@ -314,6 +318,10 @@ pub(crate) fn merge_live<'a>(streams: Vec<Vec<&'a Segment>>, terms: &'a MutTerms
 
 pub(crate) fn hits(docs: &DocTable, top: &[(u32, f32)]) -> Vec<Hit> {
     top.iter()
-        .map(|&(d, score)| Hit { id: docs.ids[d as usize].to_string(), conversation_id: docs.conversation_of(d).to_owned(), score })
+        .map(|&(d, score)| Hit {
+            id: docs.ids[d as usize].to_string(),
+            conversation_id: docs.conversation_of(d).to_owned(),
+            score,
+        })
         .collect()
 }

@@ -86,7 +86,11 @@ pub fn group_by_conversation(hits: &[Hit]) -> Vec<ConversationHits> {
     for hit in hits {
         match groups.iter_mut().find(|g| g.conversation_id == hit.conversation_id) {
             Some(g) => g.hits.push(hit.clone()),
-            None => groups.push(ConversationHits { conversation_id: hit.conversation_id.clone(), score: hit.score, hits: vec![hit.clone()] }),
+            None => groups.push(ConversationHits {
+                conversation_id: hit.conversation_id.clone(),
+                score: hit.score,
+                hits: vec![hit.clone()],
+            }),
         }
     }
     for g in &mut groups {

@@ -384,7 +384,9 @@ impl PersistentIndex {
         let Some((kind, rest)) = name.split_once('.') else { return Ok(()) };
         match kind {
             "a" => {
-                let Some(k) = rest.parse::<usize>().ok().filter(|&k| self.attrs_loaded.get(k) == Some(&false)) else { return Ok(()) };
+                let Some(k) = rest.parse::<usize>().ok().filter(|&k| self.attrs_loaded.get(k) == Some(&false)) else {
+                    return Ok(());
+                };
                 let from = k as u32 * ATTR_CHUNK_DOCS;
                 let to = (from + ATTR_CHUNK_DOCS).min(self.docs.slots());
                 let mut r = Reader::new(&plain);
@@ -395,7 +397,9 @@ impl PersistentIndex {
                 self.attrs_loaded[k] = true;
             }
             "d" => {
-                let Some(k) = rest.parse::<usize>().ok().filter(|&k| self.ids_loaded.get(k) == Some(&false)) else { return Ok(()) };
+                let Some(k) = rest.parse::<usize>().ok().filter(|&k| self.ids_loaded.get(k) == Some(&false)) else {
+                    return Ok(());
+                };
                 let from = k as u32 * ID_CHUNK_DOCS;
                 let to = (from + ID_CHUNK_DOCS).min(self.docs.slots());
                 let mut r = Reader::new(&plain);
@@ -432,7 +436,9 @@ impl PersistentIndex {
     /// The attribute chunks and deltas not loaded yet (what every query and update needs).
     fn missing_attrs_and_deltas(&self, out: &mut Vec<String>) {
         out.extend(self.attrs_loaded.iter().enumerate().filter(|(_, l)| !**l).map(|(k, _)| attrs_key(k)));
-        out.extend(self.manifest.deltas.iter().zip(&self.deltas).filter(|(_, d)| d.is_none()).map(|(&seq, _)| delta_key(seq)));
+        out.extend(
+            self.manifest.deltas.iter().zip(&self.deltas).filter(|(_, d)| d.is_none()).map(|(&seq, _)| delta_key(seq)),
+        );
     }
 
     fn missing_chunks(&self, chunks: impl IntoIterator<Item = usize>, out: &mut Vec<String>) {
@@ -512,7 +518,8 @@ impl PersistentIndex {
             self.docs.remove_conversation(c);
         }
         let slots = self.docs.slots();
-        let pending = self.pending.get_or_insert_with(|| Pending { terms: MutTerms::default(), first: slots, marked: false });
+        let pending =
+            self.pending.get_or_insert_with(|| Pending { terms: MutTerms::default(), first: slots, marked: false });
         for doc in &added {
             add_doc(&mut self.docs, &mut pending.terms, &mut self.scratch, doc);
         }
@@ -535,7 +542,8 @@ impl PersistentIndex {
             return Ok(Step::Need(need));
         }
         let slots = self.docs.slots();
-        let pending = self.pending.get_or_insert_with(|| Pending { terms: MutTerms::default(), first: slots, marked: false });
+        let pending =
+            self.pending.get_or_insert_with(|| Pending { terms: MutTerms::default(), first: slots, marked: false });
         let mut writes = Writes::default();
         if merges == Merges::Deferred {
             if !pending.marked {
@@ -610,7 +618,12 @@ impl PersistentIndex {
     }
 
     /// Replaces the term chunks by `merged` as generation `gen` (in memory too).
-    fn write_chunks(&mut self, merged: &[(Vec<u8>, Merged<'_>)], gen: u32, writes: &mut Writes) -> Result<(), SearchError> {
+    fn write_chunks(
+        &mut self,
+        merged: &[(Vec<u8>, Merged<'_>)],
+        gen: u32,
+        writes: &mut Writes,
+    ) -> Result<(), SearchError> {
         let ranges = split_chunks(merged, self.chunk_bytes);
         self.manifest.gen = gen;
         self.manifest.deltas.clear();

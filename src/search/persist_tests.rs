@@ -22,10 +22,13 @@ impl Bytes {
 
     fn give(&self, names: Vec<String>) -> Opened {
         self.reads.borrow_mut().extend(names.iter().cloned());
-        names.into_iter().map(|n| {
-            let plain = self.map.get(&n).cloned();
-            (n, plain)
-        }).collect()
+        names
+            .into_iter()
+            .map(|n| {
+                let plain = self.map.get(&n).cloned();
+                (n, plain)
+            })
+            .collect()
     }
 
     /// Applies writes as the vault's one atomic write does: removals, then puts.
@@ -45,7 +48,11 @@ impl Bytes {
         PersistentIndex::open(self.give(PersistentIndex::open_needs()))
     }
 
-    fn drive<T>(&self, ix: &mut PersistentIndex, mut step: impl FnMut(&mut PersistentIndex) -> Result<Step<T>, SearchError>) -> Result<T, SearchError> {
+    fn drive<T>(
+        &self,
+        ix: &mut PersistentIndex,
+        mut step: impl FnMut(&mut PersistentIndex) -> Result<Step<T>, SearchError>,
+    ) -> Result<T, SearchError> {
         for _ in 0..4 {
             match step(ix)? {
                 Step::Done(t) => return Ok(t),
@@ -60,7 +67,13 @@ impl Bytes {
     }
 
     /// An update as the vault runs it: what staging needs, staging, then the writes.
-    fn update(&self, ix: &mut PersistentIndex, added: Vec<Doc>, removed: &[String], merges: Merges) -> Result<Writes, SearchError> {
+    fn update(
+        &self,
+        ix: &mut PersistentIndex,
+        added: Vec<Doc>,
+        removed: &[String],
+        merges: Merges,
+    ) -> Result<Writes, SearchError> {
         ix.load(self.give(ix.stage_needs()))?;
         ix.stage(added, removed)?;
         self.drive(ix, |ix| ix.writes(merges))
@@ -68,9 +81,30 @@ impl Bytes {
 }
 
 const WORDS: [&str; 24] = [
-    "vault", "archive", "passphrase", "encryption", "sourdough", "kayak", "lattice", "quantum", "garden", "harbor",
-    "violin", "pepper", "glacier", "compiler", "borrow", "checker", "meadow", "saffron", "orbit", "tunnel", "cobalt",
-    "ember", "fjord", "nectar",
+    "vault",
+    "archive",
+    "passphrase",
+    "encryption",
+    "sourdough",
+    "kayak",
+    "lattice",
+    "quantum",
+    "garden",
+    "harbor",
+    "violin",
+    "pepper",
+    "glacier",
+    "compiler",
+    "borrow",
+    "checker",
+    "meadow",
+    "saffron",
+    "orbit",
+    "tunnel",
+    "cobalt",
+    "ember",
+    "fjord",
+    "nectar",
 ];
 
 /// `n` messages, 10 a conversation, each with a unique word `w{i}` and a few shared ones.
@@ -119,7 +153,8 @@ fn ids(r: &SearchResults) -> Vec<String> {
     v
 }
 
-const QUERIES: [&str; 8] = ["vault ", "w123 ", "harb", "\"unique w12\"", "数据库索引", "site:claude glacier", "kayak role:assistant", "w1"];
+const QUERIES: [&str; 8] =
+    ["vault ", "w123 ", "harb", "\"unique w12\"", "数据库索引", "site:claude glacier", "kayak role:assistant", "w1"];
 
 #[test]
 fn the_persisted_index_finds_what_the_in_memory_index_finds() {
@@ -151,7 +186,9 @@ fn a_cold_open_reads_the_manifest_and_a_query_reads_only_the_chunks_it_needs() {
 
     // Asked for in two steps: the attributes, deltas and the term's chunk; then the
     // ids of the hits.
-    assert!(matches!(ix.search("w1234 ", 10).unwrap(), Step::Need(names) if names.iter().all(|n| !n.starts_with("d."))));
+    assert!(
+        matches!(ix.search("w1234 ", 10).unwrap(), Step::Need(names) if names.iter().all(|n| !n.starts_with("d.")))
+    );
     let r = store.search(&mut ix, "w1234 ", 10).unwrap();
     assert_eq!(ids(&r), ["m1234"]);
     let reads = store.take_reads();
@@ -384,16 +421,17 @@ fn the_manifest_format_is_pinned() {
     docs.push("m1", "c1", "claude", "user", 1_700_000_000_000, 5);
     docs.push("m2", "c1", "claude", "assistant", 1_700_000_060_000, 7);
     docs.delete(0);
-    let m = Manifest { gen: 3, next_seq: 9, chunk_first: vec![b"alpha".to_vec(), b"kayak".to_vec()], deltas: vec![7, 8] };
+    let m =
+        Manifest { gen: 3, next_seq: 9, chunk_first: vec![b"alpha".to_vec(), b"kayak".to_vec()], deltas: vec![7, 8] };
     let bytes = m.encode(&docs);
-    let pinned = "544b4d460103090201070106636c6175646502047573657209617373697374616e7401000205616c706861056b6179616b020708";
+    let pinned =
+        "544b4d460103090201070106636c6175646502047573657209617373697374616e7401000205616c706861056b6179616b020708";
     assert_eq!(hex::encode(&bytes), pinned);
     let (back, table) = Manifest::decode(&hex::decode(pinned).unwrap()).unwrap();
     assert_eq!((back.gen, back.next_seq, back.chunk_first, back.deltas), (3, 9, m.chunk_first, vec![7, 8]));
     assert_eq!((table.slots(), table.live, table.total_len), (2, 1, 7));
     assert!(!table.is_live(0) && table.is_live(1));
 }
-
 
 /// Figures for bench/search/README.md, not a check: how much a cold worker decrypts.
 /// `cargo test --release --lib cold_query_figures -- --ignored --nocapture` after
@@ -424,22 +462,40 @@ fn cold_query_figures() {
     let mut store = Bytes::default();
     let (_, writes) = PersistentIndex::rebuild(docs.clone()).unwrap();
     let chunks = put_names(&writes).iter().filter(|k| k.starts_with("t.")).count();
-    println!("index: {} records, {chunks} term chunks, {:.1} MiB sealed", writes.put.len(), kib(sealed_bytes(&writes)) / 1024.0);
+    println!(
+        "index: {} records, {chunks} term chunks, {:.1} MiB sealed",
+        writes.put.len(),
+        kib(sealed_bytes(&writes)) / 1024.0
+    );
     store.apply(writes);
-    let read = |store: &Bytes, keys: &[String]| -> usize { keys.iter().map(|k| store.map.get(k).map_or(0, |v| v.len() + ENVELOPE_OVERHEAD)).sum() };
+    let read = |store: &Bytes, keys: &[String]| -> usize {
+        keys.iter().map(|k| store.map.get(k).map_or(0, |v| v.len() + ENVELOPE_OVERHEAD)).sum()
+    };
     for q in ["spreadsheet ", "encryp", "con", "those ", "site:chatgpt after:2024-03-01"] {
         let mut ix = store.open().unwrap();
         let opened = store.take_reads();
         let r = store.search(&mut ix, q, 10).unwrap();
         let reads = store.take_reads();
-        println!("{q:?}: open reads {:.1} KiB; the first query reads {} records, {:.0} KiB ({} hits)", kib(read(&store, &opened)), reads.len(), kib(read(&store, &reads)), r.total);
+        println!(
+            "{q:?}: open reads {:.1} KiB; the first query reads {} records, {:.0} KiB ({} hits)",
+            kib(read(&store, &opened)),
+            reads.len(),
+            kib(read(&store, &reads)),
+            r.total
+        );
     }
     let mut ix = store.open().unwrap();
     for round in 0..2 {
-        let new: Vec<Doc> = docs[round * 20..round * 20 + 20].iter().map(|d| Doc { id: format!("new{}", d.id), ..d.clone() }).collect();
+        let new: Vec<Doc> =
+            docs[round * 20..round * 20 + 20].iter().map(|d| Doc { id: format!("new{}", d.id), ..d.clone() }).collect();
         let writes = store.update(&mut ix, new, &[], Merges::Normal).unwrap();
         let reads = store.take_reads();
-        println!("update of 20 messages: reads {:.0} KiB, writes {} records, {:.0} KiB", kib(read(&store, &reads)), writes.put.len() + writes.removed.len(), kib(sealed_bytes(&writes)));
+        println!(
+            "update of 20 messages: reads {:.0} KiB, writes {} records, {:.0} KiB",
+            kib(read(&store, &reads)),
+            writes.put.len() + writes.removed.len(),
+            kib(sealed_bytes(&writes))
+        );
         store.apply(writes);
     }
 }

@@ -215,7 +215,6 @@ impl MutTerms {
     pub fn iter_sorted(&self) -> impl Iterator<Item = (&[u8], PostingRef<'_>)> {
         self.sorted.iter().map(|&id| (self.term(id).as_bytes(), self.lists[id as usize].as_ref()))
     }
-
 }
 
 /// Frozen, sorted postings in one buffer.
@@ -289,7 +288,14 @@ impl Segment {
             }
             prev = Some(term);
             let term_at = (term.as_ptr() as usize - buf.as_ptr() as usize) as u32;
-            entries.push(Entry { term_at, term_len: term.len() as u32, df: r.u32()?, docs_at: 0, docs_len: r.u32()?, pos_len: r.u32()? });
+            entries.push(Entry {
+                term_at,
+                term_len: term.len() as u32,
+                df: r.u32()?,
+                docs_at: 0,
+                docs_len: r.u32()?,
+                pos_len: r.u32()?,
+            });
         }
         let mut at = r.at as u64;
         for e in &mut entries {

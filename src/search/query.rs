@@ -204,8 +204,15 @@ pub fn parse(input: &str) -> Query {
             if known {
                 continue;
             }
-            if !key.is_empty() && key.len() <= 12 && key.chars().all(|c| c.is_ascii_alphabetic()) && !value.starts_with("//") {
-                note(&mut hints, format!("{key}: is not a filter (use site:, role:, before:, after:); searched as words."));
+            if !key.is_empty()
+                && key.len() <= 12
+                && key.chars().all(|c| c.is_ascii_alphabetic())
+                && !value.starts_with("//")
+            {
+                note(
+                    &mut hints,
+                    format!("{key}: is not a filter (use site:, role:, before:, after:); searched as words."),
+                );
             }
         }
         last_word = word_clauses(piece, &mut q.clauses);

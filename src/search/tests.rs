@@ -189,7 +189,20 @@ fn bad_queries_give_an_answer_or_a_hint_never_a_panic() {
     assert!(r.hint.unwrap().contains("not a filter"));
     let r = ix.search("pizza before:2024-02-31", 10);
     assert_eq!((r.total, r.hint.is_some()), (2, true));
-    for q in ["\"", "\"\"", ":", "site:", "role:", "before:", "a", "\u{0301}", "ｆｕｌｌ", "🦀🦀", "\0", "x".repeat(10_000).as_str()] {
+    for q in [
+        "\"",
+        "\"\"",
+        ":",
+        "site:",
+        "role:",
+        "before:",
+        "a",
+        "\u{0301}",
+        "ｆｕｌｌ",
+        "🦀🦀",
+        "\0",
+        "x".repeat(10_000).as_str(),
+    ] {
         let _ = ix.search(q, 10);
     }
     assert_eq!(ix.search("pizza ", 0).total, 2);
@@ -228,7 +241,8 @@ fn a_few_bytes_claiming_millions_of_documents_are_refused_before_allocating() {
 #[test]
 fn hits_are_grouped_by_conversation_best_first() {
     let hit = |id: &str, c: &str, score| Hit { id: id.into(), conversation_id: c.into(), score };
-    let groups = group_by_conversation(&[hit("a", "x", 3.0), hit("b", "y", 2.5), hit("c", "x", 2.0), hit("d", "z", 1.0)]);
+    let groups =
+        group_by_conversation(&[hit("a", "x", 3.0), hit("b", "y", 2.5), hit("c", "x", 2.0), hit("d", "z", 1.0)]);
     let shape: Vec<(&str, Vec<&str>)> =
         groups.iter().map(|g| (g.conversation_id.as_str(), g.hits.iter().map(|h| h.id.as_str()).collect())).collect();
     assert_eq!(shape, [("x", vec!["a", "c"]), ("y", vec!["b"]), ("z", vec!["d"])]);

@@ -190,7 +190,10 @@ mod tests {
 
     #[test]
     fn words_are_lowercased_and_lose_their_accents() {
-        assert_eq!(words("Crème Brûlée, NAÏVE Straße Øresund ｆｕｌｌ"), ["creme", "brulee", "naive", "strasse", "oresund", "full"]);
+        assert_eq!(
+            words("Crème Brûlée, NAÏVE Straße Øresund ｆｕｌｌ"),
+            ["creme", "brulee", "naive", "strasse", "oresund", "full"]
+        );
         // Decomposed input (e + combining acute) folds like the composed one.
         assert_eq!(words("cafe\u{301} café"), ["cafe", "cafe"]);
     }

@@ -8,9 +8,7 @@
 //! An upgrade creates what is missing and never touches existing records. A database
 //! written by a newer schema is refused before anything is read or written.
 
-use idb::{
-    Database, DatabaseEvent, Error as IdbError, Factory, KeyRange, Query, TransactionMode, TransactionResult,
-};
+use idb::{Database, DatabaseEvent, Error as IdbError, Factory, KeyRange, Query, TransactionMode, TransactionResult};
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -46,9 +44,7 @@ impl IndexedDbStore {
     /// when IndexedDB is unavailable (private windows of some browsers, a full disk).
     pub async fn open(name: &str) -> Result<Self, StoreError> {
         let factory = Factory::new().map_err(|e| StoreError::Open(describe(&e)))?;
-        let mut request = factory
-            .open(name, Some(SCHEMA_VERSION))
-            .map_err(|e| StoreError::Open(describe(&e)))?;
+        let mut request = factory.open(name, Some(SCHEMA_VERSION)).map_err(|e| StoreError::Open(describe(&e)))?;
         request.on_upgrade_needed(|event| {
             let Ok(db) = event.database() else { return };
             let existing = db.store_names();
@@ -136,12 +132,9 @@ impl Store for IndexedDbStore {
         let os = self.read_tx(store)?;
         let range = key_range(prefix)?;
         // Both requests run in one transaction, so keys and values describe one snapshot.
-        let keys = os
-            .get_all_keys(Some(Query::KeyRange(range.clone())), None)
-            .map_err(|e| StoreError::Read(describe(&e)))?;
-        let values = os
-            .get_all(Some(Query::KeyRange(range)), None)
-            .map_err(|e| StoreError::Read(describe(&e)))?;
+        let keys =
+            os.get_all_keys(Some(Query::KeyRange(range.clone())), None).map_err(|e| StoreError::Read(describe(&e)))?;
+        let values = os.get_all(Some(Query::KeyRange(range)), None).map_err(|e| StoreError::Read(describe(&e)))?;
         let keys = keys.await.map_err(|e| StoreError::Read(describe(&e)))?;
         let values = values.await.map_err(|e| StoreError::Read(describe(&e)))?;
         keys.into_iter()
@@ -155,10 +148,7 @@ impl Store for IndexedDbStore {
 
     async fn count(&self, store: StoreName) -> Result<u32, StoreError> {
         let os = self.read_tx(store)?;
-        os.count(None)
-            .map_err(|e| StoreError::Read(describe(&e)))?
-            .await
-            .map_err(|e| StoreError::Read(describe(&e)))
+        os.count(None).map_err(|e| StoreError::Read(describe(&e)))?.await.map_err(|e| StoreError::Read(describe(&e)))
     }
 
     async fn apply(&self, ops: Vec<Op>) -> Result<(), StoreError> {
@@ -171,9 +161,10 @@ impl Store for IndexedDbStore {
         let mut names: Vec<&str> = ops
             .iter()
             .map(|op| match op {
-                Op::Put { store, .. } | Op::Delete { store, .. } | Op::DeletePrefix { store, .. } | Op::Seal { store, .. } => {
-                    store.as_str()
-                }
+                Op::Put { store, .. }
+                | Op::Delete { store, .. }
+                | Op::DeletePrefix { store, .. }
+                | Op::Seal { store, .. } => store.as_str(),
             })
             .collect();
         names.sort_unstable();

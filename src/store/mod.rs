@@ -4,9 +4,9 @@
 //! Every value a Store holds is already sealed (or, in `meta`, public parameters);
 //! keys are opaque strings (hex HMACs), so the store never learns ids or titles.
 
-pub mod memory;
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
+pub mod memory;
 
 use thiserror::Error;
 
@@ -27,13 +27,8 @@ pub enum StoreName {
 }
 
 impl StoreName {
-    pub const ALL: [StoreName; 5] = [
-        StoreName::Meta,
-        StoreName::Conversations,
-        StoreName::Messages,
-        StoreName::Inbox,
-        StoreName::Index,
-    ];
+    pub const ALL: [StoreName; 5] =
+        [StoreName::Meta, StoreName::Conversations, StoreName::Messages, StoreName::Inbox, StoreName::Index];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -49,14 +44,28 @@ impl StoreName {
 /// One write of an atomic batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
-    Put { store: StoreName, key: String, value: Vec<u8> },
-    Delete { store: StoreName, key: String },
+    Put {
+        store: StoreName,
+        key: String,
+        value: Vec<u8>,
+    },
+    Delete {
+        store: StoreName,
+        key: String,
+    },
     /// Deletes every key that starts with `prefix`.
-    DeletePrefix { store: StoreName, prefix: String },
+    DeletePrefix {
+        store: StoreName,
+        prefix: String,
+    },
     /// A record still to be sealed: the vault turns it into a `Put` of its envelope,
     /// all of a batch's at once, before the write (the vault's single write path). A store refuses a
     /// batch that still holds one, so plaintext is never stored.
-    Seal { store: StoreName, key: String, plain: Plain },
+    Seal {
+        store: StoreName,
+        key: String,
+        plain: Plain,
+    },
 }
 
 impl Op {

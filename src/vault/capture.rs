@@ -4,8 +4,8 @@
 
 use serde::Serialize;
 
-use super::limits::fit_snapshot;
 use super::conversations::{Partial, Stored};
+use super::limits::fit_snapshot;
 use super::records::{ConversationRecord, InboxEntry, BLOCK_LEN};
 use super::write::Change;
 use super::{Unlocked, Vault};
@@ -37,30 +37,15 @@ impl<S: Store> Vault<S> {
     /// # Errors
     /// [`VaultError::NoVault`] before a vault exists; [`VaultError::InvalidInput`] for a
     /// malformed or oversized snapshot; storage errors (nothing is half-written).
-    pub async fn capture(
-        &self,
-        snapshot: &Snapshot,
-        now: i64,
-    ) -> Result<CaptureOutcome, VaultError> {
+    pub async fn capture(&self, snapshot: &Snapshot, now: i64) -> Result<CaptureOutcome, VaultError> {
         let snapshot = &*fit_snapshot(snapshot)?;
         let Some(keys) = self.unlocked.borrow().clone() else {
-            return self
-                .queue_in_inbox(InboxEntry {
-                    at: now,
-                    snapshot: Some(snapshot.clone()),
-                    thread: None,
-                })
-                .await;
+            return self.queue_in_inbox(InboxEntry { at: now, snapshot: Some(snapshot.clone()), thread: None }).await;
         };
-        let k = keys
-            .data
-            .derive_store_key(&[snapshot.site.as_str(), &snapshot.conversation_id]);
-        let mut base = self
-            .load_for_merge(&k, &snapshot.site, &snapshot.conversation_id)
-            .await?;
+        let k = keys.data.derive_store_key(&[snapshot.site.as_str(), &snapshot.conversation_id]);
+        let mut base = self.load_for_merge(&k, &snapshot.site, &snapshot.conversation_id).await?;
         let outcome = base.merge_snapshot(snapshot, now);
-        self.commit_capture(&keys, k, base.settle(outcome), base.is_whole())
-            .await
+        self.commit_capture(&keys, k, base.settle(outcome), base.is_whole()).await
     }
 
     /// Takes the whole thread of a conversation read from the site's own data (see
@@ -69,30 +54,15 @@ impl<S: Store> Vault<S> {
     ///
     /// # Errors
     /// As [`Vault::capture`].
-    pub async fn capture_thread(
-        &self,
-        mut thread: Conversation,
-        now: i64,
-    ) -> Result<CaptureOutcome, VaultError> {
+    pub async fn capture_thread(&self, mut thread: Conversation, now: i64) -> Result<CaptureOutcome, VaultError> {
         thread.fit_vault_limits()?;
         let Some(keys) = self.unlocked.borrow().clone() else {
-            return self
-                .queue_in_inbox(InboxEntry {
-                    at: now,
-                    snapshot: None,
-                    thread: Some(thread),
-                })
-                .await;
+            return self.queue_in_inbox(InboxEntry { at: now, snapshot: None, thread: Some(thread) }).await;
         };
-        let k = keys
-            .data
-            .derive_store_key(&[thread.site.as_str(), &thread.conversation_id]);
-        let mut base = self
-            .load_for_merge(&k, &thread.site, &thread.conversation_id)
-            .await?;
+        let k = keys.data.derive_store_key(&[thread.site.as_str(), &thread.conversation_id]);
+        let mut base = self.load_for_merge(&k, &thread.site, &thread.conversation_id).await?;
         let outcome = merge_thread(base.conversation.take(), thread, now);
-        self.commit_capture(&keys, k, base.settle(outcome), base.is_whole())
-            .await
+        self.commit_capture(&keys, k, base.settle(outcome), base.is_whole()).await
     }
 
     /// Writes what a capture's merge changed, and keeps the merged conversation for the
@@ -109,28 +79,14 @@ impl<S: Store> Vault<S> {
             if keep {
                 *self.last_captured.borrow_mut() = Some((k.clone(), outcome.conversation));
             }
-            return Ok(CaptureOutcome {
-                id: Some(k),
-                added: 0,
-                updated: 0,
-                queued: false,
-            });
+            return Ok(CaptureOutcome { id: Some(k), added: 0, updated: 0, queued: false });
         }
         let mut change = Change::default();
-        change.write_conversation(
-            keys,
-            &k,
-            &outcome.conversation,
-            outcome.changed.iter().copied(),
-        );
+        change.write_conversation(keys, &k, &outcome.conversation, outcome.changed.iter().copied());
         change.message_delta = (outcome.added > 0).then_some(outcome.added as i64);
         self.commit(keys, change).await?;
-        let result = CaptureOutcome {
-            id: Some(k.clone()),
-            added: outcome.added,
-            updated: outcome.updated,
-            queued: false,
-        };
+        let result =
+            CaptureOutcome { id: Some(k.clone()), added: outcome.added, updated: outcome.updated, queued: false };
         if keep {
             *self.last_captured.borrow_mut() = Some((k, outcome.conversation));
         }
@@ -143,12 +99,7 @@ impl<S: Store> Vault<S> {
     /// into what could be read ([`Base::partial`]); so is one whose record does not
     /// open, its blocks found by their keys and its record written again from the
     /// capture (title, url and dates as the capture gives them).
-    pub(super) async fn load_for_merge(
-        &self,
-        k: &str,
-        site: &Site,
-        conversation_id: &str,
-    ) -> Result<Base, VaultError> {
+    pub(super) async fn load_for_merge(&self, k: &str, site: &Site, conversation_id: &str) -> Result<Base, VaultError> {
         let cached = self.last_captured.borrow_mut().take_if(|(key, _)| key == k);
         if let Some((_, conv)) = cached {
             return Ok(Base::whole(Some(conv)));
@@ -158,10 +109,7 @@ impl<S: Store> Vault<S> {
             Some(Stored::Partial(partial)) => Ok(Base::partial(partial)),
             Some(Stored::DamagedRecord(_)) => {
                 let blocks = self.probe_blocks(k).await?;
-                let message_count = blocks
-                    .iter()
-                    .map(|b| b.as_ref().map_or(BLOCK_LEN, Vec::len))
-                    .sum::<usize>() as u32;
+                let message_count = blocks.iter().map(|b| b.as_ref().map_or(BLOCK_LEN, Vec::len)).sum::<usize>() as u32;
                 let record = ConversationRecord {
                     site: site.clone(),
                     conversation_id: conversation_id.to_owned(),
@@ -232,10 +180,7 @@ impl Base {
                 Some(m)
             })
             .collect();
-        Base {
-            conversation: Some(partial.record.into_conversation(readable)),
-            gaps: Some(Gaps { count, original }),
-        }
+        Base { conversation: Some(partial.record.into_conversation(readable)), gaps: Some(Gaps { count, original }) }
     }
 
     /// Merges a page snapshot into the conversation ([`merge`]). Read in part, the
@@ -247,11 +192,7 @@ impl Base {
     pub fn merge_snapshot(&mut self, snapshot: &Snapshot, now: i64) -> MergeOutcome {
         let stored = self.conversation.take();
         let lead = match (&self.gaps, &stored) {
-            (Some(_), Some(conv)) => snapshot
-                .messages
-                .iter()
-                .position(|s| is_stored(&conv.messages, s))
-                .unwrap_or(0),
+            (Some(_), Some(conv)) => snapshot.messages.iter().position(|s| is_stored(&conv.messages, s)).unwrap_or(0),
             _ => 0,
         };
         if lead == 0 {
@@ -344,11 +285,7 @@ mod tests {
         assert_eq!((out.added, out.queued), (2, false));
         let before = v.store().raw();
         assert_eq!(block_on(v.capture(&s1, 11)).unwrap().added, 0);
-        assert_eq!(
-            v.store().raw(),
-            before,
-            "an identical snapshot writes nothing"
-        );
+        assert_eq!(v.store().raw(), before, "an identical snapshot writes nothing");
         let s2 = snapshot("a", &[(Role::Assistant, "hi there"), (Role::User, "next")]);
         let out = block_on(v.capture(&s2, 12)).unwrap();
         assert_eq!(out.added, 1);
@@ -371,11 +308,7 @@ mod tests {
                 .map(|i| crate::model::Message {
                     turn_id: Some(format!("t{i}")),
                     ..crate::model::Message::new(
-                        if i % 2 == 0 {
-                            Role::User
-                        } else {
-                            Role::Assistant
-                        },
+                        if i % 2 == 0 { Role::User } else { Role::Assistant },
                         format!("turn {i} about the moon"),
                     )
                 })
@@ -386,13 +319,8 @@ mod tests {
     #[test]
     fn a_thread_joins_what_the_page_showed_searchable_and_locked_it_waits_in_the_inbox() {
         let v = vault();
-        let shown = snapshot(
-            "a",
-            &[
-                (Role::User, "turn 38 about the moon"),
-                (Role::Assistant, "turn 39 about the moon"),
-            ],
-        );
+        let shown =
+            snapshot("a", &[(Role::User, "turn 38 about the moon"), (Role::Assistant, "turn 39 about the moon")]);
         block_on(v.capture(&shown, 1)).unwrap();
         let out = block_on(v.capture_thread(thread("a", 40), 2)).unwrap();
         assert_eq!(out.added, 38);
@@ -400,43 +328,21 @@ mod tests {
         assert_eq!(conv.messages.len(), 40);
         assert_eq!(conv.messages[0].markdown, "turn 0 about the moon");
         assert_eq!(block_on(v.search("\"turn 0 about\"", 5)).unwrap().total, 1);
-        assert_eq!(
-            block_on(v.capture_thread(thread("a", 40), 3))
-                .unwrap()
-                .added,
-            0
-        );
+        assert_eq!(block_on(v.capture_thread(thread("a", 40), 3)).unwrap().added, 0);
 
         v.lock();
-        assert!(
-            block_on(v.capture_thread(thread("b", 10), 4))
-                .unwrap()
-                .queued
-        );
-        let inbox: Vec<_> = v
-            .store()
-            .raw()
-            .into_iter()
-            .filter(|(s, _, _)| *s == StoreName::Inbox)
-            .collect();
-        assert!(inbox
-            .iter()
-            .all(|(_, _, value)| !String::from_utf8_lossy(value).contains("moon")));
+        assert!(block_on(v.capture_thread(thread("b", 10), 4)).unwrap().queued);
+        let inbox: Vec<_> = v.store().raw().into_iter().filter(|(s, _, _)| *s == StoreName::Inbox).collect();
+        assert!(inbox.iter().all(|(_, _, value)| !String::from_utf8_lossy(value).contains("moon")));
         block_on(v.unlock(PASS)).unwrap();
         let report = block_on(v.drain_inbox()).unwrap();
-        assert_eq!(
-            (report.snapshots, report.added, report.unreadable),
-            (1, 10, 0)
-        );
+        assert_eq!((report.snapshots, report.added, report.unreadable), (1, 10, 0));
     }
 
     #[test]
     fn captures_without_a_vault_or_oversized_are_refused() {
         let v = Vault::new(MemoryStore::new());
-        assert_eq!(
-            block_on(v.capture(&snapshot("a", &[(Role::User, "x")]), 1)).unwrap_err(),
-            VaultError::NoVault
-        );
+        assert_eq!(block_on(v.capture(&snapshot("a", &[(Role::User, "x")]), 1)).unwrap_err(), VaultError::NoVault);
         let v = vault();
         let long_id = "i".repeat(crate::vault::MAX_ID_BYTES + 1);
         assert!(matches!(
@@ -453,10 +359,7 @@ mod tests {
         let out = block_on(v.capture(&first, 1)).unwrap();
         assert_eq!(out.added, 2);
         let id = out.id.unwrap();
-        let later = snapshot(
-            "a",
-            &[(Role::User, "paste"), (Role::Assistant, &big), (Role::User, "next turn")],
-        );
+        let later = snapshot("a", &[(Role::User, "paste"), (Role::Assistant, &big), (Role::User, "next turn")]);
         assert_eq!(block_on(v.capture(&later, 2)).unwrap().added, 1);
         // The same huge turn again is the same (cut) text: nothing is rewritten.
         assert_eq!(block_on(v.capture(&later, 3)).unwrap().updated, 0);

@@ -4,9 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::limits::{check_key, fit_conversation};
-use super::records::{
-    block_key, newest_first, record_from, ConversationRecord, MessageBlock, BLOCK_LEN,
-};
+use super::records::{block_key, newest_first, record_from, ConversationRecord, MessageBlock, BLOCK_LEN};
 use super::write::Change;
 use super::{Unlocked, Vault};
 use crate::crypto::bulk::ToOpen;
@@ -56,15 +54,10 @@ impl<S: Store> Vault<S> {
     pub async fn put_conversation(&self, conv: &Conversation) -> Result<String, VaultError> {
         let conv = &*fit_conversation(conv)?;
         let keys = self.keys()?;
-        let k = keys
-            .data
-            .derive_store_key(&[conv.site.as_str(), &conv.conversation_id]);
+        let k = keys.data.derive_store_key(&[conv.site.as_str(), &conv.conversation_id]);
         let before = self.stored_message_count(&keys, &k).await;
         let mut change = Change::default();
-        change.ops.push(Op::DeletePrefix {
-            store: StoreName::Messages,
-            prefix: format!("{k}:"),
-        });
+        change.ops.push(Op::DeletePrefix { store: StoreName::Messages, prefix: format!("{k}:") });
         change.write_conversation(&keys, &k, conv, 0..conv.messages.len());
         change.message_delta = Some(conv.messages.len() as i64 - before);
         change.replaced.push(k.clone());
@@ -78,14 +71,8 @@ impl<S: Store> Vault<S> {
         check_key(id)?;
         let count = self.stored_message_count(&keys, id).await;
         let mut change = Change::default();
-        change.ops.push(Op::Delete {
-            store: StoreName::Conversations,
-            key: id.to_owned(),
-        });
-        change.ops.push(Op::DeletePrefix {
-            store: StoreName::Messages,
-            prefix: format!("{id}:"),
-        });
+        change.ops.push(Op::Delete { store: StoreName::Conversations, key: id.to_owned() });
+        change.ops.push(Op::DeletePrefix { store: StoreName::Messages, prefix: format!("{id}:") });
         change.message_delta = Some(-count);
         change.deleted.push(id.to_owned());
         self.commit(&keys, change).await
@@ -95,13 +82,7 @@ impl<S: Store> Vault<S> {
     async fn stored_message_count(&self, keys: &Unlocked, k: &str) -> i64 {
         match self.store.get(StoreName::Conversations, k).await {
             Ok(Some(sealed)) => self
-                .open_json::<ConversationRecord>(
-                    keys,
-                    StoreName::Conversations,
-                    k,
-                    &sealed,
-                    "a conversation",
-                )
+                .open_json::<ConversationRecord>(keys, StoreName::Conversations, k, &sealed, "a conversation")
                 .map_or(0, |r| r.message_count as i64),
             _ => 0,
         }
@@ -132,10 +113,7 @@ impl<S: Store> Vault<S> {
     /// Strict: a conversation that cannot be read whole fails the call with
     /// [`VaultError::Damaged`] (an import must not merge into what it cannot see); see
     /// [`Vault::read_conversations`] for a read that sets damaged ones aside.
-    pub async fn get_conversations(
-        &self,
-        ids: &[String],
-    ) -> Result<Vec<Option<Conversation>>, VaultError> {
+    pub async fn get_conversations(&self, ids: &[String]) -> Result<Vec<Option<Conversation>>, VaultError> {
         self.read_stored(ids)
             .await?
             .into_iter()
@@ -143,9 +121,9 @@ impl<S: Store> Vault<S> {
                 Stored::Missing => Ok(None),
                 Stored::Whole(conv) => Ok(Some(conv)),
                 Stored::DamagedRecord(e) => Err(e),
-                Stored::Partial(_) => Err(VaultError::Damaged(
-                    "a block of messages of this conversation is missing or damaged".into(),
-                )),
+                Stored::Partial(_) => {
+                    Err(VaultError::Damaged("a block of messages of this conversation is missing or damaged".into()))
+                }
             })
             .collect()
     }
@@ -180,10 +158,7 @@ impl<S: Store> Vault<S> {
         }
         let mut records = Vec::with_capacity(ids.len());
         let mut block_keys = Vec::new();
-        for (id, sealed) in ids
-            .iter()
-            .zip(self.store.get_many(StoreName::Conversations, ids).await?)
-        {
+        for (id, sealed) in ids.iter().zip(self.store.get_many(StoreName::Conversations, ids).await?) {
             let record = match sealed {
                 Some(sealed) => {
                     match self.open_json::<ConversationRecord>(
@@ -206,28 +181,18 @@ impl<S: Store> Vault<S> {
             records.push(record);
         }
         // Every block opened at once (in the browser by WebCrypto: see `crypto::bulk`).
-        let sealed_blocks = self
-            .store
-            .get_many(StoreName::Messages, &block_keys)
-            .await?;
+        let sealed_blocks = self.store.get_many(StoreName::Messages, &block_keys).await?;
         let to_open: Vec<ToOpen<'_>> = block_keys
             .iter()
             .zip(&sealed_blocks)
             .filter_map(|(bk, sealed)| {
-                Some(ToOpen {
-                    store: StoreName::Messages.as_str(),
-                    key: bk,
-                    sealed: sealed.as_deref()?,
-                })
+                Some(ToOpen { store: StoreName::Messages.as_str(), key: bk, sealed: sealed.as_deref()? })
             })
             .collect();
         let mut opened = keys.sealer.open_all(&keys.data, &to_open).await.into_iter();
         drop(to_open);
-        let mut blocks = sealed_blocks.iter().map(|sealed| {
-            sealed
-                .as_ref()
-                .map(|_| opened.next().expect("one per block"))
-        });
+        let mut blocks =
+            sealed_blocks.iter().map(|sealed| sealed.as_ref().map(|_| opened.next().expect("one per block")));
         let mut out = Vec::with_capacity(ids.len());
         for rec in records {
             let rec = match rec {
@@ -246,22 +211,17 @@ impl<S: Store> Vault<S> {
             for (b, opened) in blocks.by_ref().take(count.div_ceil(BLOCK_LEN)).enumerate() {
                 let first = b * BLOCK_LEN;
                 let len = BLOCK_LEN.min(count - first);
-                let block = opened.and_then(|opened| {
-                    record_from::<MessageBlock>(opened, "a message of this conversation").ok()
-                });
-                read.push(
-                    block
-                        .filter(|block| block.first as usize == first && block.messages.len() >= len)
-                        .map(|mut block| {
-                            block.messages.truncate(len);
-                            block.messages
-                        }),
-                );
+                let block = opened
+                    .and_then(|opened| record_from::<MessageBlock>(opened, "a message of this conversation").ok());
+                read.push(block.filter(|block| block.first as usize == first && block.messages.len() >= len).map(
+                    |mut block| {
+                        block.messages.truncate(len);
+                        block.messages
+                    },
+                ));
             }
             if read.iter().all(Option::is_some) {
-                out.push(Stored::Whole(rec.into_conversation(
-                    read.into_iter().flatten().flatten().collect(),
-                )));
+                out.push(Stored::Whole(rec.into_conversation(read.into_iter().flatten().flatten().collect())));
             } else {
                 out.push(Stored::Partial(Partial { record: rec, blocks: read }));
             }
@@ -277,9 +237,7 @@ impl<S: Store> Vault<S> {
         let mut out = Vec::new();
         loop {
             let from = out.len() as u32;
-            let group: Vec<String> = (from..from + BLOCK_LEN as u32)
-                .map(|b| block_key(&keys.data, k, b))
-                .collect();
+            let group: Vec<String> = (from..from + BLOCK_LEN as u32).map(|b| block_key(&keys.data, k, b)).collect();
             let sealed = self.store.get_many(StoreName::Messages, &group).await?;
             for (b, (bk, sealed)) in group.iter().zip(sealed).enumerate() {
                 let Some(sealed) = sealed else {
@@ -299,20 +257,10 @@ impl<S: Store> Vault<S> {
     /// counted, not fatal: one damaged record must not hide the rest.
     pub async fn list_conversations(&self) -> Result<ConversationList, VaultError> {
         let keys = self.keys()?;
-        let mut list = ConversationList {
-            conversations: Vec::new(),
-            damaged: 0,
-        };
+        let mut list = ConversationList { conversations: Vec::new(), damaged: 0 };
         let records = self.store.get_prefix(StoreName::Conversations, "").await?;
         let store = StoreName::Conversations.as_str();
-        let to_open: Vec<ToOpen<'_>> = records
-            .iter()
-            .map(|(k, sealed)| ToOpen {
-                store,
-                key: k,
-                sealed,
-            })
-            .collect();
+        let to_open: Vec<ToOpen<'_>> = records.iter().map(|(k, sealed)| ToOpen { store, key: k, sealed }).collect();
         let opened = keys.sealer.open_all(&keys.data, &to_open).await;
         drop(to_open);
         for ((k, _), opened) in records.into_iter().zip(opened) {
@@ -336,25 +284,13 @@ mod tests {
     fn putting_again_replaces_messages_and_delete_removes_everything() {
         let vault = unlocked();
         let id = block_on(vault.put_conversation(&conversation("c", &["a", "b", "c"]))).unwrap();
-        assert_eq!(
-            id,
-            block_on(vault.put_conversation(&conversation("c", &["x"]))).unwrap()
-        );
-        assert_eq!(
-            block_on(vault.get_conversation(&id))
-                .unwrap()
-                .messages
-                .len(),
-            1
-        );
+        assert_eq!(id, block_on(vault.put_conversation(&conversation("c", &["x"]))).unwrap());
+        assert_eq!(block_on(vault.get_conversation(&id)).unwrap().messages.len(), 1);
         assert_eq!(block_on(vault.status()).unwrap().messages, 1);
         block_on(vault.delete_conversation(&id)).unwrap();
         let status = block_on(vault.status()).unwrap();
         assert_eq!((status.conversations, status.messages), (0, 0));
-        assert!(matches!(
-            block_on(vault.get_conversation(&id)),
-            Err(VaultError::NotFound(_))
-        ));
+        assert!(matches!(block_on(vault.get_conversation(&id)), Err(VaultError::NotFound(_))));
     }
 
     #[test]
@@ -367,11 +303,7 @@ mod tests {
         block_on(vault.put_conversation(&old)).unwrap();
         block_on(vault.put_conversation(&new)).unwrap();
         let list = block_on(vault.list_conversations()).unwrap();
-        let ids: Vec<_> = list
-            .conversations
-            .iter()
-            .map(|c| c.conversation_id.as_str())
-            .collect();
+        let ids: Vec<_> = list.conversations.iter().map(|c| c.conversation_id.as_str()).collect();
         assert_eq!(ids, ["new", "old"]);
         assert_eq!(list.conversations[0].message_count, 1);
     }
@@ -382,17 +314,11 @@ mod tests {
         let a = block_on(vault.put_conversation(&conversation("a", &["one"]))).unwrap();
         let b = block_on(vault.put_conversation(&conversation("b", &["two"]))).unwrap();
         let raw = vault.store().raw();
-        let (_, _, mut bytes) = raw
-            .into_iter()
-            .find(|(s, k, _)| *s == StoreName::Conversations && *k == a)
-            .unwrap();
+        let (_, _, mut bytes) = raw.into_iter().find(|(s, k, _)| *s == StoreName::Conversations && *k == a).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         vault.store().put_raw(StoreName::Conversations, &a, bytes);
-        assert!(matches!(
-            block_on(vault.get_conversation(&a)),
-            Err(VaultError::Damaged(_))
-        ));
+        assert!(matches!(block_on(vault.get_conversation(&a)), Err(VaultError::Damaged(_))));
         let list = block_on(vault.list_conversations()).unwrap();
         assert_eq!(list.damaged, 1);
         assert_eq!(list.conversations.len(), 1);
@@ -423,14 +349,11 @@ mod tests {
         let b = block_on(vault.put_conversation(&conversation("b", &["two"]))).unwrap();
         damage_block(&vault, &a, 1);
         let read = block_on(vault.read_conversations(&[a.clone(), b.clone()])).unwrap();
-        assert_eq!(read.damaged, [a.clone()]);
+        assert_eq!(read.damaged, std::slice::from_ref(&a));
         assert!(read.conversations[0].is_none());
         assert_eq!(read.conversations[1].as_ref().unwrap().messages[0].markdown, "two");
         // The strict read still says the conversation is damaged.
-        assert!(matches!(
-            block_on(vault.get_conversations(&[a, b])),
-            Err(VaultError::Damaged(_))
-        ));
+        assert!(matches!(block_on(vault.get_conversations(&[a, b])), Err(VaultError::Damaged(_))));
     }
 
     #[test]
@@ -440,10 +363,7 @@ mod tests {
         let texts: Vec<String> = (0..40).map(|i| format!("turn {i}")).collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let site = crate::model::Site::Claude;
-        let id = block_on(vault.capture(&snapshot(site.clone(), "a", &refs), 1))
-            .unwrap()
-            .id
-            .unwrap();
+        let id = block_on(vault.capture(&snapshot(site.clone(), "a", &refs), 1)).unwrap().id.unwrap();
         // Which stored key holds block 1 (messages 16..32): the one whose bytes change
         // when turn 20 is edited.
         let before = vault.store().raw();
@@ -480,8 +400,8 @@ mod tests {
         assert_eq!((out.added, out.updated), (4, 1));
         let stored_block = crate::vault::test_support::raw_record(&vault, StoreName::Messages, &block1);
         assert_eq!(stored_block, Some(bytes), "the damaged block is left as it was");
-        let read = block_on(vault.read_conversations(&[id.clone()])).unwrap();
-        assert_eq!(read.damaged, [id.clone()]);
+        let read = block_on(vault.read_conversations(std::slice::from_ref(&id))).unwrap();
+        assert_eq!(read.damaged, std::slice::from_ref(&id));
         assert_eq!(block_on(vault.status()).unwrap().messages, 44);
         let list = block_on(vault.list_conversations()).unwrap();
         assert_eq!(list.conversations[0].message_count, 44);
@@ -504,10 +424,7 @@ mod tests {
         let texts: Vec<String> = (0..20).map(|i| format!("turn {i}")).collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let site = crate::model::Site::Claude;
-        let id = block_on(vault.capture(&snapshot(site.clone(), "a", &refs), 1))
-            .unwrap()
-            .id
-            .unwrap();
+        let id = block_on(vault.capture(&snapshot(site.clone(), "a", &refs), 1)).unwrap().id.unwrap();
         // Damage both blocks, one of which is the last (16..20).
         damage_block(&vault, &id, 0);
         damage_block(&vault, &id, 1);
@@ -527,10 +444,7 @@ mod tests {
         let texts: Vec<String> = (0..20).map(|i| format!("turn {i}")).collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let site = crate::model::Site::Claude;
-        let id = block_on(vault.capture(&snapshot(site.clone(), "a", &refs), 1))
-            .unwrap()
-            .id
-            .unwrap();
+        let id = block_on(vault.capture(&snapshot(site.clone(), "a", &refs), 1)).unwrap().id.unwrap();
         let mut record = crate::vault::test_support::raw_record(&vault, StoreName::Conversations, &id).unwrap();
         let n = record.len() - 1;
         record[n] ^= 1;

@@ -30,10 +30,7 @@ impl<S: Store> Vault<S> {
     /// Merges conversations read from a file into the vault, one atomic write for the
     /// batch: new conversations are added, known ones gain the turns they lack, nothing
     /// stored is removed. The caller has checked the whole file before the first batch.
-    pub async fn import_conversations(
-        &self,
-        mut conversations: Vec<Conversation>,
-    ) -> Result<ImportReport, VaultError> {
+    pub async fn import_conversations(&self, mut conversations: Vec<Conversation>) -> Result<ImportReport, VaultError> {
         // The write path's limits, as the file's check pass applied them: an oversized
         // message is cut with a marker, never a reason to refuse the batch.
         for conv in &mut conversations {
@@ -41,18 +38,10 @@ impl<S: Store> Vault<S> {
         }
         let keys = self.keys()?;
         let mut report = ImportReport::default();
-        let mut change = Change {
-            merges: Merges::Deferred,
-            ..Change::default()
-        };
+        let mut change = Change { merges: Merges::Deferred, ..Change::default() };
         // What is already stored for every incoming conversation, read at once.
-        let incoming_keys: Vec<String> = conversations
-            .iter()
-            .map(|c| {
-                keys.data
-                    .derive_store_key(&[c.site.as_str(), &c.conversation_id])
-            })
-            .collect();
+        let incoming_keys: Vec<String> =
+            conversations.iter().map(|c| keys.data.derive_store_key(&[c.site.as_str(), &c.conversation_id])).collect();
         let mut unique = incoming_keys.clone();
         unique.sort_unstable();
         unique.dedup();
@@ -74,12 +63,7 @@ impl<S: Store> Vault<S> {
             }
             report.added_messages += outcome.added;
             if !outcome.is_unchanged() {
-                change.write_conversation(
-                    &keys,
-                    &k,
-                    &outcome.conversation,
-                    outcome.changed.iter().copied(),
-                );
+                change.write_conversation(&keys, &k, &outcome.conversation, outcome.changed.iter().copied());
             }
             stored_now.insert(k, outcome.conversation);
         }
@@ -98,12 +82,7 @@ impl<S: Store> Vault<S> {
     /// makes the next search rebuild the index).
     pub async fn finish_import(&self) -> Result<(), VaultError> {
         let keys = self.keys()?;
-        if !self
-            .index
-            .borrow()
-            .as_ref()
-            .is_some_and(PersistentIndex::has_pending)
-        {
+        if !self.index.borrow().as_ref().is_some_and(PersistentIndex::has_pending) {
             return Ok(()); // nothing deferred in this worker (or it was stopped: see above)
         }
         // A change of nothing but the index: its deferred deltas are written.
@@ -129,16 +108,7 @@ mod tests {
             created_at: 1,
             updated_at: 2,
             messages: (0..n)
-                .map(|i| {
-                    Message::new(
-                        if i % 2 == 0 {
-                            Role::User
-                        } else {
-                            Role::Assistant
-                        },
-                        format!("{id} turn {i}"),
-                    )
-                })
+                .map(|i| Message::new(if i % 2 == 0 { Role::User } else { Role::Assistant }, format!("{id} turn {i}")))
                 .collect(),
         }
     }
@@ -148,34 +118,16 @@ mod tests {
         let v = unlocked();
         let batch = vec![conv("a", 4), conv("b", 40)];
         let first = block_on(v.import_conversations(batch.clone())).unwrap();
-        assert_eq!(
-            (
-                first.added_conversations,
-                first.added_messages,
-                first.already_here
-            ),
-            (2, 44, 0)
-        );
+        assert_eq!((first.added_conversations, first.added_messages, first.already_here), (2, 44, 0));
         assert_eq!(block_on(v.status()).unwrap().messages, 44);
         let before = v.store().raw();
         let second = block_on(v.import_conversations(batch.clone())).unwrap();
-        assert_eq!(
-            (
-                second.added_conversations,
-                second.added_messages,
-                second.already_here
-            ),
-            (0, 0, 2)
-        );
+        assert_eq!((second.added_conversations, second.added_messages, second.already_here), (0, 0, 2));
         assert_eq!(v.store().raw(), before);
         let grown = block_on(v.import_conversations(vec![conv("b", 42)])).unwrap();
         assert_eq!((grown.updated_conversations, grown.added_messages), (1, 2));
         let list = block_on(v.list_conversations()).unwrap();
-        let b = list
-            .conversations
-            .iter()
-            .find(|c| c.conversation_id == "b")
-            .unwrap();
+        let b = list.conversations.iter().find(|c| c.conversation_id == "b").unwrap();
         assert_eq!(b.message_count, 42);
     }
 
@@ -186,18 +138,9 @@ mod tests {
             block_on(v.import_conversations(vec![conv(&format!("c{i}"), 6)])).unwrap();
         }
         let index_keys = || -> Vec<String> {
-            v.store()
-                .raw()
-                .into_iter()
-                .filter(|(s, _, _)| *s == StoreName::Index)
-                .map(|(_, k, _)| k)
-                .collect()
+            v.store().raw().into_iter().filter(|(s, _, _)| *s == StoreName::Index).map(|(_, k, _)| k).collect()
         };
-        assert_eq!(
-            index_keys(),
-            ["p"],
-            "the batches are indexed in memory, behind the marker"
-        );
+        assert_eq!(index_keys(), ["p"], "the batches are indexed in memory, behind the marker");
         block_on(v.finish_import()).unwrap();
         assert!(!index_keys().contains(&"p".to_owned()));
         let found = |q: &str| block_on(v.search(q, 10)).unwrap();

@@ -120,10 +120,7 @@ struct Queued {
 
 impl<S: Store> Vault<S> {
     /// Seals `entry` into the inbox, unless [`MAX_INBOX_ENTRIES`] wait there already.
-    pub(super) async fn queue_in_inbox(
-        &self,
-        entry: InboxEntry,
-    ) -> Result<CaptureOutcome, VaultError> {
+    pub(super) async fn queue_in_inbox(&self, entry: InboxEntry) -> Result<CaptureOutcome, VaultError> {
         if self.store.count(StoreName::Inbox).await? >= MAX_INBOX_ENTRIES {
             return Err(VaultError::Locked);
         }
@@ -132,25 +129,9 @@ impl<S: Store> Vault<S> {
         make_random(&mut raw).map_err(random_error)?;
         let key: String = raw.iter().map(|b| format!("{b:02x}")).collect();
         let plain = Zeroizing::new(serde_json::to_vec(&entry).expect("inbox entries serialise"));
-        let value = seal_to(
-            &public,
-            &record_aad(StoreName::Inbox.as_str(), &key),
-            &plain,
-        )
-        .map_err(random_error)?;
-        self.store
-            .apply(vec![Op::Put {
-                store: StoreName::Inbox,
-                key,
-                value,
-            }])
-            .await?;
-        Ok(CaptureOutcome {
-            id: None,
-            added: 0,
-            updated: 0,
-            queued: true,
-        })
+        let value = seal_to(&public, &record_aad(StoreName::Inbox.as_str(), &key), &plain).map_err(random_error)?;
+        self.store.apply(vec![Op::Put { store: StoreName::Inbox, key, value }]).await?;
+        Ok(CaptureOutcome { id: None, added: 0, updated: 0, queued: true })
     }
 
     /// Opens the inbox record `key`: its capture, within the limits, or `None`.
@@ -191,11 +172,8 @@ impl<S: Store> Vault<S> {
         }
         let mut queued: Vec<Queued> = Vec::new();
         for bucket in 0..16usize.pow(digits) {
-            let prefix = if digits == 0 {
-                String::new()
-            } else {
-                format!("{bucket:0width$x}", width = digits as usize)
-            };
+            let prefix =
+                if digits == 0 { String::new() } else { format!("{bucket:0width$x}", width = digits as usize) };
             for (key, sealed) in self.store.get_prefix(StoreName::Inbox, &prefix).await? {
                 match Self::open_queued(&keys, &key, &sealed) {
                     Some(entry) => {
@@ -264,10 +242,7 @@ impl<S: Store> Vault<S> {
         let mut added = 0;
         for (q, sealed) in batch.iter().zip(sealed) {
             let entry = sealed.and_then(|sealed| Self::open_queued(keys, &q.key, &sealed));
-            change.ops.push(Op::Delete {
-                store: StoreName::Inbox,
-                key: q.key.clone(),
-            });
+            change.ops.push(Op::Delete { store: StoreName::Inbox, key: q.key.clone() });
             report.snapshots += 1;
             let Some(entry) = entry.filter(|_| !repeats.contains(&q.key)) else {
                 continue;
@@ -289,10 +264,7 @@ impl<S: Store> Vault<S> {
             base.conversation = Some(outcome.conversation);
         }
         for (k, mut base, changed) in merged {
-            let conv = base
-                .conversation
-                .take()
-                .expect("every slot holds its merged conversation");
+            let conv = base.conversation.take().expect("every slot holds its merged conversation");
             let outcome = base.settle(MergeOutcome {
                 conversation: conv,
                 changed: changed.into_iter().collect(),
@@ -320,49 +292,26 @@ mod tests {
         let v = vault();
         block_on(v.capture(&snapshot("a", &[(Role::User, "before lock")]), 1)).unwrap();
         v.lock();
-        let out = block_on(v.capture(
-            &snapshot(
-                "a",
-                &[
-                    (Role::User, "before lock"),
-                    (Role::Assistant, "secret pangolin"),
-                ],
-            ),
-            2,
-        ))
+        let out = block_on(
+            v.capture(&snapshot("a", &[(Role::User, "before lock"), (Role::Assistant, "secret pangolin")]), 2),
+        )
         .unwrap();
         assert!(out.queued);
         block_on(v.capture(&snapshot("b", &[(Role::User, "another chat")]), 3)).unwrap();
-        let inbox: Vec<_> = v
-            .store()
-            .raw()
-            .into_iter()
-            .filter(|(s, _, _)| *s == StoreName::Inbox)
-            .collect();
+        let inbox: Vec<_> = v.store().raw().into_iter().filter(|(s, _, _)| *s == StoreName::Inbox).collect();
         assert_eq!(inbox.len(), 2);
         for (_, key, value) in &inbox {
             let text = String::from_utf8_lossy(value);
-            assert!(
-                !text.contains("pangolin")
-                    && !text.contains("another chat")
-                    && !text.contains("claude.ai")
-            );
+            assert!(!text.contains("pangolin") && !text.contains("another chat") && !text.contains("claude.ai"));
             assert_eq!(key.len(), 32);
         }
         block_on(v.unlock(PASS)).unwrap();
         let report = block_on(v.drain_inbox()).unwrap();
-        assert_eq!(
-            (report.snapshots, report.added, report.unreadable),
-            (2, 2, 0)
-        );
+        assert_eq!((report.snapshots, report.added, report.unreadable), (2, 2, 0));
         assert_eq!(block_on(v.store().count(StoreName::Inbox)).unwrap(), 0);
         let list = block_on(v.list_conversations()).unwrap();
         assert_eq!(list.conversations.len(), 2);
-        let a = list
-            .conversations
-            .iter()
-            .find(|c| c.conversation_id == "a")
-            .unwrap();
+        let a = list.conversations.iter().find(|c| c.conversation_id == "a").unwrap();
         let conv = block_on(v.get_conversation(&a.id)).unwrap();
         assert_eq!(conv.messages[1].markdown, "secret pangolin");
         // Turns that arrived through the inbox say so; the one captured unlocked does not.
@@ -377,8 +326,7 @@ mod tests {
         block_on(v.capture(&snapshot("a", &[(Role::User, "queued")]), 2)).unwrap();
         block_on(v.unlock(PASS)).unwrap();
         let before = v.store().raw();
-        v.store()
-            .fail_next_write(crate::store::StoreError::QuotaExceeded);
+        v.store().fail_next_write(crate::store::StoreError::QuotaExceeded);
         assert!(block_on(v.drain_inbox()).is_err());
         assert_eq!(v.store().raw(), before);
         assert_eq!(block_on(v.drain_inbox()).unwrap().added, 1);
@@ -402,18 +350,14 @@ mod tests {
         v.lock();
         // 300 chats, each captured 10 times as it grows by one turn; the captures of
         // all chats interleave in time.
-        let texts = |c: usize, n: usize| -> Vec<String> {
-            (0..n).map(|i| format!("chat {c} turn {i} quokka")).collect()
-        };
+        let texts =
+            |c: usize, n: usize| -> Vec<String> { (0..n).map(|i| format!("chat {c} turn {i} quokka")).collect() };
         let mut at = 10;
         for n in 1..=10 {
             for c in 0..300 {
                 let t = texts(c, n);
-                let turns: Vec<(Role, &str)> = t
-                    .iter()
-                    .enumerate()
-                    .map(|(i, t)| ([Role::User, Role::Assistant][i % 2], t.as_str()))
-                    .collect();
+                let turns: Vec<(Role, &str)> =
+                    t.iter().enumerate().map(|(i, t)| ([Role::User, Role::Assistant][i % 2], t.as_str())).collect();
                 at += 1;
                 assert!(block_on(v.capture(&snapshot(&format!("c{c}"), &turns), at)).unwrap().queued);
             }
@@ -422,11 +366,7 @@ mod tests {
         block_on(v.unlock(PASS)).unwrap();
         let report = block_on(v.drain_inbox()).unwrap();
         assert_eq!((report.snapshots, report.added, report.unreadable), (3000, 3000, 0));
-        assert!(
-            report.batches >= 3000 / INBOX_BATCH_ENTRIES,
-            "{} batches",
-            report.batches
-        );
+        assert!(report.batches >= 3000 / INBOX_BATCH_ENTRIES, "{} batches", report.batches);
         assert_eq!(block_on(v.store().count(StoreName::Inbox)).unwrap(), 0);
         assert_eq!(block_on(v.status()).unwrap().messages, 3000);
         let list = block_on(v.list_conversations()).unwrap();

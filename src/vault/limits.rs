@@ -39,17 +39,10 @@ pub fn cut_to_limit(text: &mut String) -> bool {
 /// unless something had to be cut.
 pub(super) fn fit_snapshot(snap: &Snapshot) -> Result<Cow<'_, Snapshot>, VaultError> {
     if snap.messages.len() > MAX_SNAPSHOT_MESSAGES {
-        return Err(VaultError::InvalidInput(format!(
-            "A capture holds at most {MAX_SNAPSHOT_MESSAGES} messages."
-        )));
+        return Err(VaultError::InvalidInput(format!("A capture holds at most {MAX_SNAPSHOT_MESSAGES} messages.")));
     }
-    if snap.conversation_id.is_empty()
-        || snap.conversation_id.len() > MAX_ID_BYTES
-        || snap.title.len() > 4096
-    {
-        return Err(VaultError::InvalidInput(
-            "A capture needs a conversation id and a short title.".into(),
-        ));
+    if snap.conversation_id.is_empty() || snap.conversation_id.len() > MAX_ID_BYTES || snap.title.len() > 4096 {
+        return Err(VaultError::InvalidInput("A capture needs a conversation id and a short title.".into()));
     }
     if snap.messages.iter().all(|m| m.markdown.len() <= MAX_MESSAGE_BYTES) {
         return Ok(Cow::Borrowed(snap));
@@ -65,9 +58,7 @@ pub(super) fn check_key(id: &str) -> Result<(), VaultError> {
     if id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(())
     } else {
-        Err(VaultError::InvalidInput(
-            "That is not a conversation id of this vault.".into(),
-        ))
+        Err(VaultError::InvalidInput("That is not a conversation id of this vault.".into()))
     }
 }
 
@@ -100,9 +91,10 @@ impl Conversation {
 /// had to be cut.
 pub(super) fn fit_conversation(conv: &Conversation) -> Result<Cow<'_, Conversation>, VaultError> {
     check_conversation_shape(conv)?;
-    let oversized = conv.messages.iter().any(|m| {
-        m.markdown.len() > MAX_MESSAGE_BYTES || m.versions.iter().any(|v| v.len() > MAX_MESSAGE_BYTES)
-    });
+    let oversized = conv
+        .messages
+        .iter()
+        .any(|m| m.markdown.len() > MAX_MESSAGE_BYTES || m.versions.iter().any(|v| v.len() > MAX_MESSAGE_BYTES));
     if !oversized {
         return Ok(Cow::Borrowed(conv));
     }
@@ -114,14 +106,10 @@ pub(super) fn fit_conversation(conv: &Conversation) -> Result<Cow<'_, Conversati
 /// The limits of [`Conversation::fit_vault_limits`] that refuse.
 fn check_conversation_shape(conv: &Conversation) -> Result<(), VaultError> {
     if conv.conversation_id.is_empty() || conv.conversation_id.len() > MAX_ID_BYTES {
-        return Err(VaultError::InvalidInput(
-            "A conversation needs an id of 1 to 512 bytes.".into(),
-        ));
+        return Err(VaultError::InvalidInput("A conversation needs an id of 1 to 512 bytes.".into()));
     }
     if conv.site.as_str().is_empty() || conv.site.as_str().len() > 64 {
-        return Err(VaultError::InvalidInput(
-            "A conversation needs a site name.".into(),
-        ));
+        return Err(VaultError::InvalidInput("A conversation needs a site name.".into()));
     }
     if conv.messages.len() > MAX_MESSAGES_PER_CONVERSATION {
         return Err(VaultError::InvalidInput(format!(
@@ -131,7 +119,6 @@ fn check_conversation_shape(conv: &Conversation) -> Result<(), VaultError> {
     Ok(())
 }
 
-
 pub(super) fn check_new_passphrase(passphrase: &str) -> Result<(), VaultError> {
     if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
         return Err(VaultError::InvalidInput(format!(
@@ -139,9 +126,7 @@ pub(super) fn check_new_passphrase(passphrase: &str) -> Result<(), VaultError> {
         )));
     }
     if passphrase.len() > MAX_PASSPHRASE_BYTES {
-        return Err(VaultError::InvalidInput(
-            "That passphrase is too long.".into(),
-        ));
+        return Err(VaultError::InvalidInput("That passphrase is too long.".into()));
     }
     Ok(())
 }
@@ -157,20 +142,11 @@ mod tests {
         let vault = unlocked();
         let mut c = conversation("c", &[]);
         c.conversation_id = String::new();
-        assert!(matches!(
-            block_on(vault.put_conversation(&c)),
-            Err(VaultError::InvalidInput(_))
-        ));
+        assert!(matches!(block_on(vault.put_conversation(&c)), Err(VaultError::InvalidInput(_))));
         let mut c = conversation("c", &["x"]);
         c.conversation_id = "i".repeat(MAX_ID_BYTES + 1);
-        assert!(matches!(
-            block_on(vault.put_conversation(&c)),
-            Err(VaultError::InvalidInput(_))
-        ));
-        assert!(matches!(
-            block_on(vault.get_conversation("../../etc")),
-            Err(VaultError::InvalidInput(_))
-        ));
+        assert!(matches!(block_on(vault.put_conversation(&c)), Err(VaultError::InvalidInput(_))));
+        assert!(matches!(block_on(vault.get_conversation("../../etc")), Err(VaultError::InvalidInput(_))));
     }
 
     #[test]

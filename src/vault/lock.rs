@@ -31,26 +31,20 @@ impl<S: Store> Vault<S> {
         struct Version {
             format: u32,
         }
-        let version: Version = serde_json::from_slice(&bytes)
-            .map_err(|_| VaultError::Damaged("the vault's settings record".into()))?;
+        let version: Version =
+            serde_json::from_slice(&bytes).map_err(|_| VaultError::Damaged("the vault's settings record".into()))?;
         if version.format > META_FORMAT {
             return Err(VaultError::NewerVersion);
         }
-        let meta: MetaRecord = serde_json::from_slice(&bytes)
-            .map_err(|_| VaultError::Damaged("the vault's settings record".into()))?;
+        let meta: MetaRecord =
+            serde_json::from_slice(&bytes).map_err(|_| VaultError::Damaged("the vault's settings record".into()))?;
         meta.kdf.check().map_err(kdf_error)?;
         Ok(Some(meta))
     }
 
     async fn write_meta(&self, meta: &MetaRecord) -> Result<(), VaultError> {
         let value = serde_json::to_vec(meta).expect("meta serialises");
-        self.store
-            .apply(vec![Op::Put {
-                store: StoreName::Meta,
-                key: META_KEY.into(),
-                value,
-            }])
-            .await?;
+        self.store.apply(vec![Op::Put { store: StoreName::Meta, key: META_KEY.into(), value }]).await?;
         Ok(())
     }
 
@@ -59,12 +53,7 @@ impl<S: Store> Vault<S> {
     /// # Errors
     /// [`VaultError::AlreadyExists`] if there is one; [`VaultError::InvalidInput`] for a
     /// passphrase that is too short; [`VaultError::WeakKdf`] for unsafe parameters.
-    pub async fn create(
-        &self,
-        passphrase: &str,
-        params: KdfParams,
-        now: i64,
-    ) -> Result<(), VaultError> {
+    pub async fn create(&self, passphrase: &str, params: KdfParams, now: i64) -> Result<(), VaultError> {
         check_new_passphrase(passphrase)?;
         params.check().map_err(kdf_error)?;
         if self.read_meta().await?.is_some() {
@@ -76,11 +65,7 @@ impl<S: Store> Vault<S> {
         let data = DataKey::make().map_err(random_error)?;
         let box_pair = BoxKeyPair::make().map_err(random_error)?;
         let sealed_private = data
-            .seal_record(
-                StoreName::Meta.as_str(),
-                PRIVATE_KEY_SLOT,
-                box_pair.secret_bytes().as_ref(),
-            )
+            .seal_record(StoreName::Meta.as_str(), PRIVATE_KEY_SLOT, box_pair.secret_bytes().as_ref())
             .map_err(random_error)?;
         let meta = MetaRecord {
             format: META_FORMAT,
@@ -92,11 +77,7 @@ impl<S: Store> Vault<S> {
             created_at: now,
         };
         self.write_meta(&meta).await?;
-        let keys = Rc::new(Unlocked {
-            data,
-            box_pair,
-            sealer: BulkSealer::new(),
-        });
+        let keys = Rc::new(Unlocked { data, box_pair, sealer: BulkSealer::new() });
         // An empty vault's recent list is known: empty. Every write keeps it from here.
         self.write(&keys, vec![recent_list_put(&[])]).await?;
         *self.unlocked.borrow_mut() = Some(keys);
@@ -110,9 +91,8 @@ impl<S: Store> Vault<S> {
     /// [`VaultError::Damaged`] when the stored key material was changed.
     pub async fn unlock(&self, passphrase: &str) -> Result<(), VaultError> {
         let meta = self.read_meta().await?.ok_or(VaultError::NoVault)?;
-        let salt: [u8; SALT_LEN] = decode_b64(&meta.salt)?
-            .try_into()
-            .map_err(|_| VaultError::Damaged("the vault's salt".into()))?;
+        let salt: [u8; SALT_LEN] =
+            decode_b64(&meta.salt)?.try_into().map_err(|_| VaultError::Damaged("the vault's salt".into()))?;
         if passphrase.len() > MAX_PASSPHRASE_BYTES {
             return Err(VaultError::WrongPassphrase);
         }
@@ -128,34 +108,23 @@ impl<S: Store> Vault<S> {
     /// service worker). The key is checked against the stored private key.
     pub async fn unlock_with_key(&self, raw: &[u8]) -> Result<(), VaultError> {
         let meta = self.read_meta().await?.ok_or(VaultError::NoVault)?;
-        let raw: [u8; 32] = raw
-            .try_into()
-            .map_err(|_| VaultError::InvalidInput("a session key has 32 bytes".into()))?;
+        let raw: [u8; 32] =
+            raw.try_into().map_err(|_| VaultError::InvalidInput("a session key has 32 bytes".into()))?;
         self.finish_unlock(&meta, DataKey::from_bytes(raw))
     }
 
     fn finish_unlock(&self, meta: &MetaRecord, data: DataKey) -> Result<(), VaultError> {
         let secret = Zeroizing::new(
-            data.open_record(
-                StoreName::Meta.as_str(),
-                PRIVATE_KEY_SLOT,
-                &decode_b64(&meta.sealed_private_key)?,
-            )
-            .map_err(|e| VaultError::damaged("the vault's private key", e))?,
+            data.open_record(StoreName::Meta.as_str(), PRIVATE_KEY_SLOT, &decode_b64(&meta.sealed_private_key)?)
+                .map_err(|e| VaultError::damaged("the vault's private key", e))?,
         );
-        let secret: [u8; 32] = secret
-            .as_slice()
-            .try_into()
-            .map_err(|_| VaultError::Damaged("the vault's private key".into()))?;
+        let secret: [u8; 32] =
+            secret.as_slice().try_into().map_err(|_| VaultError::Damaged("the vault's private key".into()))?;
         let box_pair = BoxKeyPair::from_secret_bytes(secret);
         if B64.encode(box_pair.public) != meta.public_key {
             return Err(VaultError::Damaged("the vault's public key".into()));
         }
-        *self.unlocked.borrow_mut() = Some(Rc::new(Unlocked {
-            data,
-            box_pair,
-            sealer: BulkSealer::new(),
-        }));
+        *self.unlocked.borrow_mut() = Some(Rc::new(Unlocked { data, box_pair, sealer: BulkSealer::new() }));
         Ok(())
     }
 
@@ -173,18 +142,11 @@ impl<S: Store> Vault<S> {
     /// The vault's public key (for sealing captures while locked).
     pub async fn public_key(&self) -> Result<[u8; 32], VaultError> {
         let meta = self.read_meta().await?.ok_or(VaultError::NoVault)?;
-        decode_b64(&meta.public_key)?
-            .try_into()
-            .map_err(|_| VaultError::Damaged("the vault's public key".into()))
+        decode_b64(&meta.public_key)?.try_into().map_err(|_| VaultError::Damaged("the vault's public key".into()))
     }
 
     /// Re-wraps the data key under a new passphrase; no record is re-encrypted.
-    pub async fn change_passphrase(
-        &self,
-        old: &str,
-        new: &str,
-        params: KdfParams,
-    ) -> Result<(), VaultError> {
+    pub async fn change_passphrase(&self, old: &str, new: &str, params: KdfParams) -> Result<(), VaultError> {
         check_new_passphrase(new)?;
         params.check().map_err(kdf_error)?;
         self.unlock(old).await?;
@@ -200,26 +162,13 @@ impl<S: Store> Vault<S> {
     }
 
     /// The opaque id under which a site's conversation is stored.
-    pub fn conversation_key(
-        &self,
-        site: &Site,
-        conversation_id: &str,
-    ) -> Result<String, VaultError> {
-        Ok(self
-            .keys()?
-            .data
-            .derive_store_key(&[site.as_str(), conversation_id]))
+    pub fn conversation_key(&self, site: &Site, conversation_id: &str) -> Result<String, VaultError> {
+        Ok(self.keys()?.data.derive_store_key(&[site.as_str(), conversation_id]))
     }
 
     /// Erases the whole vault (every store) and locks; the next status is "new".
     pub async fn wipe(&self) -> Result<(), VaultError> {
-        let ops = StoreName::ALL
-            .iter()
-            .map(|&store| Op::DeletePrefix {
-                store,
-                prefix: String::new(),
-            })
-            .collect();
+        let ops = StoreName::ALL.iter().map(|&store| Op::DeletePrefix { store, prefix: String::new() }).collect();
         self.store.apply(ops).await?;
         self.lock();
         Ok(())
@@ -227,8 +176,7 @@ impl<S: Store> Vault<S> {
 }
 
 fn decode_b64(s: &str) -> Result<Vec<u8>, VaultError> {
-    B64.decode(s)
-        .map_err(|_| VaultError::Damaged("the vault's settings record".into()))
+    B64.decode(s).map_err(|_| VaultError::Damaged("the vault's settings record".into()))
 }
 
 fn kdf_error(e: CryptoError) -> VaultError {
@@ -255,22 +203,12 @@ mod tests {
         let vault = Vault::new(MemoryStore::new());
         assert_eq!(block_on(vault.status()).unwrap().state, VaultState::New);
         block_on(vault.create(PASS, KdfParams::MINIMUM, 1)).unwrap();
-        assert_eq!(
-            block_on(vault.status()).unwrap().state,
-            VaultState::Unlocked
-        );
-        let id =
-            block_on(vault.put_conversation(&conversation("c1", &["hello", "world"]))).unwrap();
+        assert_eq!(block_on(vault.status()).unwrap().state, VaultState::Unlocked);
+        let id = block_on(vault.put_conversation(&conversation("c1", &["hello", "world"]))).unwrap();
         vault.lock();
         assert_eq!(block_on(vault.status()).unwrap().state, VaultState::Locked);
-        assert_eq!(
-            block_on(vault.get_conversation(&id)),
-            Err(VaultError::Locked)
-        );
-        assert_eq!(
-            block_on(vault.unlock("wrong passphrase!")),
-            Err(VaultError::WrongPassphrase)
-        );
+        assert_eq!(block_on(vault.get_conversation(&id)), Err(VaultError::Locked));
+        assert_eq!(block_on(vault.unlock("wrong passphrase!")), Err(VaultError::WrongPassphrase));
         assert!(!vault.is_unlocked());
         block_on(vault.unlock(PASS)).unwrap();
         let back = block_on(vault.get_conversation(&id)).unwrap();
@@ -283,10 +221,7 @@ mod tests {
     fn creating_twice_is_refused_and_keeps_the_first_vault() {
         let vault = unlocked();
         let id = block_on(vault.put_conversation(&conversation("c1", &["a"]))).unwrap();
-        assert_eq!(
-            block_on(vault.create("another passphrase", KdfParams::MINIMUM, 2)),
-            Err(VaultError::AlreadyExists)
-        );
+        assert_eq!(block_on(vault.create("another passphrase", KdfParams::MINIMUM, 2)), Err(VaultError::AlreadyExists));
         vault.lock();
         block_on(vault.unlock(PASS)).unwrap();
         assert!(block_on(vault.get_conversation(&id)).is_ok());
@@ -295,18 +230,9 @@ mod tests {
     #[test]
     fn short_passphrases_and_weak_parameters_are_refused_at_creation() {
         let vault = Vault::new(MemoryStore::new());
-        assert!(matches!(
-            block_on(vault.create("short", KdfParams::MINIMUM, 1)),
-            Err(VaultError::InvalidInput(_))
-        ));
-        let weak = KdfParams {
-            memory_kib: 1024,
-            ..KdfParams::MINIMUM
-        };
-        assert!(matches!(
-            block_on(vault.create(PASS, weak, 1)),
-            Err(VaultError::WeakKdf(_))
-        ));
+        assert!(matches!(block_on(vault.create("short", KdfParams::MINIMUM, 1)), Err(VaultError::InvalidInput(_))));
+        let weak = KdfParams { memory_kib: 1024, ..KdfParams::MINIMUM };
+        assert!(matches!(block_on(vault.create(PASS, weak, 1)), Err(VaultError::WeakKdf(_))));
         assert_eq!(block_on(vault.status()).unwrap().state, VaultState::New);
     }
 
@@ -315,13 +241,8 @@ mod tests {
         let vault = unlocked();
         vault.lock();
         let lowered = meta_json(&vault).replace("\"mKiB\":19456", "\"mKiB\":8");
-        vault
-            .store()
-            .put_raw(StoreName::Meta, "vault", lowered.into_bytes());
-        assert!(matches!(
-            block_on(vault.unlock(PASS)),
-            Err(VaultError::WeakKdf(_))
-        ));
+        vault.store().put_raw(StoreName::Meta, "vault", lowered.into_bytes());
+        assert!(matches!(block_on(vault.unlock(PASS)), Err(VaultError::WeakKdf(_))));
     }
 
     #[test]
@@ -329,14 +250,9 @@ mod tests {
         let vault = unlocked();
         vault.lock();
         let newer = meta_json(&vault).replace("\"format\":1", "\"format\":2");
-        vault
-            .store()
-            .put_raw(StoreName::Meta, "vault", newer.clone().into_bytes());
+        vault.store().put_raw(StoreName::Meta, "vault", newer.clone().into_bytes());
         assert_eq!(block_on(vault.unlock(PASS)), Err(VaultError::NewerVersion));
-        assert_eq!(
-            block_on(vault.create(PASS, KdfParams::MINIMUM, 1)),
-            Err(VaultError::NewerVersion)
-        );
+        assert_eq!(block_on(vault.create(PASS, KdfParams::MINIMUM, 1)), Err(VaultError::NewerVersion));
         assert_eq!(meta_json(&vault), newer);
     }
 
@@ -344,38 +260,19 @@ mod tests {
     fn changing_the_passphrase_rewraps_only_the_key() {
         let vault = unlocked();
         let id = block_on(vault.put_conversation(&conversation("c", &["kept"]))).unwrap();
-        let records_before: Vec<_> = vault
-            .store()
-            .raw()
-            .into_iter()
-            .filter(|(s, _, _)| *s != StoreName::Meta)
-            .collect();
+        let records_before: Vec<_> =
+            vault.store().raw().into_iter().filter(|(s, _, _)| *s != StoreName::Meta).collect();
         assert_eq!(
-            block_on(vault.change_passphrase(
-                "not the passphrase",
-                "new passphrase 123",
-                KdfParams::MINIMUM
-            )),
+            block_on(vault.change_passphrase("not the passphrase", "new passphrase 123", KdfParams::MINIMUM)),
             Err(VaultError::WrongPassphrase)
         );
         block_on(vault.change_passphrase(PASS, "new passphrase 123", KdfParams::MINIMUM)).unwrap();
-        let records_after: Vec<_> = vault
-            .store()
-            .raw()
-            .into_iter()
-            .filter(|(s, _, _)| *s != StoreName::Meta)
-            .collect();
+        let records_after: Vec<_> = vault.store().raw().into_iter().filter(|(s, _, _)| *s != StoreName::Meta).collect();
         assert_eq!(records_before, records_after);
         vault.lock();
-        assert_eq!(
-            block_on(vault.unlock(PASS)),
-            Err(VaultError::WrongPassphrase)
-        );
+        assert_eq!(block_on(vault.unlock(PASS)), Err(VaultError::WrongPassphrase));
         block_on(vault.unlock("new passphrase 123")).unwrap();
-        assert_eq!(
-            block_on(vault.get_conversation(&id)).unwrap().messages[0].markdown,
-            "kept"
-        );
+        assert_eq!(block_on(vault.get_conversation(&id)).unwrap().messages[0].markdown, "kept");
     }
 
     #[test]
@@ -384,10 +281,7 @@ mod tests {
         let id = block_on(vault.put_conversation(&conversation("c", &["t"]))).unwrap();
         let key = vault.session_key().unwrap();
         let fresh = reopened(&vault);
-        assert!(matches!(
-            block_on(fresh.unlock_with_key(&[7; 32])),
-            Err(VaultError::Damaged(_))
-        ));
+        assert!(matches!(block_on(fresh.unlock_with_key(&[7; 32])), Err(VaultError::Damaged(_))));
         assert!(!fresh.is_unlocked());
         block_on(fresh.unlock_with_key(key.as_ref())).unwrap();
         assert!(block_on(fresh.get_conversation(&id)).is_ok());

@@ -47,8 +47,8 @@ pub use conversations::ConversationList;
 pub use import::ImportReport;
 pub use inbox::InboxReport;
 pub use limits::{
-    MAX_ID_BYTES, MAX_MESSAGES_PER_CONVERSATION, MAX_MESSAGE_BYTES, MAX_PASSPHRASE_BYTES,
-    MAX_SNAPSHOT_MESSAGES, MIN_PASSPHRASE_CHARS,
+    MAX_ID_BYTES, MAX_MESSAGES_PER_CONVERSATION, MAX_MESSAGE_BYTES, MAX_PASSPHRASE_BYTES, MAX_SNAPSHOT_MESSAGES,
+    MIN_PASSPHRASE_CHARS,
 };
 pub use recent_list::RECENT_LEN;
 pub use records::{ConversationRecord, MessageBlock, BLOCK_LEN, META_FORMAT};
@@ -94,12 +94,7 @@ pub struct Vault<S: Store> {
 
 impl<S: Store> Vault<S> {
     pub fn new(store: S) -> Self {
-        Vault {
-            store,
-            unlocked: RefCell::new(None),
-            last_captured: RefCell::new(None),
-            index: RefCell::new(None),
-        }
+        Vault { store, unlocked: RefCell::new(None), last_captured: RefCell::new(None), index: RefCell::new(None) }
     }
 
     pub fn store(&self) -> &S {

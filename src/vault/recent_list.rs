@@ -30,17 +30,12 @@ impl<S: Store> Vault<S> {
     pub async fn recent_conversations(&self, limit: usize) -> Result<ConversationList, VaultError> {
         let keys = self.keys()?;
         let mut recent = match self.read_recent_list(&keys).await {
-            Some(recent) => ConversationList {
-                conversations: recent,
-                damaged: 0,
-            },
+            Some(recent) => ConversationList { conversations: recent, damaged: 0 },
             None => {
                 let mut all = self.list_conversations().await?;
                 all.conversations.truncate(RECENT_LEN);
                 // Best effort: a failed write only means the next call reads everything again.
-                let _ = self
-                    .write(&keys, vec![recent_list_put(&all.conversations)])
-                    .await;
+                let _ = self.write(&keys, vec![recent_list_put(&all.conversations)]).await;
                 all
             }
         };
@@ -50,19 +45,8 @@ impl<S: Store> Vault<S> {
 
     /// The stored recent list; `None` when it is missing or does not open.
     async fn read_recent_list(&self, keys: &Unlocked) -> Option<Vec<ConversationSummary>> {
-        let sealed = self
-            .store
-            .get(StoreName::Meta, RECENT_LIST_KEY)
-            .await
-            .ok()??;
-        self.open_json(
-            keys,
-            StoreName::Meta,
-            RECENT_LIST_KEY,
-            &sealed,
-            "the recent conversations",
-        )
-        .ok()
+        let sealed = self.store.get(StoreName::Meta, RECENT_LIST_KEY).await.ok()??;
+        self.open_json(keys, StoreName::Meta, RECENT_LIST_KEY, &sealed, "the recent conversations").ok()
     }
 
     /// The write that keeps the recent list right after `changed` conversations were
@@ -75,10 +59,7 @@ impl<S: Store> Vault<S> {
         changed: Vec<ConversationSummary>,
         removed: &[String],
     ) -> Result<Op, VaultError> {
-        let drop_it = Op::Delete {
-            store: StoreName::Meta,
-            key: RECENT_LIST_KEY.into(),
-        };
+        let drop_it = Op::Delete { store: StoreName::Meta, key: RECENT_LIST_KEY.into() };
         let Some(mut list) = self.read_recent_list(keys).await else {
             return Ok(drop_it);
         };
@@ -142,9 +123,7 @@ mod tests {
         let v = vault();
         let mut seed = 12345u64;
         let mut rand = move |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (seed >> 33) % n
         };
         let (mut kept, mut rebuilt) = (0, 0);
@@ -155,25 +134,15 @@ mod tests {
                 0..=3 => drop(block_on(v.put_conversation(&conv(id, rand(1000) as i64))).unwrap()),
                 // Captured now: moves to the front.
                 4..=5 => {
-                    let snap = snapshot(
-                        Site::Perplexity,
-                        &format!("p{id}"),
-                        &["a question", "an answer"],
-                    );
+                    let snap = snapshot(Site::Perplexity, &format!("p{id}"), &["a question", "an answer"]);
                     block_on(v.capture(&snap, 1000 + step)).unwrap();
                 }
                 6..=7 => {
-                    let batch = (0..3)
-                        .map(|i| conv((id + i * 7) % 80, rand(1200) as i64))
-                        .collect();
+                    let batch = (0..3).map(|i| conv((id + i * 7) % 80, rand(1200) as i64)).collect();
                     block_on(v.import_conversations(batch)).unwrap();
                 }
                 _ => {
-                    if let Some(c) = block_on(v.list_conversations())
-                        .unwrap()
-                        .conversations
-                        .get(rand(5) as usize)
-                    {
+                    if let Some(c) = block_on(v.list_conversations()).unwrap().conversations.get(rand(5) as usize) {
                         block_on(v.delete_conversation(&c.id)).unwrap();
                     }
                 }
@@ -183,18 +152,13 @@ mod tests {
             } else {
                 rebuilt += 1
             }
-            let recent = block_on(v.recent_conversations(RECENT_LEN))
-                .unwrap()
-                .conversations;
+            let recent = block_on(v.recent_conversations(RECENT_LEN)).unwrap().conversations;
             assert_eq!(recent, top(&v), "after step {step}");
             assert!(has_record(&v));
         }
         // Most writes kept the list up to date (this mix moves conversations back in time
         // and deletes from the top far more than people do).
-        assert!(
-            rebuilt > 0,
-            "the mix should also drop the list now and then"
-        );
+        assert!(rebuilt > 0, "the mix should also drop the list now and then");
         assert!(kept > rebuilt * 2, "kept {kept}, rebuilt {rebuilt}");
     }
 
@@ -206,13 +170,7 @@ mod tests {
         block_on(v.import_conversations(batch)).unwrap();
         assert!(has_record(&v), "an import into a new vault keeps the list");
         let recent = block_on(v.recent_conversations(3)).unwrap().conversations;
-        assert_eq!(
-            recent
-                .iter()
-                .map(|c| c.conversation_id.as_str())
-                .collect::<Vec<_>>(),
-            ["c59", "c58", "c57"]
-        );
+        assert_eq!(recent.iter().map(|c| c.conversation_id.as_str()).collect::<Vec<_>>(), ["c59", "c58", "c57"]);
     }
 
     #[test]
@@ -222,12 +180,7 @@ mod tests {
             block_on(v.put_conversation(&conv(i, i as i64))).unwrap();
         }
         let two = block_on(v.recent_conversations(2)).unwrap().conversations;
-        assert_eq!(
-            two.iter()
-                .map(|c| c.conversation_id.as_str())
-                .collect::<Vec<_>>(),
-            ["c4", "c3"]
-        );
+        assert_eq!(two.iter().map(|c| c.conversation_id.as_str()).collect::<Vec<_>>(), ["c4", "c3"]);
         let raw = raw_record(&v, StoreName::Meta, RECENT_LIST_KEY).unwrap();
         assert!(!String::from_utf8_lossy(&raw).contains("Chat 4"));
     }

@@ -116,9 +116,7 @@ pub(super) struct InboxEntry {
 
 /// The write of a record, sealed with the rest of its batch by `Vault::write`.
 pub(super) fn record_put<T: Serialize>(store: StoreName, key: String, value: &T) -> Op {
-    let plain = Plain(Zeroizing::new(
-        serde_json::to_vec(value).expect("records serialise"),
-    ));
+    let plain = Plain(Zeroizing::new(serde_json::to_vec(value).expect("records serialise")));
     Op::Seal { store, key, plain }
 }
 
@@ -133,10 +131,7 @@ pub(super) fn record_from<T: for<'de> Deserialize<'de>>(
 
 /// The key of block `block` of the conversation stored under `conversation_key`.
 pub(super) fn block_key(data: &DataKey, conversation_key: &str, block: u32) -> String {
-    format!(
-        "{conversation_key}:{}",
-        data.derive_store_key(&["block", conversation_key, &block.to_string()])
-    )
+    format!("{conversation_key}:{}", data.derive_store_key(&["block", conversation_key, &block.to_string()]))
 }
 
 /// The list entry of `conv` stored under `k`.
@@ -146,9 +141,7 @@ pub(super) fn summary(k: &str, conv: &Conversation) -> ConversationSummary {
 
 /// The order of conversation lists: most recently updated first, then by key.
 pub(super) fn newest_first(a: &ConversationSummary, b: &ConversationSummary) -> std::cmp::Ordering {
-    b.updated_at
-        .cmp(&a.updated_at)
-        .then_with(|| a.id.cmp(&b.id))
+    b.updated_at.cmp(&a.updated_at).then_with(|| a.id.cmp(&b.id))
 }
 
 impl ConversationRecord {
@@ -206,20 +199,10 @@ mod tests {
     #[test]
     fn the_database_reveals_no_ids_titles_or_text() {
         let vault = unlocked();
-        block_on(vault.put_conversation(&conversation(
-            "secret-conv-id",
-            &["confidential banana text"],
-        )))
-        .unwrap();
+        block_on(vault.put_conversation(&conversation("secret-conv-id", &["confidential banana text"]))).unwrap();
         for (_, key, value) in vault.store().raw() {
             let all = format!("{key} {}", String::from_utf8_lossy(&value));
-            for needle in [
-                "secret-conv-id",
-                "Title of",
-                "banana",
-                "chatgpt.com",
-                "gpt-5-2",
-            ] {
+            for needle in ["secret-conv-id", "Title of", "banana", "chatgpt.com", "gpt-5-2"] {
                 assert!(!all.contains(needle), "{needle} leaked in {key}");
             }
         }
@@ -231,40 +214,23 @@ mod tests {
         let a = block_on(vault.put_conversation(&conversation("a", &["one"]))).unwrap();
         let b = block_on(vault.put_conversation(&conversation("b", &["two"]))).unwrap();
         let raw = vault.store().raw();
-        let (_, _, bytes_b) = raw
-            .into_iter()
-            .find(|(s, k, _)| *s == StoreName::Conversations && *k == b)
-            .unwrap();
+        let (_, _, bytes_b) = raw.into_iter().find(|(s, k, _)| *s == StoreName::Conversations && *k == b).unwrap();
         vault.store().put_raw(StoreName::Conversations, &a, bytes_b);
-        assert!(matches!(
-            block_on(vault.get_conversation(&a)),
-            Err(VaultError::Damaged(_))
-        ));
+        assert!(matches!(block_on(vault.get_conversation(&a)), Err(VaultError::Damaged(_))));
     }
 
     #[test]
     fn long_threads_are_stored_in_blocks_and_a_streaming_update_rewrites_one_block() {
         let v = unlocked();
-        let id = block_on(v.capture(&snapshot_of_len(40, "streaming"), 1))
-            .unwrap()
-            .id
-            .unwrap();
+        let id = block_on(v.capture(&snapshot_of_len(40, "streaming"), 1)).unwrap().id.unwrap();
         let blocks = |v: &Vault<MemoryStore>| {
-            v.store()
-                .raw()
-                .into_iter()
-                .filter(|(s, _, _)| *s == StoreName::Messages)
-                .collect::<Vec<_>>()
+            v.store().raw().into_iter().filter(|(s, _, _)| *s == StoreName::Messages).collect::<Vec<_>>()
         };
         let before = blocks(&v);
         assert_eq!(before.len(), 3, "40 messages in blocks of {BLOCK_LEN}");
         block_on(v.capture(&snapshot_of_len(40, "streaming, grown"), 2)).unwrap();
         let after = blocks(&v);
-        let rewritten = before
-            .iter()
-            .zip(&after)
-            .filter(|(a, b)| a.2 != b.2)
-            .count();
+        let rewritten = before.iter().zip(&after).filter(|(a, b)| a.2 != b.2).count();
         assert_eq!(rewritten, 1);
         let conv = block_on(v.get_conversation(&id)).unwrap();
         assert_eq!(conv.messages.len(), 40);
@@ -276,30 +242,14 @@ mod tests {
     #[test]
     fn a_missing_block_is_reported_as_damage() {
         let v = unlocked();
-        let id = block_on(v.capture(&snapshot_of_len(40, "x"), 1))
-            .unwrap()
-            .id
-            .unwrap();
+        let id = block_on(v.capture(&snapshot_of_len(40, "x"), 1)).unwrap().id.unwrap();
         for nth in 0..3 {
             let v2 = reopened(&v);
             block_on(v2.unlock(PASS)).unwrap();
-            let (_, key, _) = v2
-                .store()
-                .raw()
-                .into_iter()
-                .filter(|(s, _, _)| *s == StoreName::Messages)
-                .nth(nth)
-                .unwrap();
-            v2.store()
-                .data_for_tests()
-                .remove(&(StoreName::Messages, key));
-            assert!(
-                matches!(
-                    block_on(v2.get_conversation(&id)),
-                    Err(VaultError::Damaged(_))
-                ),
-                "block {nth}"
-            );
+            let (_, key, _) =
+                v2.store().raw().into_iter().filter(|(s, _, _)| *s == StoreName::Messages).nth(nth).unwrap();
+            v2.store().data_for_tests().remove(&(StoreName::Messages, key));
+            assert!(matches!(block_on(v2.get_conversation(&id)), Err(VaultError::Damaged(_))), "block {nth}");
         }
     }
 
@@ -310,20 +260,13 @@ mod tests {
     fn vault_meta_vector_v1_is_pinned() {
         let store = MemoryStore::new();
         store.put_raw(StoreName::Meta, "vault", PINNED_META.as_bytes().to_vec());
-        store.put_raw(
-            StoreName::Conversations,
-            PINNED_CONV_KEY,
-            hex::decode(PINNED_CONV).unwrap(),
-        );
+        store.put_raw(StoreName::Conversations, PINNED_CONV_KEY, hex::decode(PINNED_CONV).unwrap());
         let vault = Vault::new(store);
         block_on(vault.unlock(PASS)).unwrap();
         let list = block_on(vault.list_conversations()).unwrap();
         assert_eq!(list.damaged, 0);
         assert_eq!(list.conversations[0].conversation_id, "pinned");
-        assert_eq!(
-            vault.conversation_key(&Site::ChatGpt, "pinned").unwrap(),
-            PINNED_CONV_KEY
-        );
+        assert_eq!(vault.conversation_key(&Site::ChatGpt, "pinned").unwrap(), PINNED_CONV_KEY);
     }
 
     const PINNED_META: &str = r#"{"format":1,"kdf":{"mKiB":19456,"t":2,"p":1},"salt":"o1ND/X6UefpiQWZbGTmXJA==","wrappedKey":"ASSnjH+r/eJErwnpWeNGKqX8xVlagYMrQtuVfllg1jDmJhVpQJfsaPXB3BmfFwIgNxZ4Rbdzr+Ses0CMgw==","publicKey":"RRWmCDpGDR4P0y57fuQpJmUvQStq04DvE39K4sssKys=","sealedPrivateKey":"AQlxAykEYsJuTKFCmwHbOdEDFTJlRgcYOre6h1l6q57LC2YpUL8zPYClEtX+5PSarBJjMurIld+kZd4FZg==","createdAt":1764000000000}"#;

@@ -20,8 +20,7 @@ use crate::crypto::CryptoError;
 use crate::error::VaultError;
 use crate::model::{Conversation, Role, Site};
 use crate::search::{
-    group_by_conversation, snippet, Doc, Merges, Opened, PersistentIndex, Removal, SearchError,
-    Step, Writes,
+    group_by_conversation, snippet, Doc, Merges, Opened, PersistentIndex, Removal, SearchError, Step, Writes,
 };
 use crate::store::{Op, Plain, Store, StoreName};
 
@@ -81,9 +80,7 @@ impl<S: Store> Vault<S> {
             Some(index) => Some(index),
             None => self.open_index(&keys).await.ok(),
         };
-        if index.as_ref().is_some_and(|i| i.is_empty())
-            && self.store.count(StoreName::Conversations).await? > 0
-        {
+        if index.as_ref().is_some_and(|i| i.is_empty()) && self.store.count(StoreName::Conversations).await? > 0 {
             index = None; // written before search existed, or lost: build it
         }
         let mut index = match index {
@@ -93,69 +90,41 @@ impl<S: Store> Vault<S> {
                 self.rebuild_index(&keys).await?
             }
         };
-        let found = match self
-            .drive_index(&keys, &mut index, |ix| ix.search(&query, limit * 8))
-            .await
-        {
+        let found = match self.drive_index(&keys, &mut index, |ix| ix.search(&query, limit * 8)).await {
             Ok(found) => found,
             Err(VaultError::Damaged(_)) | Err(VaultError::NewerVersion) => {
                 rebuilt = true;
                 index = self.rebuild_index(&keys).await?;
-                self.drive_index(&keys, &mut index, |ix| ix.search(&query, limit * 8))
-                    .await?
+                self.drive_index(&keys, &mut index, |ix| ix.search(&query, limit * 8)).await?
             }
             Err(e) => return Err(e),
         };
         *self.index.borrow_mut() = Some(index);
         // Fetch every conversation record and message block the results need at once.
-        let groups: Vec<_> = group_by_conversation(&found.hits)
-            .into_iter()
-            .take(limit)
-            .collect();
+        let groups: Vec<_> = group_by_conversation(&found.hits).into_iter().take(limit).collect();
         let record_keys: Vec<String> = groups.iter().map(|g| g.conversation_id.clone()).collect();
-        let records = self
-            .store
-            .get_many(StoreName::Conversations, &record_keys)
-            .await?;
+        let records = self.store.get_many(StoreName::Conversations, &record_keys).await?;
         let mut wanted: Vec<(usize, String, usize)> = Vec::new(); // (group, message id, position)
         for (gi, group) in groups.iter().enumerate() {
             for hit in group.hits.iter().take(HITS_PER_CONVERSATION) {
-                if let Some(seq) = hit
-                    .id
-                    .rsplit(':')
-                    .next()
-                    .and_then(|n| n.parse::<usize>().ok())
-                {
+                if let Some(seq) = hit.id.rsplit(':').next().and_then(|n| n.parse::<usize>().ok()) {
                     wanted.push((gi, hit.id.clone(), seq));
                 }
             }
         }
         let mut block_keys: Vec<String> = wanted
             .iter()
-            .map(|(gi, _, seq)| {
-                block_key(
-                    &keys.data,
-                    &groups[*gi].conversation_id,
-                    (seq / BLOCK_LEN) as u32,
-                )
-            })
+            .map(|(gi, _, seq)| block_key(&keys.data, &groups[*gi].conversation_id, (seq / BLOCK_LEN) as u32))
             .collect();
         block_keys.sort_unstable();
         block_keys.dedup();
-        let sealed_blocks = self
-            .store
-            .get_many(StoreName::Messages, &block_keys)
-            .await?;
+        let sealed_blocks = self.store.get_many(StoreName::Messages, &block_keys).await?;
         let mut blocks = HashMap::new();
         for (bk, sealed) in block_keys.iter().zip(sealed_blocks) {
             if let Some(sealed) = sealed {
-                if let Ok(block) = self.open_json::<MessageBlock>(
-                    &keys,
-                    StoreName::Messages,
-                    bk,
-                    &sealed,
-                    "a message block",
-                ) {
+                if let Ok(block) =
+                    self.open_json::<MessageBlock>(&keys, StoreName::Messages, bk, &sealed, "a message block")
+                {
                     blocks.insert(bk.clone(), block);
                 }
             }
@@ -164,22 +133,16 @@ impl<S: Store> Vault<S> {
         for (gi, (group, sealed)) in groups.iter().zip(records).enumerate() {
             let k = &group.conversation_id;
             let Some(sealed) = sealed else { continue };
-            let Ok(rec) = self.open_json::<ConversationRecord>(
-                &keys,
-                StoreName::Conversations,
-                k,
-                &sealed,
-                "a conversation",
-            ) else {
+            let Ok(rec) =
+                self.open_json::<ConversationRecord>(&keys, StoreName::Conversations, k, &sealed, "a conversation")
+            else {
                 continue;
             };
             let mut hits = Vec::new();
             for (_, id, seq) in wanted.iter().filter(|(g, _, _)| *g == gi) {
                 let bk = block_key(&keys.data, k, (seq / BLOCK_LEN) as u32);
-                let message = blocks.get(&bk).and_then(|b| {
-                    seq.checked_sub(b.first as usize)
-                        .and_then(|i| b.messages.get(i))
-                });
+                let message =
+                    blocks.get(&bk).and_then(|b| seq.checked_sub(b.first as usize).and_then(|i| b.messages.get(i)));
                 if let Some(message) = message {
                     let cut = snippet(&message.markdown, &query, SNIPPET_CHARS);
                     hits.push(FoundMessage {
@@ -199,12 +162,7 @@ impl<S: Store> Vault<S> {
                 hits,
             });
         }
-        Ok(SearchOutcome {
-            total: found.total,
-            results,
-            hint: found.hint,
-            rebuilt,
-        })
+        Ok(SearchOutcome { total: found.total, results, hint: found.hint, rebuilt })
     }
 
     /// Builds the search index again from every stored conversation and saves it.
@@ -212,13 +170,7 @@ impl<S: Store> Vault<S> {
         let mut docs = Vec::new();
         for (k, sealed) in self.store.get_prefix(StoreName::Conversations, "").await? {
             if self
-                .open_json::<ConversationRecord>(
-                    keys,
-                    StoreName::Conversations,
-                    &k,
-                    &sealed,
-                    "a conversation",
-                )
+                .open_json::<ConversationRecord>(keys, StoreName::Conversations, &k, &sealed, "a conversation")
                 .is_err()
             {
                 continue;
@@ -234,9 +186,7 @@ impl<S: Store> Vault<S> {
 
     /// Opens the index from its manifest (see [`PersistentIndex::open`]).
     pub(super) async fn open_index(&self, keys: &Unlocked) -> Result<PersistentIndex, VaultError> {
-        let opened = self
-            .open_index_segments(keys, PersistentIndex::open_needs())
-            .await?;
+        let opened = self.open_index_segments(keys, PersistentIndex::open_needs()).await?;
         Ok(PersistentIndex::open(opened)?)
     }
 
@@ -283,23 +233,13 @@ impl<S: Store> Vault<S> {
     /// [`VaultError::Damaged`] naming a segment that does not open (changed, or moved
     /// from another name: its associated data names it), [`VaultError::NewerVersion`]
     /// for a newer envelope, [`VaultError::Storage`] when the store fails.
-    pub(super) async fn open_index_segments(
-        &self,
-        keys: &Unlocked,
-        names: Vec<String>,
-    ) -> Result<Opened, VaultError> {
+    pub(super) async fn open_index_segments(&self, keys: &Unlocked, names: Vec<String>) -> Result<Opened, VaultError> {
         let found = self.store.get_many(StoreName::Index, &names).await?;
         let store = StoreName::Index.as_str();
         let to_open: Vec<ToOpen<'_>> = names
             .iter()
             .zip(&found)
-            .filter_map(|(name, sealed)| {
-                Some(ToOpen {
-                    store,
-                    key: name,
-                    sealed: sealed.as_deref()?,
-                })
-            })
+            .filter_map(|(name, sealed)| Some(ToOpen { store, key: name, sealed: sealed.as_deref()? }))
             .collect();
         let mut opened = keys.sealer.open_all(&keys.data, &to_open).await.into_iter();
         drop(to_open);
@@ -311,14 +251,8 @@ impl<S: Store> Vault<S> {
                     None => None,
                     Some(_) => match opened.next().expect("one per stored segment") {
                         Ok(plain) => Some(plain),
-                        Err(CryptoError::UnsupportedVersion(_)) => {
-                            return Err(VaultError::NewerVersion)
-                        }
-                        Err(_) => {
-                            return Err(VaultError::Damaged(format!(
-                                "search index segment {name}"
-                            )))
-                        }
+                        Err(CryptoError::UnsupportedVersion(_)) => return Err(VaultError::NewerVersion),
+                        Err(_) => return Err(VaultError::Damaged(format!("search index segment {name}"))),
                     },
                 };
                 Ok((name, plain))
@@ -335,21 +269,13 @@ pub(super) fn index_write_ops(writes: Writes) -> Vec<Op> {
         Removal::Segment(key) => Op::Delete { store, key },
         Removal::Prefix(prefix) => Op::DeletePrefix { store, prefix },
     });
-    let put = writes.put.into_iter().map(|(key, plain)| Op::Seal {
-        store,
-        key,
-        plain: Plain(Zeroizing::new(plain)),
-    });
+    let put = writes.put.into_iter().map(|(key, plain)| Op::Seal { store, key, plain: Plain(Zeroizing::new(plain)) });
     removed.chain(put).collect()
 }
 
 /// The index documents of `conv`'s messages at `positions`; a message's id is
 /// `<conversation id>:<position>`, so a changed or moved message replaces its document.
-pub(super) fn index_docs(
-    k: &str,
-    conv: &Conversation,
-    positions: impl IntoIterator<Item = usize>,
-) -> Vec<Doc> {
+pub(super) fn index_docs(k: &str, conv: &Conversation, positions: impl IntoIterator<Item = usize>) -> Vec<Doc> {
     positions
         .into_iter()
         .filter_map(|seq| conv.messages.get(seq).map(|m| (seq, m)))
@@ -359,15 +285,8 @@ pub(super) fn index_docs(
             title: conv.title.clone(),
             text: m.markdown.clone(),
             site: conv.site.as_str().to_owned(),
-            role: serde_json::to_value(m.role)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            ts: if m.provenance.last_seen != 0 {
-                m.provenance.last_seen
-            } else {
-                conv.updated_at
-            },
+            role: serde_json::to_value(m.role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            ts: if m.provenance.last_seen != 0 { m.provenance.last_seen } else { conv.updated_at },
         })
         .collect()
 }
@@ -388,11 +307,7 @@ mod tests {
     #[test]
     fn a_captured_word_is_found_with_its_conversation_and_a_marked_snippet() {
         let v = vault();
-        block_on(v.capture(
-            &snap("a", &["how do pangolins sleep", "curled up in burrows"]),
-            1,
-        ))
-        .unwrap();
+        block_on(v.capture(&snap("a", &["how do pangolins sleep", "curled up in burrows"]), 1)).unwrap();
         block_on(v.capture(&snap("b", &["tea in kyoto", "try Uji"]), 2)).unwrap();
         let out = block_on(v.search("pangolins", 10)).unwrap();
         assert_eq!(out.total, 1);
@@ -406,10 +321,7 @@ mod tests {
         assert_eq!(String::from_utf16(&utf16[s..e]).unwrap(), "pangolins");
         assert!(block_on(v.get_conversation(&hit.conversation_id)).is_ok());
         // Typing: a prefix of the last word finds it too; later captures are found at once.
-        assert_eq!(
-            block_on(v.search("kyo", 10)).unwrap().results[0].title,
-            "Notes b"
-        );
+        assert_eq!(block_on(v.search("kyo", 10)).unwrap().results[0].title, "Notes b");
         block_on(v.capture(&snap("b", &["tea in kyoto", "try Uji", "and matcha"]), 3)).unwrap();
         assert_eq!(block_on(v.search("matcha", 10)).unwrap().total, 1);
     }
@@ -417,10 +329,7 @@ mod tests {
     #[test]
     fn a_deleted_conversation_is_no_longer_found() {
         let v = vault();
-        let id = block_on(v.capture(&snap("a", &["zeppelin facts"]), 1))
-            .unwrap()
-            .id
-            .unwrap();
+        let id = block_on(v.capture(&snap("a", &["zeppelin facts"]), 1)).unwrap().id.unwrap();
         assert_eq!(block_on(v.search("zeppelin", 10)).unwrap().total, 1);
         block_on(v.delete_conversation(&id)).unwrap();
         assert_eq!(block_on(v.search("zeppelin", 10)).unwrap().total, 0);
@@ -454,19 +363,10 @@ mod tests {
         block_on(v.capture(&snap("a", &["quasar brightness", "very bright"]), 1)).unwrap();
         let keys = v.keys().unwrap();
         let raw = |name: &str| {
-            v.store()
-                .raw()
-                .into_iter()
-                .find(|(s, k, _)| *s == StoreName::Index && k == name)
-                .map(|(_, _, value)| value)
+            v.store().raw().into_iter().find(|(s, k, _)| *s == StoreName::Index && k == name).map(|(_, _, value)| value)
         };
-        let names: Vec<String> = v
-            .store()
-            .raw()
-            .into_iter()
-            .filter(|(s, _, _)| *s == StoreName::Index)
-            .map(|(_, k, _)| k)
-            .collect();
+        let names: Vec<String> =
+            v.store().raw().into_iter().filter(|(s, _, _)| *s == StoreName::Index).map(|(_, k, _)| k).collect();
         let chunk = names.iter().find(|k| k.starts_with("x.") || k.starts_with("t.")).unwrap().clone();
         let mut asked = names.clone();
         asked.push("x.404".into());
@@ -495,10 +395,7 @@ mod tests {
             }
         }
         let other_keys = other.keys().unwrap();
-        assert!(matches!(
-            block_on(other.open_index(&other_keys)),
-            Err(VaultError::Damaged(_))
-        ));
+        assert!(matches!(block_on(other.open_index(&other_keys)), Err(VaultError::Damaged(_))));
         assert!(block_on(other.search("quasar", 10)).unwrap().rebuilt);
         assert!(!block_on(v.search("quasar", 10)).unwrap().rebuilt);
     }
@@ -507,13 +404,8 @@ mod tests {
     fn conversations_stored_before_the_index_existed_are_indexed_on_first_search() {
         let v = vault();
         block_on(v.capture(&snap("a", &["nebula photos"]), 1)).unwrap();
-        let index_keys: Vec<String> = v
-            .store()
-            .raw()
-            .into_iter()
-            .filter(|(s, _, _)| *s == StoreName::Index)
-            .map(|(_, k, _)| k)
-            .collect();
+        let index_keys: Vec<String> =
+            v.store().raw().into_iter().filter(|(s, _, _)| *s == StoreName::Index).map(|(_, k, _)| k).collect();
         for k in index_keys {
             v.store().data_for_tests().remove(&(StoreName::Index, k));
         }
@@ -528,20 +420,11 @@ mod tests {
     fn bad_queries_answer_or_hint_and_never_fail() {
         let v = vault();
         block_on(v.capture(&snap("a", &["something"]), 1)).unwrap();
-        for q in [
-            "",
-            "\"unbalanced",
-            "site:nowhere x",
-            "before:2026-13-45 something",
-            &"x".repeat(10_000),
-        ] {
+        for q in ["", "\"unbalanced", "site:nowhere x", "before:2026-13-45 something", &"x".repeat(10_000)] {
             assert!(block_on(v.search(q, 10)).is_ok(), "{q:.40}");
         }
         assert_eq!(block_on(v.search("anything", 10)).map(|_| ()), Ok(()));
         v.lock();
-        assert_eq!(
-            block_on(v.search("something", 10)).unwrap_err(),
-            VaultError::Locked
-        );
+        assert_eq!(block_on(v.search("something", 10)).unwrap_err(), VaultError::Locked);
     }
 }

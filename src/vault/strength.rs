@@ -49,10 +49,7 @@ pub fn passphrase_strength(passphrase: &str) -> PassphraseStrength {
         b if b < 80.0 => (3, "Good."),
         _ => (4, "Strong."),
     };
-    PassphraseStrength {
-        score,
-        hint: hint.into(),
-    }
+    PassphraseStrength { score, hint: hint.into() }
 }
 
 #[cfg(test)]

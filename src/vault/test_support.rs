@@ -26,11 +26,7 @@ pub fn reopened(v: &Vault<MemoryStore>) -> Vault<MemoryStore> {
 
 /// The stored bytes of one record, if it is there.
 pub fn raw_record(v: &Vault<MemoryStore>, store: StoreName, key: &str) -> Option<Vec<u8>> {
-    v.store()
-        .raw()
-        .into_iter()
-        .find(|(s, k, _)| *s == store && k == key)
-        .map(|(_, _, value)| value)
+    v.store().raw().into_iter().find(|(s, k, _)| *s == store && k == key).map(|(_, _, value)| value)
 }
 
 /// Role of the `i`th turn of a chat: user, assistant, user...
@@ -48,11 +44,7 @@ pub fn conversation(id: &str, texts: &[&str]) -> Conversation {
         model: Some("gpt-5-2".into()),
         created_at: 1_000,
         updated_at: 2_000,
-        messages: texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Message::new(role(i), *t))
-            .collect(),
+        messages: texts.iter().enumerate().map(|(i, t)| Message::new(role(i), *t)).collect(),
     }
 }
 
@@ -67,12 +59,7 @@ pub fn snapshot(site: Site, id: &str, texts: &[&str]) -> Snapshot {
         messages: texts
             .iter()
             .enumerate()
-            .map(|(i, t)| SnapshotMessage {
-                role: role(i),
-                markdown: (*t).into(),
-                turn_id: None,
-                streaming: false,
-            })
+            .map(|(i, t)| SnapshotMessage { role: role(i), markdown: (*t).into(), turn_id: None, streaming: false })
             .collect(),
     }
 }
@@ -89,11 +76,7 @@ pub fn snapshot_of_len(n: usize, last: &str) -> Snapshot {
         messages: (0..n)
             .map(|i| SnapshotMessage {
                 role: role(i),
-                markdown: if i + 1 == n {
-                    last.into()
-                } else {
-                    format!("message {i}")
-                },
+                markdown: if i + 1 == n { last.into() } else { format!("message {i}") },
                 turn_id: Some(format!("t{i}")),
                 streaming: i + 1 == n,
             })
@@ -103,11 +86,7 @@ pub fn snapshot_of_len(n: usize, last: &str) -> Snapshot {
 
 /// A Claude snapshot of conversation `id` with the roles given.
 pub fn claude_snapshot(id: &str, turns: &[(Role, &str)]) -> Snapshot {
-    let mut s = snapshot(
-        Site::Claude,
-        id,
-        &turns.iter().map(|(_, t)| *t).collect::<Vec<_>>(),
-    );
+    let mut s = snapshot(Site::Claude, id, &turns.iter().map(|(_, t)| *t).collect::<Vec<_>>());
     for (m, (role, _)) in s.messages.iter_mut().zip(turns) {
         m.role = *role;
     }

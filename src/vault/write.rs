@@ -62,28 +62,16 @@ impl Change {
         positions: impl IntoIterator<Item = usize> + Clone,
     ) {
         let record = ConversationRecord::of(conv);
-        self.ops
-            .push(record_put(StoreName::Conversations, k.to_owned(), &record));
-        let mut blocks: Vec<usize> = positions
-            .clone()
-            .into_iter()
-            .map(|p| p / BLOCK_LEN)
-            .collect();
+        self.ops.push(record_put(StoreName::Conversations, k.to_owned(), &record));
+        let mut blocks: Vec<usize> = positions.clone().into_iter().map(|p| p / BLOCK_LEN).collect();
         blocks.dedup();
         blocks.sort_unstable();
         blocks.dedup();
         for b in blocks {
             let start = b * BLOCK_LEN;
             let end = (start + BLOCK_LEN).min(conv.messages.len());
-            let block = MessageBlockRef {
-                first: start as u32,
-                messages: &conv.messages[start..end],
-            };
-            self.ops.push(record_put(
-                StoreName::Messages,
-                block_key(&keys.data, k, b as u32),
-                &block,
-            ));
+            let block = MessageBlockRef { first: start as u32, messages: &conv.messages[start..end] };
+            self.ops.push(record_put(StoreName::Messages, block_key(&keys.data, k, b as u32), &block));
         }
         self.docs.extend(index_docs(k, conv, positions));
         self.written.push(summary(k, conv));
@@ -97,15 +85,7 @@ impl<S: Store> Vault<S> {
     /// when the change touches conversations; so is the index in memory when the write
     /// fails (it was already updated), to be read again from what is stored.
     pub(super) async fn commit(&self, keys: &Unlocked, change: Change) -> Result<(), VaultError> {
-        let Change {
-            mut ops,
-            message_delta,
-            written,
-            deleted,
-            replaced,
-            docs,
-            merges,
-        } = change;
+        let Change { mut ops, message_delta, written, deleted, replaced, docs, merges } = change;
         if let Some(delta) = message_delta {
             ops.push(self.counts_op(delta).await?);
         }
@@ -134,29 +114,18 @@ impl<S: Store> Vault<S> {
         let items: Vec<ToSeal<'_>> = ops
             .iter()
             .filter_map(|op| match op {
-                Op::Seal { store, key, plain } => Some(ToSeal {
-                    store: store.as_str(),
-                    key,
-                    plain: &plain.0,
-                }),
+                Op::Seal { store, key, plain } => Some(ToSeal { store: store.as_str(), key, plain: &plain.0 }),
                 _ => None,
             })
             .collect();
-        let mut sealed = keys
-            .sealer
-            .seal_all(&keys.data, &items)
-            .await
-            .map_err(random_error)?
-            .into_iter();
+        let mut sealed = keys.sealer.seal_all(&keys.data, &items).await.map_err(random_error)?.into_iter();
         drop(items);
         let ops = ops
             .into_iter()
             .map(|op| match op {
-                Op::Seal { store, key, .. } => Op::Put {
-                    store,
-                    key,
-                    value: sealed.next().expect("one envelope per record"),
-                },
+                Op::Seal { store, key, .. } => {
+                    Op::Put { store, key, value: sealed.next().expect("one envelope per record") }
+                }
                 other => other,
             })
             .collect();
@@ -186,13 +155,7 @@ impl<S: Store> Vault<S> {
     /// The index writes for `added` messages and `removed` conversations, to go into
     /// the same atomic write as the records. The index never stands in the way of
     /// saving: if it cannot be updated it is dropped and rebuilt at the next search.
-    async fn index_ops(
-        &self,
-        keys: &Unlocked,
-        added: Vec<Doc>,
-        removed: &[String],
-        merges: Merges,
-    ) -> Vec<Op> {
+    async fn index_ops(&self, keys: &Unlocked, added: Vec<Doc>, removed: &[String], merges: Merges) -> Vec<Op> {
         let current = self.index.borrow_mut().take();
         let mut index = match current {
             Some(index) => index,
@@ -201,10 +164,7 @@ impl<S: Store> Vault<S> {
                 Err(_) => return Vec::new(),
             },
         };
-        match self
-            .update_index(keys, &mut index, added, removed, merges)
-            .await
-        {
+        match self.update_index(keys, &mut index, added, removed, merges).await {
             Ok(writes) => {
                 *self.index.borrow_mut() = Some(index);
                 index_write_ops(writes)
@@ -226,14 +186,10 @@ mod tests {
         let id = block_on(vault.put_conversation(&conversation("c", &["first"]))).unwrap();
         let before = vault.store().raw();
         vault.store().fail_next_write(StoreError::QuotaExceeded);
-        let err = block_on(vault.put_conversation(&conversation("c", &["replaced", "text"])))
-            .unwrap_err();
+        let err = block_on(vault.put_conversation(&conversation("c", &["replaced", "text"]))).unwrap_err();
         assert_eq!(err.code(), "storage");
         assert!(err.to_string().contains("full"));
         assert_eq!(vault.store().raw(), before);
-        assert_eq!(
-            block_on(vault.get_conversation(&id)).unwrap().messages[0].markdown,
-            "first"
-        );
+        assert_eq!(block_on(vault.get_conversation(&id)).unwrap().messages[0].markdown, "first");
     }
 }

@@ -11,9 +11,9 @@ use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use super::{conversations_from_json, conversations_to_json, thrown, to_js};
-use crate::error::VaultError;
 use crate::archive::{self, ArchiveError};
 use crate::crypto::kdf::KdfParams;
+use crate::error::VaultError;
 use crate::import::{self, ImportError};
 use crate::model::Conversation;
 
@@ -252,7 +252,8 @@ impl WasmArchiveReader {
     /// whole file, before `finish`. A different file fails as damaged.
     pub fn reread(&self) -> Result<WasmArchiveReader, JsValue> {
         let inner = self.inner.as_ref().ok_or_else(finished)?;
-        let again = inner.reread().ok_or_else(|| thrown(&VaultError::InvalidInput("This file was not read yet.".into())))?;
+        let again =
+            inner.reread().ok_or_else(|| thrown(&VaultError::InvalidInput("This file was not read yet.".into())))?;
         Ok(WasmArchiveReader { inner: Some(again), fed: 0 })
     }
 

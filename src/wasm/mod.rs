@@ -17,9 +17,9 @@ use crate::crypto::kdf::KdfParams;
 use crate::error::{Coded, VaultError};
 use crate::import::site::parse_thread;
 use crate::model::{Conversation, Site};
+use crate::sites;
 use crate::store::indexeddb::IndexedDbStore;
 use crate::store::StoreError;
-use crate::sites;
 use crate::vault::{self, Vault};
 
 #[derive(Serialize)]
@@ -71,7 +71,8 @@ pub(crate) fn conversation_from_js(value: JsValue) -> Result<Conversation, JsVal
 
 /// Conversations from a JSON array. The error never quotes the input (it is private).
 pub(crate) fn conversations_from_json(json: &str) -> Result<Vec<Conversation>, JsValue> {
-    serde_json::from_str(json).map_err(|_| err(VaultError::InvalidInput("the conversations are not in the expected shape".into())))
+    serde_json::from_str(json)
+        .map_err(|_| err(VaultError::InvalidInput("the conversations are not in the expected shape".into())))
 }
 
 pub(crate) fn conversations_to_json(list: &[Conversation]) -> String {
@@ -202,7 +203,13 @@ impl WasmVault {
     /// A reply that cannot be read fails with the reader's code (`too_large`,
     /// `shape_changed`, `other_conversation`, `no_turns`), never quoting it.
     #[wasm_bindgen(js_name = captureThread)]
-    pub async fn capture_thread(&self, site: String, conversation_id: String, url: String, replies: Vec<String>) -> Result<JsValue, JsValue> {
+    pub async fn capture_thread(
+        &self,
+        site: String,
+        conversation_id: String,
+        url: String,
+        replies: Vec<String>,
+    ) -> Result<JsValue, JsValue> {
         let read = parse_thread(&Site::from(site), &conversation_id, &replies).map_err(|e| thrown(&e))?;
         drop(replies);
         if let Some(more) = read.more {

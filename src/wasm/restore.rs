@@ -23,10 +23,20 @@ struct Block {
 #[wasm_bindgen(js_name = restoreBlock)]
 pub fn restore_block(conversation: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
     let conv = conversation_from_js(conversation)?;
-    let opts: RestoreOptions =
-        if options.is_undefined() || options.is_null() { RestoreOptions::default() } else { from_js(options, "the restore options")? };
+    let opts: RestoreOptions = if options.is_undefined() || options.is_null() {
+        RestoreOptions::default()
+    } else {
+        from_js(options, "the restore options")?
+    };
     let b = restore::build_restore_block(&conv, &opts);
-    to_js(&Block { text: b.text, tokens: b.tokens, verbatim: b.verbatim, shortened: b.shortened, left_out: b.left_out, cut: b.cut })
+    to_js(&Block {
+        text: b.text,
+        tokens: b.tokens,
+        verbatim: b.verbatim,
+        shortened: b.shortened,
+        left_out: b.left_out,
+        cut: b.cut,
+    })
 }
 
 /// `estimateTokens(text)`: see `crate::restore::estimate_tokens`.

@@ -41,7 +41,10 @@ impl WasmSearchIndex {
         to_js(&self.inner.search(query, limit))
     }
 
+    /// `toBytes()`, the name of the node package's contract (DESIGN.md); it takes `&mut`
+    /// because the index sorts its terms before it is written.
     #[wasm_bindgen(js_name = toBytes)]
+    #[allow(clippy::wrong_self_convention)]
     pub fn to_bytes(&mut self) -> Vec<u8> {
         self.inner.to_bytes()
     }
@@ -70,7 +73,9 @@ fn doc_from_js(value: &JsValue) -> Result<Doc, JsValue> {
         let get = |i: usize| js_sys::Reflect::get(value, &keys[i]).unwrap_or(JsValue::UNDEFINED);
         let text = |i: usize| get(i).as_string().unwrap_or_default();
         let required = |i: usize, what: &str| {
-            get(i).as_string().ok_or_else(|| err(crate::error::VaultError::InvalidInput(format!("the message has no {what} string"))))
+            get(i)
+                .as_string()
+                .ok_or_else(|| err(crate::error::VaultError::InvalidInput(format!("the message has no {what} string"))))
         };
         Ok(Doc {
             id: required(0, "id")?,
@@ -108,7 +113,9 @@ pub fn group_by_conversation(hits: JsValue) -> Result<JsValue, JsValue> {
         score: f32,
     }
     let hits: Vec<H> = from_js(hits, "the hits")?;
-    let hits: Vec<search::Hit> =
-        hits.into_iter().map(|h| search::Hit { id: h.id, conversation_id: h.conversation_id, score: h.score }).collect();
+    let hits: Vec<search::Hit> = hits
+        .into_iter()
+        .map(|h| search::Hit { id: h.id, conversation_id: h.conversation_id, score: h.score })
+        .collect();
     to_js(&search::group_by_conversation(&hits))
 }

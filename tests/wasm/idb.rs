@@ -49,10 +49,7 @@ async fn records_survive_closing_and_reopening_the_database() {
     assert_eq!(store.count(StoreName::Messages).await.unwrap(), 3);
     let many = store.get_many(StoreName::Messages, &["k2:a".into(), "missing".into(), "k1:a".into()]).await.unwrap();
     assert_eq!(many, vec![Some(b"other".to_vec()), None, Some(b"m1".to_vec())]);
-    store
-        .apply(vec![Op::DeletePrefix { store: StoreName::Messages, prefix: "k1:".into() }])
-        .await
-        .unwrap();
+    store.apply(vec![Op::DeletePrefix { store: StoreName::Messages, prefix: "k1:".into() }]).await.unwrap();
     assert_eq!(store.count(StoreName::Messages).await.unwrap(), 1);
     store.close();
     delete_db(&name).await;

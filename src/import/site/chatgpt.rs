@@ -93,7 +93,8 @@ fn make_safe(mapping: &mut Map<String, Value>, current: &str) -> Result<(), Thre
         let Some(children) = node.get_mut("children").and_then(Value::as_array_mut) else { continue };
         let mut kept = std::collections::HashSet::new();
         children.retain(|c| {
-            c.as_str().is_some_and(|c| parents.get(c).map(String::as_str) == Some(key.as_str()) && kept.insert(c.to_owned()))
+            c.as_str()
+                .is_some_and(|c| parents.get(c).map(String::as_str) == Some(key.as_str()) && kept.insert(c.to_owned()))
         });
     }
     let mut seen = std::collections::HashSet::new();
@@ -169,7 +170,9 @@ fn read_pages(conversation_id: &str, first: Value, older: &[String]) -> Result<T
                 continue;
             }
             if let Some(p) = &parent {
-                if let Some(children) = mapping.get_mut(p).and_then(|n| n.get_mut("children")).and_then(Value::as_array_mut) {
+                if let Some(children) =
+                    mapping.get_mut(p).and_then(|n| n.get_mut("children")).and_then(Value::as_array_mut)
+                {
                     children.push(Value::String(id.clone()));
                 }
             }
@@ -270,7 +273,10 @@ mod tests {
     fn citation_markers_are_removed() {
         assert_eq!(strip_citations("Tea is green \u{e200}cite\u{e202}turn0search3\u{e201}."), "Tea is green.");
         assert_eq!(strip_citations("A\u{e200}cite\u{e202}turn0search1\u{e202}turn0news2\u{e201} b"), "A b");
-        assert_eq!(strip_citations("Visit \u{e200}entity\u{e202}[\"city\",\"Kyoto\",\"Japan\"]\u{e201} soon"), "Visit Kyoto soon");
+        assert_eq!(
+            strip_citations("Visit \u{e200}entity\u{e202}[\"city\",\"Kyoto\",\"Japan\"]\u{e201} soon"),
+            "Visit Kyoto soon"
+        );
         assert_eq!(strip_citations("Fact 【4:0†source】 and more【11†news】."), "Fact and more.");
         assert_eq!(strip_citations("Keep 【this】 one"), "Keep 【this】 one");
         assert_eq!(strip_citations("stray \u{e203} mark \u{e200}unclosed"), "stray  mark unclosed");

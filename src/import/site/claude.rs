@@ -17,8 +17,10 @@
 
 use serde_json::{json, Value};
 
+use super::{
+    current_branch, id_at, rfc3339_at, same_conversation, span, stamp, str_at, Node, ThreadError, ThreadRead, MAX_NODES,
+};
 use crate::import::markdown::ms_from_rfc3339;
-use super::{current_branch, id_at, rfc3339_at, same_conversation, span, stamp, str_at, Node, ThreadError, ThreadRead, MAX_NODES};
 use crate::model::{Conversation, Message, Role, Site};
 
 pub(super) fn parse(conversation_id: &str, replies: &[String]) -> Result<ThreadRead, ThreadError> {

@@ -15,7 +15,9 @@
 
 use serde_json::Value;
 
-use super::{add_meta, current_branch, id_at, same_conversation, span, stamp, str_at, Node, ThreadError, ThreadRead, MAX_NODES};
+use super::{
+    add_meta, current_branch, id_at, same_conversation, span, stamp, str_at, Node, ThreadError, ThreadRead, MAX_NODES,
+};
 use crate::import::markdown::{join_blocks, ms_from_secs};
 use crate::model::{Conversation, Message, Provenance, Role, Site};
 
@@ -96,6 +98,7 @@ fn render(m: &Value, time: i64) -> Option<Message> {
     }
     let model = m.get("model").and_then(Value::as_str).filter(|s| !s.is_empty() && role == Role::Assistant);
     msg.turn_id = Some(id_at(m, "message_id")).filter(|id| !id.is_empty());
-    msg.provenance = Provenance { model: model.map(str::to_owned), first_seen: time, last_seen: time, ..Provenance::default() };
+    msg.provenance =
+        Provenance { model: model.map(str::to_owned), first_seen: time, last_seen: time, ..Provenance::default() };
     Some(msg)
 }

@@ -99,7 +99,9 @@ fn inner(body: &str) -> Result<Value, ThreadError> {
         }
         let Ok(Value::Array(entries)) = serde_json::from_str::<Value>(line) else { continue };
         for entry in &entries {
-            if entry.get(0).and_then(Value::as_str) != Some("wrb.fr") || entry.get(1).and_then(Value::as_str) != Some(RPC) {
+            if entry.get(0).and_then(Value::as_str) != Some("wrb.fr")
+                || entry.get(1).and_then(Value::as_str) != Some(RPC)
+            {
                 continue;
             }
             return match entry.get(2) {
@@ -150,7 +152,12 @@ impl Turn {
     }
 
     fn messages(self) -> Vec<Message> {
-        let at = |model: Option<String>| Provenance { model, first_seen: self.time, last_seen: self.time, ..Provenance::default() };
+        let at = |model: Option<String>| Provenance {
+            model,
+            first_seen: self.time,
+            last_seen: self.time,
+            ..Provenance::default()
+        };
         let mut out = Vec::with_capacity(2);
         let rid = Some(self.response_id.clone()).filter(|id| !id.is_empty());
         if !self.user.is_empty() {

@@ -20,7 +20,10 @@
 
 use serde_json::Value;
 
-use super::{add_meta, current_branch, rfc3339_at, same_conversation, span, stamp, str_at, Node, ThreadError, ThreadRead, MAX_NODES};
+use super::{
+    add_meta, current_branch, rfc3339_at, same_conversation, span, stamp, str_at, Node, ThreadError, ThreadRead,
+    MAX_NODES,
+};
 use crate::model::{Conversation, Message, Provenance, Role, Site};
 
 pub(super) fn parse(conversation_id: &str, replies: &[String]) -> Result<ThreadRead, ThreadError> {

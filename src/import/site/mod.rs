@@ -258,9 +258,8 @@ fn current_branch(mut nodes: Vec<Node>, leaf: Option<&str>) -> Result<Vec<Messag
     }
     roots.sort_by(by_time);
 
-    let leaf = leaf
-        .and_then(|l| index.get(l).copied())
-        .or_else(|| (0..nodes.len()).filter(|&i| unique(i)).max_by(by_time));
+    let leaf =
+        leaf.and_then(|l| index.get(l).copied()).or_else(|| (0..nodes.len()).filter(|&i| unique(i)).max_by(by_time));
     let Some(leaf) = leaf else { return Ok(Vec::new()) };
     let mut seen = vec![false; nodes.len()];
     let mut path = Vec::new();

@@ -87,7 +87,8 @@ pub(super) fn parse(conversation_id: &str, replies: &[String]) -> Result<ThreadR
 }
 
 fn push_entry(messages: &mut Vec<Message>, entry: &Value, uuid: &str) {
-    let asked = rfc3339_at(entry, "entry_created_datetime").or_else(|| rfc3339_at(entry, "updated_datetime")).unwrap_or(0);
+    let asked =
+        rfc3339_at(entry, "entry_created_datetime").or_else(|| rfc3339_at(entry, "updated_datetime")).unwrap_or(0);
     let answered = rfc3339_at(entry, "updated_datetime").unwrap_or(asked);
     let id = |suffix: &str| Some(format!("{uuid}{suffix}")).filter(|_| !uuid.is_empty());
     let query = str_at(entry, "query_str").trim();

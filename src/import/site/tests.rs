@@ -26,7 +26,14 @@ fn children_lists_that_lie_do_not_make_the_work_quadratic() {
         let parent = (i > 0).then(|| format!("p{}", i - 1));
         let next = format!("p{}", i + 1);
         let children: Vec<&str> = if i + 1 < n { vec!["h0", next.as_str()] } else { vec!["h0"] };
-        chatgpt_node(&mut mapping, &id, parent.as_deref(), &children, if i % 2 == 0 { "user" } else { "assistant" }, "t");
+        chatgpt_node(
+            &mut mapping,
+            &id,
+            parent.as_deref(),
+            &children,
+            if i % 2 == 0 { "user" } else { "assistant" },
+            "t",
+        );
     }
     for i in 0..n {
         let id = format!("h{i}");
@@ -58,8 +65,14 @@ fn too_many_nodes_is_too_large() {
 #[test]
 fn wrong_types_are_shape_changed_not_panics() {
     let replies = [
-        (Site::ChatGpt, r#"{"conversation_id": "c", "mapping": {"a": {"children": "x", "parent": 3, "message": {"author": 1}}}}"#),
-        (Site::ChatGpt, r#"{"messages": [{"id": 1, "author": {"role": ["user"]}}], "page_info": {"has_previous_page": true}}"#),
+        (
+            Site::ChatGpt,
+            r#"{"conversation_id": "c", "mapping": {"a": {"children": "x", "parent": 3, "message": {"author": 1}}}}"#,
+        ),
+        (
+            Site::ChatGpt,
+            r#"{"messages": [{"id": 1, "author": {"role": ["user"]}}], "page_info": {"has_previous_page": true}}"#,
+        ),
         (Site::ChatGpt, r#"{"messages": 7}"#),
         (Site::Claude, r#"{"uuid": "c", "chat_messages": [{"uuid": 5, "sender": 3, "content": "x"}]}"#),
         (Site::Claude, r#"{"uuid": "c", "chat_messages": [7]}"#),
@@ -107,7 +120,9 @@ fn gemini_chunk_lines_and_turns_stay_bounded() {
     for _ in 0..1_000_000 {
         body.push_str("9\n[[\"di\",1]]\n");
     }
-    body.push_str(r#"[["wrb.fr","hNvQHb","[[[[\"c_c\",\"r_1\"],[\"c_c\"],[[\"hi\"]],[[[\"rc_1\",[\"yo\"]]]],[1,0]]]]"]]"#);
+    body.push_str(
+        r#"[["wrb.fr","hNvQHb","[[[[\"c_c\",\"r_1\"],[\"c_c\"],[[\"hi\"]],[[[\"rc_1\",[\"yo\"]]]],[1,0]]]]"]]"#,
+    );
     body.push('\n');
     let started = Instant::now();
     let read = parse_thread(&Site::Gemini, "c", &[body]).unwrap();
