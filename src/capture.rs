@@ -319,7 +319,7 @@ pub fn merge(stored: Option<Conversation>, snapshot: &Snapshot, now: i64) -> Mer
 mod tests {
     use super::*;
 
-    fn snap(turns: &[(Role, &str)]) -> Snapshot {
+    pub(super) fn snap(turns: &[(Role, &str)]) -> Snapshot {
         Snapshot {
             site: Site::Claude,
             conversation_id: "c1".into(),
@@ -338,7 +338,7 @@ mod tests {
         }
     }
 
-    fn texts(c: &Conversation) -> Vec<&str> {
+    pub(super) fn texts(c: &Conversation) -> Vec<&str> {
         c.messages.iter().map(|m| m.markdown.as_str()).collect()
     }
 
@@ -827,27 +827,11 @@ mod thread_tests {
         assert_eq!(c.messages[1].versions.last().unwrap(), "branch 99 zz99");
     }
 
-    fn page(turns: &[(Role, &str)]) -> Snapshot {
-        Snapshot {
-            site: Site::Claude,
-            conversation_id: "c1".into(),
-            url: "https://claude.ai/chat/c1".into(),
-            title: "From the site".into(),
-            model: None,
-            messages: turns
-                .iter()
-                .map(|(role, text)| SnapshotMessage {
-                    role: *role,
-                    markdown: (*text).into(),
-                    turn_id: None,
-                    streaming: false,
-                })
-                .collect(),
-        }
-    }
+    use super::tests::texts;
 
-    fn texts(c: &Conversation) -> Vec<&str> {
-        c.messages.iter().map(|m| m.markdown.as_str()).collect()
+    /// What a page showed, as the DOM path reads it (no ids), titled as the site's data.
+    fn page(turns: &[(Role, &str)]) -> Snapshot {
+        Snapshot { title: "From the site".into(), ..super::tests::snap(turns) }
     }
 
     /// 200 turns, ids `m0`..`m199`.

@@ -17,6 +17,18 @@ pub enum Role {
     Tool,
 }
 
+impl Role {
+    /// The name of the message API (`user`, `assistant`, `system`, `tool`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::System => "system",
+            Role::Tool => "tool",
+        }
+    }
+}
+
 /// The AI site a conversation comes from. Unknown names are kept as they are, so a
 /// record written by a newer version with a new site still opens.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

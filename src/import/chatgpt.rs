@@ -331,7 +331,7 @@ impl<'a> Tree<'a> {
                             first = Some((kind, msg.role));
                             blocks.push(msg.markdown);
                         }
-                        Some(_) => blocks.push(format!("**{}:**\n\n{}", role_label(msg.role), msg.markdown)),
+                        Some(_) => blocks.push(format!("**{}:**\n\n{}", msg.role.as_str(), msg.markdown)),
                     }
                 }
             }
@@ -339,15 +339,6 @@ impl<'a> Tree<'a> {
         }
         let (kind, _) = first?;
         Some((kind, blocks.join("\n\n")))
-    }
-}
-
-fn role_label(role: Role) -> &'static str {
-    match role {
-        Role::User => "user",
-        Role::Assistant => "assistant",
-        Role::System => "system",
-        Role::Tool => "tool",
     }
 }
 

@@ -42,7 +42,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::model::{Conversation, Message, Role, Site};
+use crate::model::{Conversation, Message, Site};
 
 /// What went wrong reading a site's reply, for health; never includes content.
 #[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
@@ -188,15 +188,6 @@ fn stamp(messages: &mut [Message], url: &str) {
     }
 }
 
-fn role_label(role: Role) -> &'static str {
-    match role {
-        Role::User => "user",
-        Role::Assistant => "assistant",
-        Role::System => "system",
-        Role::Tool => "tool",
-    }
-}
-
 /// The earliest and latest message time, for a conversation that gives none.
 fn span(messages: &[Message]) -> (i64, i64) {
     let times = messages.iter().map(|m| m.provenance.first_seen).filter(|&t| t > 0);
@@ -293,7 +284,7 @@ fn current_branch(mut nodes: Vec<Node>, leaf: Option<&str>) -> Result<Vec<Messag
                     if blocks.is_empty() {
                         blocks.push(m.markdown.clone());
                     } else {
-                        blocks.push(format!("**{}:**\n\n{}", role_label(m.role), m.markdown));
+                        blocks.push(format!("**{}:**\n\n{}", m.role.as_str(), m.markdown));
                     }
                 }
                 at = children[i].last().copied();

@@ -4,6 +4,7 @@ use std::fmt::Write;
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::model::Role;
 
 fn chatgpt_node(out: &mut String, id: &str, parent: Option<&str>, children: &[&str], role: &str, text: &str) {
     let parent = parent.map_or("null".to_owned(), |p| format!("\"{p}\""));
