@@ -5,6 +5,7 @@
 //   node bench/search/run.mjs [--sizes 10000,100000] [--libs threadkeeper,flexsearch,minisearch]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import zlib from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +39,7 @@ const queriesFile = path.join(out, 'queries.json');
 if (!fs.existsSync(queriesFile)) {
   fs.writeFileSync(queriesFile, execFileSync('node', [path.join(shared, 'gen-queries.mjs'), '--corpus', corpusFile(1000)]));
 }
-const vocab = JSON.parse(fs.readFileSync(path.join(shared, 'vocab.json'), 'utf8')).langs;
+const vocab = JSON.parse(zlib.gunzipSync(fs.readFileSync(path.join(shared, 'vocab.json.gz'))).toString('utf8')).langs;
 const cjkWords = ['zh', 'ja'].flatMap((l) => vocab[l].filter((_, i) => i >= 40 && i <= 1000 && i % 40 === 0).map(([w]) => w));
 const base = JSON.parse(fs.readFileSync(queriesFile, 'utf8'));
 const allQueries = { ...base, queries: [...base.queries, ...cjkWords.map((q) => ({ q, kind: 'cjk-extra' }))] };
