@@ -33,6 +33,8 @@ pub enum VaultError {
     InvalidInput(String),
     #[error("No secure random numbers are available in this browser.")]
     Random,
+    #[error("Threadkeeper is re-encrypting the vault; nothing was changed. Try again in a few seconds.")]
+    Busy,
 }
 
 impl VaultError {
@@ -50,6 +52,7 @@ impl VaultError {
             VaultError::NotFound(_) => "not_found",
             VaultError::InvalidInput(_) => "invalid_input",
             VaultError::Random => "random",
+            VaultError::Busy => "busy",
         }
     }
 

@@ -257,6 +257,25 @@ async function showHealth(into) {
   show(into, [...lines, ...paths]);
 }
 
+/** Waits for `pending` (a re-encryption), showing its progress in `bar` meanwhile. */
+async function withProgress(pending, bar) {
+  bar.hidden = false;
+  bar.value = 0;
+  const weights = { opening: [0, 0.45], indexing: [0.45, 0.15], sealing: [0.6, 0.3], writing: [0.9, 0.1] };
+  const timer = setInterval(async () => {
+    const reply = await send({ type: 'vault.reencryptProgress' });
+    const p = reply.ok ? reply.progress : null;
+    if (p && weights[p.phase]) bar.value = weights[p.phase][0] + weights[p.phase][1] * p.at;
+  }, 200);
+  try {
+    return await pending;
+  } finally {
+    clearInterval(timer);
+    bar.value = 1;
+    bar.hidden = true;
+  }
+}
+
 /** Passphrase change, restore budget, wipe. */
 function securityPanel() {
   const outcome = el('p', { id: 'security-outcome', 'aria-live': 'polite' });
@@ -264,14 +283,27 @@ function securityPanel() {
   const [oldLabel, oldPass] = passwordField('old-passphrase', 'Current passphrase', 'current-password');
   const [newLabel, newPass] = passwordField('changed-passphrase', 'New passphrase', 'new-password');
   const [againLabel, again] = passwordField('changed-confirm', 'Type it again', 'new-password');
+  const rekey = el('input', { type: 'checkbox', id: 'reencrypt' });
+  const rekeyProgress = el('progress', { id: 'reencrypt-progress', max: '1', value: '0', hidden: true });
   const change = el('button', { id: 'change-passphrase', onclick: async () => {
     if (newPass.value !== again.value) return report('The two new passphrases differ.', true);
     change.disabled = true;
-    const reply = await send({ type: 'vault.changePassphrase', oldPassphrase: oldPass.value, newPassphrase: newPass.value });
+    const message = { oldPassphrase: oldPass.value, newPassphrase: newPass.value };
+    const reply = rekey.checked
+      ? await withProgress(send({ type: 'vault.reencrypt', ...message }), rekeyProgress)
+      : await send({ type: 'vault.changePassphrase', ...message });
     change.disabled = false;
     if (!reply.ok) return report(reply.error.message, true);
     for (const input of [oldPass, newPass, again]) input.value = '';
-    report('Passphrase changed. Your conversations did not need to be re-encrypted.', false);
+    if (!rekey.checked) return report('Passphrase changed. Your conversations did not need to be re-encrypted.', false);
+    const skipped = reply.skipped ? ` ${reply.skipped} damaged record${reply.skipped === 1 ? '' : 's'} could not be read with the old key and ${reply.skipped === 1 ? 'was' : 'were'} left out.` : '';
+    await render();
+    const outcomeNow = document.getElementById('security-outcome');
+    if (outcomeNow) {
+      outcomeNow.textContent = `Passphrase changed and everything re-encrypted with a new key: ${reply.conversations} conversations, ${reply.messages} messages.${skipped}`;
+      outcomeNow.className = reply.skipped ? 'error' : 'muted';
+      outcomeNow.closest('details')?.setAttribute('open', '');
+    }
   } }, 'Change passphrase');
   const autoLock = el('select', { id: 'auto-lock' },
     [[1, '1 minute'], [5, '5 minutes'], [15, '15 minutes'], [30, '30 minutes'], [60, '1 hour'], [240, '4 hours'], [0, 'Only when the browser closes']]
@@ -302,7 +334,10 @@ function securityPanel() {
       el('p', { class: 'muted' }, 'The vault also locks when the browser closes: the key is kept in memory only.'),
       el('label', {}, stay, 'Stay unlocked on this device'),
       el('p', { class: 'muted', id: 'stay-unlocked-explained' }, 'Keeps the vault open across browser restarts and idle time, until you press Lock. The key is then kept on this computer\'s disk, in this browser profile, beside what unlocks it: anyone who can use this browser profile, or who copies it (a backup, a lost laptop, malicious software), can open your vault without the passphrase. It only spares you typing the passphrase on a computer nobody else can reach. Leave it off on shared or portable computers.'),
-      el('h3', {}, 'Change passphrase'), oldLabel, oldPass, newLabel, newPass, againLabel, again, change,
+      el('h3', {}, 'Change passphrase'), oldLabel, oldPass, newLabel, newPass, againLabel, again,
+      el('label', {}, rekey, 'Also re-encrypt everything with a new key'),
+      el('p', { class: 'muted', id: 'reencrypt-explained' }, 'Without it, only the key that unlocks your vault is wrapped again: quick, but a copy of this browser profile taken before the change still opens everything, including what you save later, with the old passphrase. With it, every conversation is sealed again under a new random key and the old passphrase opens nothing saved from now on; it takes a few seconds per 100,000 messages, and capture waits meanwhile. Copies and exports made before still open with the old passphrase.'),
+      change, rekeyProgress,
       el('h3', {}, 'Erase the vault'),
       el('p', { class: 'muted' }, 'Deletes every conversation and the keys from this browser. Export first if you want to keep them. Type "erase everything" to confirm.'),
       confirm, wipe),

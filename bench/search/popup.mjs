@@ -8,33 +8,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { launch, send, stopServiceWorker, ROOT, FAST_KDF } from '../../tests/e2e/chromium.mjs';
+import { corpusConversations, fillVault } from '../fill.mjs';
 
 const MESSAGES = Number(process.argv[2] ?? 100000);
 const out = path.join(ROOT, 'bench/out');
-fs.mkdirSync(out, { recursive: true });
-const corpus = path.join(out, `corpus-${MESSAGES}.jsonl`);
-if (!fs.existsSync(corpus)) {
-  execFileSync('node', [path.join(ROOT, 'bench/corpus/gen-corpus.mjs'), '--messages', String(MESSAGES), '--out', corpus], { stdio: 'inherit' });
-}
-const rows = fs.readFileSync(corpus, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-const byConversation = new Map();
-for (const r of rows) {
-  if (!byConversation.has(r.cid)) byConversation.set(r.cid, []);
-  byConversation.get(r.cid).push(r);
-}
+const byConversation = corpusConversations(MESSAGES);
 
 const browser = await launch();
 const page = await browser.page('vault.html');
 await send(page, { type: 'vault.create', passphrase: 'benchmark passphrase', kdf: FAST_KDF });
-const fillStart = performance.now();
-for (const [cid, msgs] of byConversation) {
-  const reply = await send(page, { type: 'conversation.put', conversation: {
-    site: 'chatgpt', conversationId: String(cid), title: msgs[0].title, url: `https://chatgpt.com/c/${cid}`,
-    createdAt: msgs[0].ts, updatedAt: msgs.at(-1).ts, messages: msgs.map((m) => ({ role: m.role, markdown: m.text })),
-  } });
-  if (!reply.ok) throw new Error(JSON.stringify(reply));
-}
-const fillSeconds = (performance.now() - fillStart) / 1000;
+const fillSeconds = await fillVault(page, byConversation);
 const status = await send(page, { type: 'vault.status' });
 
 async function popupToFirstResult(query, cold) {

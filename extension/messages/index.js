@@ -47,7 +47,7 @@ export function failure(err) {
 /**
  * Runs one message: the sender's tier from what the browser reports, the type looked
  * up (a type of another tier is unknown to this sender), the check, then the handler
- * in the background's serial queue. `env` is the background's: `coreReady`,
+ * in the background's serial queue (beside it for `beside: true`). `env` is the background's: `coreReady`,
  * `vaultReady`, `rememberSession`, `forgetSession`, `serially`, `touched`.
  */
 export async function route(msg, sender, env) {
@@ -57,10 +57,13 @@ export async function route(msg, sender, env) {
   const entry = type !== null && Object.hasOwn(MESSAGES, type) ? MESSAGES[type] : null;
   if (!entry || entry.tier !== tier) throw new RequestError('unknown_request', 'Threadkeeper does not know this request.');
   await env.coreReady(); // the checks read the core's limits
-  return { ok: true, ...(await env.serially(async () => {
+  const run = async () => {
     const input = entry.check(msg);
     const reply = await entry.handler(input, sender, env);
     await env.touched(tier, type);
     return reply;
-  })) };
+  };
+  // `beside: true`: a handler that touches no vault state answers beside the queue
+  // (the progress of a long task that holds the queue).
+  return { ok: true, ...(await (entry.beside ? run() : env.serially(run))) };
 }

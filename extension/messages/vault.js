@@ -6,6 +6,9 @@ import { check } from './check.js';
 
 const { fields, none } = check;
 
+/** How far a running re-encryption is: `{phase, at}` (0 to 1), or null. */
+let reencrypting = null;
+
 export default {
   'vault.status': {
     tier: 'page',
@@ -66,6 +69,36 @@ export default {
       await vault.changePassphrase(oldPassphrase, newPassphrase, kdf);
       await env.rememberSession(vault);
       return {};
+    },
+  },
+  /**
+   * A new passphrase and a new data key: every record sealed again (see the core's
+   * rekey facet). Every other message waits in the queue meanwhile; the page
+   * polls `vault.reencryptProgress`, which answers beside the queue.
+   */
+  'vault.reencrypt': {
+    tier: 'page',
+    check: fields({ oldPassphrase: check.passphrase, newPassphrase: check.passphrase, kdf: check.kdf }),
+    async handler({ oldPassphrase, newPassphrase, kdf }, _sender, env) {
+      const vault = await env.vaultReady();
+      reencrypting = { phase: 'opening', at: 0 };
+      try {
+        const report = await vault.reencrypt(oldPassphrase, newPassphrase, kdf, (phase, at) => { reencrypting = { phase, at }; });
+        await env.rememberSession(vault);
+        // The key kept for "stay unlocked" is the old one: keep the new one instead.
+        if (await deviceUnlockEnabled()) await enableDeviceUnlock(vault.sessionKey());
+        return report;
+      } finally {
+        reencrypting = null;
+      }
+    },
+  },
+  'vault.reencryptProgress': {
+    tier: 'page',
+    beside: true,
+    check: none,
+    async handler() {
+      return { progress: reencrypting };
     },
   },
   'passphrase.strength': {

@@ -6,7 +6,8 @@
 //! data key --HKDF-SHA256 "threadkeeper/v1/ids"-----> id key (HMAC-SHA256 store keys)
 //! ```
 //!
-//! Changing the passphrase re-wraps the data key; no record is re-encrypted.
+//! Changing the passphrase re-wraps the data key; no record is re-encrypted. Re-encrypting
+//! everything (the vault's `rekey` facet) makes a new data key and seals every record again.
 
 use zeroize::Zeroizing;
 

@@ -200,6 +200,44 @@ struct Pending {
     marked: bool,
 }
 
+/// The index's stored segments (name, plaintext) with every conversation renamed by
+/// `rename`, for a re-encryption: conversations get new ids (HMACs under the new key),
+/// and a message's id is `<conversation>:<position>`. Only the id chunks (`d.{k}`)
+/// change; every other segment holds document numbers and words, and passes as it is.
+///
+/// # Errors
+/// [`SearchError::Damaged`] for an id chunk that does not decode (the caller builds
+/// the index again instead).
+pub fn rename_conversations(
+    segments: Vec<(String, Vec<u8>)>,
+    rename: &dyn Fn(&str) -> String,
+) -> Result<Vec<(String, Vec<u8>)>, SearchError> {
+    segments
+        .into_iter()
+        .map(|(name, plain)| {
+            if !name.starts_with("d.") {
+                return Ok((name, plain));
+            }
+            let mut r = Reader::new(&plain);
+            r.header(IDS_MAGIC, DOCS_VERSION).map_err(bad(&name))?;
+            let mut out = Vec::with_capacity(plain.len());
+            out.extend_from_slice(IDS_MAGIC);
+            out.push(DOCS_VERSION);
+            while r.remaining() > 0 {
+                let (id, conv) = (r.str().map_err(bad(&name))?, r.str().map_err(bad(&name))?);
+                let renamed = rename(conv);
+                let position = id
+                    .strip_prefix(conv)
+                    .and_then(|p| p.strip_prefix(':'))
+                    .ok_or_else(|| SearchError::Damaged(format!("search index segment {name}")))?;
+                codec::put_bytes(&mut out, format!("{renamed}:{position}").as_bytes());
+                codec::put_bytes(&mut out, renamed.as_bytes());
+            }
+            Ok((name, out))
+        })
+        .collect()
+}
+
 fn bad(store_key: &str) -> impl Fn(Bad) -> SearchError + '_ {
     move |b| SearchError::from_bad(&format!("search index segment {store_key}"), b)
 }

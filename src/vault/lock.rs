@@ -179,7 +179,7 @@ fn decode_b64(s: &str) -> Result<Vec<u8>, VaultError> {
     B64.decode(s).map_err(|_| VaultError::Damaged("the vault's settings record".into()))
 }
 
-fn kdf_error(e: CryptoError) -> VaultError {
+pub(super) fn kdf_error(e: CryptoError) -> VaultError {
     match e {
         CryptoError::WeakKdf(why) => VaultError::WeakKdf(why),
         other => VaultError::damaged("the key derivation", other),

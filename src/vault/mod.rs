@@ -4,6 +4,7 @@
 //!
 //! - `records`: what is stored, and in which format (the module docs list every record);
 //! - `lock`: creating, unlocking and locking the vault, its keys and passphrase;
+//! - `rekey`: re-encrypting everything under a new data key;
 //! - `write`: the one path every change takes to the store (`write::Change`, `Vault::commit`),
 //!   which keeps the message total, the recent list and the search index with the records;
 //! - `conversations`: reading, listing, storing and deleting conversations;
@@ -15,7 +16,7 @@
 //! - `limits`: the sizes the vault accepts, and the checks of its input;
 //! - `strength`: the passphrase-strength hint of onboarding.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use serde::Serialize;
@@ -36,6 +37,7 @@ mod limits;
 mod lock;
 mod recent_list;
 mod records;
+mod rekey;
 mod search;
 mod strength;
 #[cfg(test)]
@@ -52,6 +54,7 @@ pub use limits::{
 };
 pub use recent_list::RECENT_LEN;
 pub use records::{ConversationRecord, MessageBlock, BLOCK_LEN, META_FORMAT};
+pub use rekey::{ReencryptPhase, ReencryptReport};
 pub use search::{FoundConversation, FoundMessage, SearchOutcome};
 pub use strength::{passphrase_strength, PassphraseStrength};
 
@@ -90,11 +93,19 @@ pub struct Vault<S: Store> {
     /// The search index, opened on first use after unlock (only its small manifest is
     /// read then; chunks load as queries need them). Dropped on lock.
     index: RefCell<Option<PersistentIndex>>,
+    /// A re-encryption is under way: every other write waits (see `rekey`).
+    rekeying: Cell<bool>,
 }
 
 impl<S: Store> Vault<S> {
     pub fn new(store: S) -> Self {
-        Vault { store, unlocked: RefCell::new(None), last_captured: RefCell::new(None), index: RefCell::new(None) }
+        Vault {
+            store,
+            unlocked: RefCell::new(None),
+            last_captured: RefCell::new(None),
+            index: RefCell::new(None),
+            rekeying: Cell::new(false),
+        }
     }
 
     pub fn store(&self) -> &S {

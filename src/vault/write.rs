@@ -108,6 +108,9 @@ impl<S: Store> Vault<S> {
     /// Writes a batch atomically, every [`Op::Seal`] in it first turned into the `Put`
     /// of its envelope, all at once (in the browser by WebCrypto: see `crypto::bulk`).
     pub(super) async fn write(&self, keys: &Unlocked, ops: Vec<Op>) -> Result<(), VaultError> {
+        if self.rekeying.get() {
+            return Err(VaultError::Busy);
+        }
         if Op::all_sealed(&ops) {
             return Ok(self.store.apply(ops).await?);
         }

@@ -158,6 +158,23 @@ impl WasmVault {
         self.inner.change_passphrase(&old, &new, params(params_value)?).await.map_err(err)
     }
 
+    /// `reencrypt(old, new, kdf, progress)`: every record under a new data key;
+    /// `progress(phase, fraction)` hears how far it is. Resolves to the report.
+    #[wasm_bindgen(js_name = reencrypt)]
+    pub async fn reencrypt(
+        &self,
+        old: String,
+        new: String,
+        params_value: JsValue,
+        progress: js_sys::Function,
+    ) -> Result<JsValue, JsValue> {
+        let mut tell = |phase: vault::ReencryptPhase, at: f64| {
+            let phase = to_js(&phase).unwrap_or(JsValue::NULL);
+            let _ = progress.call2(&JsValue::NULL, &phase, &JsValue::from_f64(at));
+        };
+        to_js(&self.inner.reencrypt(&old, &new, params(params_value)?, &mut tell).await.map_err(err)?)
+    }
+
     #[wasm_bindgen(js_name = putConversation)]
     pub async fn put_conversation(&self, conversation: JsValue) -> Result<String, JsValue> {
         self.inner.put_conversation(&conversation_from_js(conversation)?).await.map_err(err)
