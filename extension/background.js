@@ -14,6 +14,10 @@ import { forgetCarries } from './messages/restore.js';
 import { listenForStagedBatches } from './staging.js';
 import { readSettings, refreshBadge, DEFAULT_SETTINGS } from './settings.js';
 
+// User Timing marks (names only, no data) let bench/search/popup.mjs tell where a cold
+// worker's time goes: the script evaluated, the core ready, the vault open.
+performance.mark('tk:worker-script');
+
 const DB_NAME = 'threadkeeper';
 const SESSION_KEY = 'dataKey';
 
@@ -43,7 +47,10 @@ function vaultReady() {
 
 /** The wasm core, loaded once per worker life. */
 function coreReady() {
-  corePromise ??= init({ module_or_path: ext.runtime.getURL('threadkeeper_bg.wasm') }).catch((err) => {
+  corePromise ??= init({ module_or_path: ext.runtime.getURL('threadkeeper_bg.wasm') }).then((core) => {
+    performance.mark('tk:core-ready');
+    return core;
+  }, (err) => {
     corePromise = null;
     throw err;
   });
@@ -69,6 +76,7 @@ async function openVault() {
       if (!vault.isUnlocked()) await ext.storage.session.remove(SESSION_KEY);
     }
   }
+  performance.mark('tk:vault-open');
   return vault;
 }
 

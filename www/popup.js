@@ -137,6 +137,7 @@ async function renderUnlocked(status) {
     const query = search.value;
     const mine = ++asked;
     if (query.trim() === '') return showRecent();
+    performance.mark('tk:query'); // names only: bench/search/popup.mjs reads these
     const reply = await send({ type: 'search', query, limit: 20 });
     if (mine !== asked) return; // a newer query is on its way
     if (!reply.ok) {
@@ -149,9 +150,11 @@ async function renderUnlocked(status) {
     }
     show(results, reply.results.map((r, i) => optionFor(r, i, r.conversationId, r.hits?.[0])));
     select(options()[0]);
+    performance.mark('tk:results');
   };
   search.addEventListener('input', run);
   search.focus();
+  performance.mark('tk:ready');
   await showRecent();
 }
 

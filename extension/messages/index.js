@@ -59,7 +59,9 @@ export async function route(msg, sender, env) {
   await env.coreReady(); // the checks read the core's limits
   const run = async () => {
     const input = entry.check(msg);
+    performance.mark(`tk:run:${type}`); // names only (bench/search/popup.mjs)
     const reply = await entry.handler(input, sender, env);
+    performance.mark(`tk:done:${type}`);
     await env.touched(tier, type);
     return reply;
   };

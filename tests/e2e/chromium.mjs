@@ -7,8 +7,9 @@ import path from 'node:path';
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 export const EXTENSION = path.join(ROOT, 'dist/chromium');
 
-export async function launch() {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-chromium-'));
+/** Chromium with the extension in a new profile, or in `keep` (a profile kept between runs). */
+export async function launch({ keep } = {}) {
+  const profile = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tk-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
@@ -32,7 +33,7 @@ export async function launch() {
     },
     async close() {
       await context.close();
-      fs.rmSync(profile, { recursive: true, force: true });
+      if (!keep) fs.rmSync(profile, { recursive: true, force: true });
     },
   };
 }
