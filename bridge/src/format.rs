@@ -26,8 +26,10 @@ fn field<'a>(item: &'a Value, name: &str) -> Option<&'a str> {
 /// `Title (site, date)`, with whatever is known.
 fn heading(item: &Value, extra: Option<String>) -> String {
     let title = field(item, "title").unwrap_or("(untitled)");
-    let details: Vec<String> =
-        [field(item, "site").map(String::from), field(item, "date").map(String::from), extra].into_iter().flatten().collect();
+    let details: Vec<String> = [field(item, "site").map(String::from), field(item, "date").map(String::from), extra]
+        .into_iter()
+        .flatten()
+        .collect();
     if details.is_empty() {
         title.to_string()
     } else {
@@ -120,10 +122,16 @@ conversation: c-1\n   assistant: Use a lifetime\n\nCall get_context with a conve
 
     #[test]
     fn recent_chats_show_their_message_counts_and_context_is_the_block_itself() {
-        let text = result(LIST_RECENT, &json!({"conversations": [{"conversation": "c", "site": "chatgpt", "title": "T", "date": "d", "url": "u", "messages": 4}]}));
+        let text = result(
+            LIST_RECENT,
+            &json!({"conversations": [{"conversation": "c", "site": "chatgpt", "title": "T", "date": "d", "url": "u", "messages": 4}]}),
+        );
         assert!(text.contains("1. T (chatgpt, d, 4 messages)\n   url: u\n   conversation: c\n"), "{text}");
         assert_eq!(result(GET_CONTEXT, &json!({"conversation": "c", "block": "## T\nhello"})), "## T\nhello");
-        assert_eq!(result(REMEMBER, &json!({"conversation": "c9", "title": "Plan"})), "Saved in Threadkeeper as \"Plan\" (conversation c9).");
+        assert_eq!(
+            result(REMEMBER, &json!({"conversation": "c9", "title": "Plan"})),
+            "Saved in Threadkeeper as \"Plan\" (conversation c9)."
+        );
     }
 
     #[test]

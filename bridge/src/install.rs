@@ -136,8 +136,9 @@ THREADKEEPER_EXTENSION_ID={id} in its environment for this one.\n"
 /// How to add the MCP server to Claude Desktop, Claude Code and Cursor.
 pub fn snippets(exe: &Path) -> String {
     let exe_text = exe.display().to_string();
-    let entry = serde_json::to_string_pretty(&json!({"mcpServers": {"threadkeeper": {"command": exe_text, "args": ["mcp"]}}}))
-        .expect("snippet serializes");
+    let entry =
+        serde_json::to_string_pretty(&json!({"mcpServers": {"threadkeeper": {"command": exe_text, "args": ["mcp"]}}}))
+            .expect("snippet serializes");
     format!(
         "\nThen turn on Agents in Threadkeeper's vault page, and add the MCP server to your agent:\n\n\
 Claude Desktop (claude_desktop_config.json, the \"mcpServers\" entry):\n{entry}\n\n\
@@ -185,6 +186,8 @@ mod tests {
 
     #[test]
     fn the_claude_code_line_quotes_a_path_with_spaces() {
-        assert!(snippets(Path::new("/opt/my tools/tb")).contains("claude mcp add threadkeeper -- '/opt/my tools/tb' mcp"));
+        assert!(
+            snippets(Path::new("/opt/my tools/tb")).contains("claude mcp add threadkeeper -- '/opt/my tools/tb' mcp")
+        );
     }
 }

@@ -414,7 +414,10 @@ mod tests {
             Caller::Chromium(CHROMIUM_EXTENSION_ID.into())
         );
         assert_eq!(
-            caller(&args(&["/home/a/.mozilla/native-messaging-hosts/app.threadkeeper.bridge.json", FIREFOX_EXTENSION_ID])),
+            caller(&args(&[
+                "/home/a/.mozilla/native-messaging-hosts/app.threadkeeper.bridge.json",
+                FIREFOX_EXTENSION_ID
+            ])),
             Caller::Firefox(FIREFOX_EXTENSION_ID.into())
         );
         assert_eq!(caller(&args(&["/x/app.json"])), Caller::Unnamed);

@@ -137,7 +137,10 @@ mod tests {
             serde_json::to_string(&call).unwrap(),
             r#"{"v":1,"kind":"call","id":3,"client":{"name":"a","version":"1"},"tool":"tools","args":{}}"#
         );
-        assert_eq!(serde_json::to_string(&Response::ok(4, json!({"remember": true}))).unwrap(), r#"{"v":1,"id":4,"ok":true,"result":{"remember":true}}"#);
+        assert_eq!(
+            serde_json::to_string(&Response::ok(4, json!({"remember": true}))).unwrap(),
+            r#"{"v":1,"id":4,"ok":true,"result":{"remember":true}}"#
+        );
         assert_eq!(
             serde_json::to_string(&Response::error(0, "bad_request", "No.")).unwrap(),
             r#"{"v":1,"id":0,"ok":false,"error":{"code":"bad_request","message":"No."}}"#

@@ -241,7 +241,8 @@ mod tests {
         assert!(validate(SEARCH_CHATS, &args(json!({"query": "é".repeat(513)}))).is_err());
         assert!(validate(SEARCH_CHATS, &args(json!({"query": ""}))).is_err());
         assert!(validate(SEARCH_CHATS, &args(json!({}))).unwrap_err().contains("needs the argument `query`"));
-        let context = |budget: u64| validate(GET_CONTEXT, &args(json!({"conversation": "c1", "budget_tokens": budget})));
+        let context =
+            |budget: u64| validate(GET_CONTEXT, &args(json!({"conversation": "c1", "budget_tokens": budget})));
         assert!(context(199).is_err());
         assert!(context(200).is_ok());
         assert!(context(100_000).is_ok());

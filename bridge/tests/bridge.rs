@@ -34,7 +34,6 @@ struct Browser {
     child: Child,
     stdin: Option<ChildStdin>,
     stdout: ChildStdout,
-    runtime: PathBuf,
 }
 
 impl Browser {
@@ -63,7 +62,7 @@ impl Browser {
             assert!(start.elapsed() < WAIT, "the relay never made its socket");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        Browser { child, stdin, stdout, runtime: runtime.to_path_buf() }
+        Browser { child, stdin, stdout }
     }
 
     async fn next_call(&mut self) -> Value {
@@ -180,8 +179,9 @@ async fn a_search_reaches_the_browser_with_its_arguments_and_client_and_comes_ba
     let agent = agent(&runtime, &[]).await;
     let peer = agent.peer().clone();
 
-    let searching =
-        tokio::spawn(async move { call_tool(&peer, "search_chats", json!({"query": "borrow checker", "site": "claude"})).await });
+    let searching = tokio::spawn(async move {
+        call_tool(&peer, "search_chats", json!({"query": "borrow checker", "site": "claude"})).await
+    });
     let call = browser.next_call().await;
     assert_eq!(call["v"], 1);
     assert_eq!(call["tool"], "search_chats");
@@ -207,7 +207,9 @@ conversation: c-42\n   assistant: The borrow checker wants...\n\nCall get_contex
     let reading = tokio::spawn(async move { call_tool(&peer, "get_context", json!({"conversation": "c-42"})).await });
     let call = browser.next_call().await;
     assert_eq!(call["args"], json!({"conversation": "c-42"}));
-    browser.reply_ok(&call["id"], json!({"conversation": "c-42", "title": "T", "block": "# Lifetimes\n\nuser: ..."})).await;
+    browser
+        .reply_ok(&call["id"], json!({"conversation": "c-42", "title": "T", "block": "# Lifetimes\n\nuser: ..."}))
+        .await;
     assert_eq!(text(&reading.await.unwrap()), "# Lifetimes\n\nuser: ...");
 
     agent.cancel().await.unwrap();
@@ -241,7 +243,11 @@ async fn invalid_arguments_never_reach_the_browser() {
         ("search_chats", json!({"query": "x", "limit": 99}), "`limit` must be a whole number from 1 to 50."),
         ("search_chats", json!({"query": ""}), "`query` must be 1 to 512 characters long"),
         ("list_recent", json!({"site": "myspace"}), "`site` must be one of: chatgpt, claude"),
-        ("get_context", json!({"conversation": "c", "budget_tokens": 50}), "`budget_tokens` must be a whole number from 200"),
+        (
+            "get_context",
+            json!({"conversation": "c", "budget_tokens": 50}),
+            "`budget_tokens` must be a whole number from 200",
+        ),
         ("remember", json!({"title": "t"}), "remember needs the argument `text`."),
         ("delete_everything", json!({}), "There is no tool named `delete_everything`."),
     ] {
@@ -404,7 +410,10 @@ async fn oversized_or_malformed_requests_are_refused_and_their_connection_closed
         ("not JSON", [&5u32.to_le_bytes()[..], b"{nope"].concat()),
         ("not an object", [&2u32.to_le_bytes()[..], b"[]"].concat()),
         ("wrong version", {
-            let p = serde_json::to_vec(&json!({"v": 2, "id": 1, "client": {"name": "a", "version": "1"}, "tool": "tools", "args": {}})).unwrap();
+            let p = serde_json::to_vec(
+                &json!({"v": 2, "id": 1, "client": {"name": "a", "version": "1"}, "tool": "tools", "args": {}}),
+            )
+            .unwrap();
             [&(p.len() as u32).to_le_bytes()[..], &p].concat()
         }),
     ];
@@ -544,7 +553,8 @@ fn install_writes_the_manifest_where_each_browser_reads_it() {
     let manifest: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(manifest["allowed_origins"], json!([format!("chrome-extension://{}/", "b".repeat(32))]));
 
-    let refused = std::process::Command::new(BIN).args(["install", "--browser", "safari"]).env("HOME", &home).output().unwrap();
+    let refused =
+        std::process::Command::new(BIN).args(["install", "--browser", "safari"]).env("HOME", &home).output().unwrap();
     assert_eq!(refused.status.code(), Some(2));
 }
 
@@ -553,7 +563,9 @@ fn help_says_how_to_use_each_command() {
     let output = std::process::Command::new(BIN).arg("--help").output().unwrap();
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
-    for needle in ["threadkeeper-bridge mcp", "install --browser chromium|chrome|firefox", "make install-bridge", "native"] {
+    for needle in
+        ["threadkeeper-bridge mcp", "install --browser chromium|chrome|firefox", "make install-bridge", "native"]
+    {
         assert!(help.contains(needle), "{needle}");
     }
 }
@@ -583,7 +595,12 @@ async fn round_trip_timing_over_200_calls() {
     }
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    eprintln!("round trip over 200 calls: p50 {:.3} ms, p95 {:.3} ms, max {:.3} ms", ms(times[99]), ms(times[189]), ms(times[199]));
+    eprintln!(
+        "round trip over 200 calls: p50 {:.3} ms, p95 {:.3} ms, max {:.3} ms",
+        ms(times[99]),
+        ms(times[189]),
+        ms(times[199])
+    );
     let browser = answerer.await.unwrap();
     agent.cancel().await.unwrap();
     browser.close().await;
