@@ -58,7 +58,8 @@ impl Browser {
         let stdout = child.stdout.take().unwrap();
         let socket = runtime.join("bridge.sock");
         let start = Instant::now();
-        while !socket.exists() {
+        // Until the socket answers (a stale one left by a killed relay exists but refuses).
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
             assert!(start.elapsed() < WAIT, "the relay never made its socket");
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
