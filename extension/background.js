@@ -13,6 +13,7 @@ import { route, failure } from './messages/index.js';
 import { forgetCarries } from './messages/restore.js';
 import { listenForStagedBatches } from './staging.js';
 import { readSettings, refreshBadge, DEFAULT_SETTINGS } from './settings.js';
+import { startAgents } from './agents.js';
 
 // User Timing marks (names only, no data) let bench/search/popup.mjs tell where a cold
 // worker's time goes: the script evaluated, the core ready, the vault open.
@@ -147,3 +148,9 @@ if (typeof ServiceWorkerGlobalScope !== 'undefined' && self instanceof ServiceWo
 // Start opening the vault right away so the first message is answered quickly.
 vaultReady().catch(() => {});
 refreshBadge().catch(() => {});
+
+// Agents: connected to the native bridge while the person has them on (agents.js). A
+// listener for the browser's start wakes this worker then, so an agent can reach the
+// vault without the popup being opened first.
+startAgents(env);
+ext.runtime.onStartup.addListener(() => {});

@@ -4,6 +4,7 @@
 import { el, show, send, siteName, formatDate, plural, carryControls, pathLines } from './ui.js';
 import { ADAPTERS } from '../extension/sites/index.js';
 import { exportArchive, importFile, describeImport, saveFile, datedName, fileLimits } from './files.js';
+import { agentsPanel } from './agents.js';
 
 const main = document.getElementById('main');
 const statusLine = document.getElementById('status');
@@ -200,7 +201,7 @@ async function renderVault(status) {
   const list = el('ul', { id: 'conversation-list', 'aria-label': 'Conversations' });
   const pane = el('div', { id: 'transcript-pane' }, el('p', { class: 'muted' }, 'Choose a conversation to read it.'));
   const notices = el('div', { id: 'notices' });
-  show(main, notices, filesPanel(), securityPanel(), el('div', { class: 'columns' }, el('nav', {}, list), pane));
+  show(main, notices, filesPanel(), securityPanel(), agentsPanel(), el('div', { class: 'columns' }, el('nav', {}, list), pane));
   showHealth(notices);
   renderListOnly = () => fillList(list, pane);
   await fillList(list, pane);

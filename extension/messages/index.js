@@ -20,6 +20,7 @@ import conversations from './conversations.js';
 import restore from './restore.js';
 import capture from './capture.js';
 import settings from './settings.js';
+import agents from './agents.js';
 
 export const TIERS = Object.freeze(['page', 'content']);
 
@@ -34,7 +35,7 @@ function registry(...areas) {
   return Object.freeze(all);
 }
 
-export const MESSAGES = registry(vault, conversations, restore, capture, settings);
+export const MESSAGES = registry(vault, conversations, restore, capture, settings, agents);
 
 /** Errors cross as `{code, message}`; anything unexpected is named without details. */
 export function failure(err) {

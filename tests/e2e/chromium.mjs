@@ -7,8 +7,11 @@ import path from 'node:path';
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 export const EXTENSION = path.join(ROOT, 'dist/chromium');
 
-/** Chromium with the extension in a new profile, or in `keep` (a profile kept between runs). */
-export async function launch({ keep } = {}) {
+/**
+ * Chromium with the extension in a new profile, or in `keep` (a profile kept between
+ * runs); `extension` another build to load, `env` the browser's environment.
+ */
+export async function launch({ keep, extension = EXTENSION, env } = {}) {
   const profile = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tk-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -16,8 +19,9 @@ export async function launch({ keep } = {}) {
     args: [
       '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--disable-extensions-except=${EXTENSION}`, `--load-extension=${EXTENSION}`,
+      `--disable-extensions-except=${extension}`, `--load-extension=${extension}`,
     ],
+    ...(env ? { env } : {}),
   });
   const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
   const extensionId = new URL(worker.url()).host;
@@ -36,6 +40,20 @@ export async function launch({ keep } = {}) {
       if (!keep) fs.rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A copy of dist/chromium in `dir` whose manifest has `nativeMessaging` granted: the
+ * browser's prompt for the optional permission cannot be answered headless (same key,
+ * so the same id). Returns the copy's path.
+ */
+export function extensionWithNativeMessaging(dir) {
+  fs.cpSync(EXTENSION, dir, { recursive: true });
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+  if (!manifest.optional_permissions?.includes('nativeMessaging')) throw new Error('the build must ask for nativeMessaging as an optional permission');
+  manifest.permissions.push('nativeMessaging');
+  fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+  return dir;
 }
 
 /** Sends a message to the background from an extension page, as the popup does. */
