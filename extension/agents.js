@@ -26,7 +26,7 @@ const LOG_LEN = 200;
 const ASK_TIMEOUT_MS = 120000;
 /** At most RATE_MAX calls a client in RATE_WINDOW_MS; more are refused and logged. */
 const RATE_WINDOW_MS = 10000;
-const RATE_MAX = 20;
+const RATE_MAX = 50;
 const MAX_CLIENT_NAME = 100;
 /** Reconnection after the bridge went away: the first soon, then slower. */
 const RETRY_MS = [1000, 5000, 30000, 60000];

@@ -44,7 +44,16 @@ const client = new Client({ name: 'bench-agent', version: '1.0.0' });
 await client.connect(new StdioClientTransport({ command: BRIDGE, args: ['mcp'], env }));
 const set = JSON.parse(fs.readFileSync(path.join(out, 'queries.json'), 'utf8'));
 const list = (Array.isArray(set) ? set : set.queries).map((q) => (typeof q === 'string' ? q : q.q ?? q.query ?? q.text));
+// The extension answers a client at most 50 calls in 10 s (agents.js): the calls are
+// paced under it; only each call's own time is measured.
+let windowStart = performance.now();
+let inWindow = 0;
 const timed = async (name, args) => {
+  if (++inWindow > 45) {
+    await new Promise((r) => setTimeout(r, Math.max(0, 10500 - (performance.now() - windowStart))));
+    windowStart = performance.now();
+    inWindow = 1;
+  }
   const t0 = performance.now();
   const result = await client.callTool({ name, arguments: args });
   if (result.isError) throw new Error(result.content[0].text);
