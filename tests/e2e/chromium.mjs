@@ -13,6 +13,10 @@ export const EXTENSION = path.join(ROOT, 'dist/chromium');
  */
 export async function launch({ keep, extension = EXTENSION, env } = {}) {
   const profile = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'tk-chromium-'));
+  // A kept profile would otherwise run the service worker and code it cached from the
+  // build it last ran (Chromium keeps an unpacked extension's worker script); the
+  // vault's data (IndexedDB) stays.
+  if (keep) for (const dir of ['Service Worker', 'Code Cache']) fs.rmSync(path.join(profile, 'Default', dir), { recursive: true, force: true });
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
