@@ -94,7 +94,7 @@ clean:
 
 # Fuzzing, outside CI (needs the nightly toolchain; cargo-fuzz is installed when missing).
 FUZZ_RUNS ?= 10000000
-FUZZ_TARGETS ?= envelope_open index_segment archive_decoder chatgpt_parser claude_parser zip_import
+FUZZ_TARGETS ?= envelope_open index_segment archive_decoder chatgpt_parser claude_parser zip_import bridge_frames
 # Each target runs under AddressSanitizer except envelope_open: its X25519 path is safe
 # Rust crypto and runs half as fast under ASan. archive_roundtrip (a property, not a
 # decoder) is left out of the default list: every input seals and opens a 64 KiB chunk.
@@ -113,3 +113,5 @@ bench: all
 	node bench/capture/run.mjs
 	node bench/archive/run.mjs
 	node bench/tokens/compare.mjs
+	node bench/vault/reencrypt.mjs
+	node bench/agents/run.mjs
