@@ -49,13 +49,15 @@ dist/bridge/threadkeeper-bridge: $(BRIDGE_SRC)
 	cp target/release/threadkeeper-bridge $@
 	strip $@
 
-# Lets each browser whose settings folder exists start the bridge (writes its manifest).
+# Lets each browser whose settings folder exists start the bridge (writes its manifest
+# into the person's own browser settings; never run by the tests, which install into
+# their own profiles).
 install-bridge: dist/bridge/threadkeeper-bridge
-	@found=0; \
+	@found=0; bridge="$$PWD/dist/bridge/threadkeeper-bridge"; \
 	for pair in chromium:.config/chromium chrome:.config/google-chrome firefox:.mozilla; do \
-	  if [ -d "$$HOME/$${pair#*:}" ]; then found=1; dist/bridge/threadkeeper-bridge install --browser $${pair%%:*} || exit 1; fi; \
+	  if (cd ~ && [ -d "$${pair#*:}" ]); then found=1; "$$bridge" install --browser $${pair%%:*} || exit 1; fi; \
 	done; \
-	[ $$found = 1 ] || echo "No Chromium, Chrome or Firefox settings folder in $$HOME; run dist/bridge/threadkeeper-bridge install --browser NAME."
+	[ $$found = 1 ] || echo "No Chromium, Chrome or Firefox settings folder in your home folder; run dist/bridge/threadkeeper-bridge install --browser NAME."
 
 size: build/web/threadkeeper_bg.wasm
 	@echo "wasm: $$(stat -c %s build/web/threadkeeper_bg.wasm) bytes, $$(gzip -9c build/web/threadkeeper_bg.wasm | wc -c) gzip"

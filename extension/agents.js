@@ -296,4 +296,6 @@ export async function connectBridge() {
 export function startAgents(backgroundEnv) {
   env = backgroundEnv;
   connectBridge().catch(() => {});
+  // Granted later (the page asks on the person's click): connect then.
+  ext.permissions?.onAdded?.addListener(() => connectBridge().catch(() => {}));
 }

@@ -31,25 +31,26 @@ function question(w, report) {
 }
 
 function clientRow(c, sites, report) {
+  const decision = c.decision;
   const scopeSites = c.scope.sites ?? sites;
   const boxes = sites.map((site) => {
     const box = el('input', { type: 'checkbox', 'data-site': site, checked: scopeSites.includes(site) });
     box.addEventListener('change', async () => {
       const chosen = [...row.querySelectorAll('input[data-site]')].filter((b) => b.checked).map((b) => b.dataset.site);
-      const reply = await send({ type: 'agents.decide', client: c.name, allow: c.allowed, sites: chosen.length === sites.length ? null : chosen });
+      const reply = await send({ type: 'agents.decide', client: c.name, allow: decision, sites: chosen.length === sites.length ? null : chosen });
       report(reply.ok ? 'Saved.' : reply.error.message, !reply.ok);
     });
     return el('label', {}, box, label(site));
   });
   const remember = el('input', { type: 'checkbox', class: 'may-remember', checked: c.scope.remember });
   remember.addEventListener('change', async () => {
-    const reply = await send({ type: 'agents.decide', client: c.name, allow: c.allowed, remember: remember.checked });
+    const reply = await send({ type: 'agents.decide', client: c.name, allow: decision, remember: remember.checked });
     report(reply.ok ? 'Saved.' : reply.error.message, !reply.ok);
   });
   const row = el('li', { class: 'agent-client', 'data-client': c.name },
-    el('p', {}, el('strong', {}, c.name), ` · ${c.allowed === 'always' ? 'allowed' : 'denied'}`, c.lastSeen ? ` · last seen ${formatDate(c.lastSeen)}` : ''),
-    c.allowed === 'always' ? el('div', { class: 'sites' }, ...boxes) : null,
-    c.allowed === 'always' ? el('label', {}, remember, 'May save notes (remember)') : null,
+    el('p', {}, el('strong', {}, c.name), ` · ${c.allowed ? 'allowed' : 'denied'}`, c.lastSeen ? ` · last seen ${formatDate(c.lastSeen)}` : ''),
+    c.allowed ? el('div', { class: 'sites' }, ...boxes) : null,
+    c.allowed ? el('label', {}, remember, 'May save notes (remember)') : null,
     el('button', { class: 'revoke', onclick: async () => {
       const reply = await send({ type: 'agents.revoke', client: c.name });
       report(reply.ok ? `${c.name} must ask again.` : reply.error.message, !reply.ok);
@@ -107,7 +108,8 @@ export function agentsPanel() {
     show(questions, s.waiting.map((w) => question(w, (t, b) => { report(t, b); refresh(); })));
     if (s.waiting.length) panel.open = true;
     const focused = clients.contains(document.activeElement);
-    if (!focused) show(clients, s.clients.length ? s.clients.map((c) => clientRow(c, s.sites, (t, b) => { report(t, b); refresh(); })) : el('li', { class: 'muted' }, 'No agent has asked yet.'));
+    const decided = s.clients.filter((c) => c.decision !== 'waiting');
+    if (!focused) show(clients, decided.length ? decided.map((c) => clientRow(c, s.sites, (t, b) => { report(t, b); refresh(); })) : el('li', { class: 'muted' }, 'No agent has asked yet.'));
     show(log, logTable(s.log));
   }
   refresh();

@@ -13,7 +13,10 @@ const client = (v) => {
   if (typeof v !== 'string' || v.length === 0 || v.length > 100) throw new RequestError('invalid_input', 'The agent must be named.');
   return v;
 };
+/** `once`, `always` or `deny`; `true` is `always` (read only), `false` is `deny`. */
 const allow = (v) => {
+  if (v === true) return 'always';
+  if (v === false) return 'deny';
   if (!ALLOW.has(v)) throw new RequestError('invalid_input', 'The answer must be once, always or deny.');
   return v;
 };
@@ -35,7 +38,15 @@ async function status() {
     enabled: state.enabled,
     permission: permission === true,
     bridge: bridgeState(),
-    clients: Object.entries(state.clients).map(([name, c]) => ({ name, allowed: c.allowed, scope: { sites: c.sites, remember: c.remember }, lastSeen: c.lastSeen })),
+    // Every agent the person decided about, then those waiting for an answer.
+    clients: [
+      ...Object.entries(state.clients).map(([name, c]) => ({
+        name, allowed: c.allowed === 'always', decision: c.allowed, scope: { sites: c.sites, remember: c.remember }, lastSeen: c.lastSeen,
+      })),
+      ...waiting().filter((w) => !state.clients[w.client]).map((w) => ({
+        name: w.client, allowed: false, decision: 'waiting', scope: { sites: null, remember: false }, lastSeen: w.since,
+      })),
+    ],
     waiting: waiting(),
     log: (await readLog()).slice().reverse(),
     sites: AGENT_SITES,
@@ -48,14 +59,15 @@ export default {
     check: none,
     handler: status,
   },
-  /** On: only once the browser granted `nativeMessaging` (the page asks, on the person's click). */
+  /**
+   * The person's switch. The bridge is reached only once the browser granted
+   * `nativeMessaging` (the page asks on the person's click; `permission` and `bridge`
+   * in the reply say where things stand).
+   */
   'agents.enable': {
     tier: 'page',
     check: fields({ enabled: flag }),
     async handler({ enabled }) {
-      if (enabled && !(await ext.permissions?.contains({ permissions: ['nativeMessaging'] }).catch(() => false))) {
-        throw new RequestError('permission', 'The browser did not allow Threadkeeper to talk to its agent bridge, so agents stay off.');
-      }
       const state = await readAgents();
       await writeProtected({ agents: { ...state, enabled } });
       await connectBridge();

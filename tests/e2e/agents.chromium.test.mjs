@@ -112,6 +112,23 @@ test('turned on, a new agent waits for the person; allowed, it searches, reads a
   assert.match(await row.textContent(), /Claude Code.*search_chats.*Pelican.*answered/);
 });
 
+test('through the page messages: a waiting agent shows in agents.status, agents.decide {allow: true} lets it in', async () => {
+  const named = await agent('Contract Agent');
+  const pending = named.callTool({ name: 'list_recent', arguments: { limit: 5 } });
+  await waitFor(async () => (await send(page, { type: 'agents.status' })).clients.some((c) => c.name === 'Contract Agent' && c.allowed === false), { what: 'the waiting agent' });
+  assert.equal((await send(page, { type: 'agents.decide', client: 'Contract Agent', allow: true })).ok, true);
+  const listed = await pending;
+  assert.ok(!listed.isError, text(listed));
+  assert.match(text(listed), new RegExp(`Trip planning ${SECRET}`));
+  const status = await send(page, { type: 'agents.status' });
+  assert.equal(status.enabled, true);
+  const entry = status.clients.find((c) => c.name === 'Contract Agent');
+  assert.equal(entry.allowed, true);
+  assert.deepEqual(entry.scope, { sites: null, remember: false });
+  assert.ok(entry.lastSeen > 0);
+  assert.ok(status.log.some((e) => e.client === 'Contract Agent' && e.tool === 'list_recent'));
+});
+
 test('remember is refused until the person allows it, then the note is found like any chat', async () => {
   const claude = await agent('Claude Code');
   assert.deepEqual(await tools(claude), ['get_context', 'list_recent', 'search_chats']);
