@@ -14,6 +14,7 @@ pub mod restore;
 pub mod search;
 pub mod sites;
 pub mod store;
+pub mod sync;
 pub mod transcript;
 pub mod vault;
 

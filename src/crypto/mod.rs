@@ -5,6 +5,8 @@
 //! - `envelope`, `kdf`, `keys`, `sealed_box`, `stream`: misuse-resistant envelopes with
 //!   random nonces (or, for `stream`, nonces it counts itself), versions and
 //!   associated data. The rest of the crate uses only these.
+//! - `sync_keys`: the keys of a sync folder (object names, sealed objects), derived
+//!   from the data key.
 //! - `bulk`: a write's records sealed at once into the same envelopes (in the
 //!   browser by WebCrypto's AES-GCM, which is several times faster than ours in wasm).
 
@@ -15,6 +17,7 @@ pub mod keys;
 mod primitives;
 pub mod sealed_box;
 pub mod stream;
+pub mod sync_keys;
 
 use thiserror::Error;
 

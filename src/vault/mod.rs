@@ -14,7 +14,8 @@
 //! - `import`: conversations read from an export file;
 //! - `search`: queries over the index, and its rebuild;
 //! - `limits`: the sizes the vault accepts, and the checks of its input;
-//! - `strength`: the passphrase-strength hint of onboarding.
+//! - `strength`: the passphrase-strength hint of onboarding;
+//! - `sync`: end-to-end encrypted sync through a folder the person owns (issue #15).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -40,6 +41,7 @@ mod records;
 mod rekey;
 mod search;
 mod strength;
+mod sync;
 #[cfg(test)]
 mod test_support;
 mod write;
@@ -57,6 +59,7 @@ pub use records::{ConversationRecord, MessageBlock, BLOCK_LEN, META_FORMAT};
 pub use rekey::{ReencryptPhase, ReencryptReport};
 pub use search::{FoundConversation, FoundMessage, SearchOutcome};
 pub use strength::{passphrase_strength, PassphraseStrength};
+pub use sync::{DeviceView, LockStep, SegmentApplied, SyncObject, SyncSetup, SyncStatus};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -95,6 +98,9 @@ pub struct Vault<S: Store> {
     index: RefCell<Option<PersistentIndex>>,
     /// A re-encryption is under way: every other write waits (see `rekey`).
     rekeying: Cell<bool>,
+    /// Whether sync is set up, once known (`None`: not read yet). Only a hint that
+    /// spares the write path a read when sync is off (see `sync`).
+    sync_on: Cell<Option<bool>>,
 }
 
 impl<S: Store> Vault<S> {
@@ -105,6 +111,7 @@ impl<S: Store> Vault<S> {
             last_captured: RefCell::new(None),
             index: RefCell::new(None),
             rekeying: Cell::new(false),
+            sync_on: Cell::new(None),
         }
     }
 

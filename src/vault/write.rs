@@ -35,6 +35,10 @@ pub(super) struct Change {
     pub docs: Vec<Doc>,
     /// When the index writes its deltas (deferred by the batches of an import).
     pub merges: Merges,
+    /// The change comes from sync itself (a segment or snapshot applied, a push): it is
+    /// not recorded in the sync outbox. Every other change to conversations is, when
+    /// sync is set up (see `super::sync`).
+    pub from_sync: bool,
 }
 
 impl Default for Change {
@@ -47,6 +51,7 @@ impl Default for Change {
             replaced: Vec::new(),
             docs: Vec::new(),
             merges: Merges::Normal,
+            from_sync: false,
         }
     }
 }
@@ -80,16 +85,20 @@ impl Change {
 
 impl<S: Store> Vault<S> {
     /// Writes `change` and keeps the derived records with it, all in one atomic write:
-    /// the message total, the recent list (when conversations were written or deleted)
-    /// and the search index. The conversation kept from the last capture is dropped
+    /// the message total, the recent list (when conversations were written or deleted),
+    /// the search index, and, when sync is set up, the sync outbox (which conversations
+    /// changed here since the last push). The conversation kept from the last capture is dropped
     /// when the change touches conversations; so is the index in memory when the write
     /// fails (it was already updated), to be read again from what is stored.
     pub(super) async fn commit(&self, keys: &Unlocked, change: Change) -> Result<(), VaultError> {
-        let Change { mut ops, message_delta, written, deleted, replaced, docs, merges } = change;
+        let Change { mut ops, message_delta, written, deleted, replaced, docs, merges, from_sync } = change;
         if let Some(delta) = message_delta {
             ops.push(self.counts_op(delta).await?);
         }
         let touches_conversations = !written.is_empty() || !deleted.is_empty();
+        if touches_conversations && !from_sync {
+            ops.extend(self.outbox_op(keys, written.iter().map(|s| s.id.as_str()), &deleted).await);
+        }
         if touches_conversations {
             ops.push(self.recent_list_op(keys, written, &deleted).await?);
         }

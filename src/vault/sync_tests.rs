@@ -1,0 +1,435 @@
+use std::collections::BTreeMap;
+
+use pollster::block_on;
+
+use super::*;
+use crate::capture::merge_thread;
+use crate::model::{Role, Site};
+use crate::store::memory::MemoryStore;
+use crate::vault::test_support::{claude_snapshot, conversation, snapshot, unlocked, PASS};
+
+/// A sync folder: names to bytes (the WebDAV side, without HTTP).
+type Folder = BTreeMap<String, Vec<u8>>;
+
+/// Sets sync up on `v` and writes what it gives to a new folder.
+fn set_up(v: &Vault<MemoryStore>) -> Folder {
+    let setup = block_on(v.sync_setup("first", 1)).unwrap();
+    let mut folder = Folder::new();
+    folder.insert(setup.meta.name, setup.meta.bytes);
+    folder.insert(setup.device.name, setup.device.bytes);
+    folder
+}
+
+/// A new device joining `folder` with the passphrase, in the first free slot.
+fn join(folder: &mut Folder) -> Vault<MemoryStore> {
+    let v = Vault::new(MemoryStore::new());
+    let meta = folder[names::META].clone();
+    let mut device = block_on(v.sync_join(&meta, PASS, "another", 0, 2)).unwrap();
+    let mut slot = 0;
+    while folder.contains_key(&device.name) {
+        slot += 1;
+        device = block_on(v.sync_device_record(Some(slot), 2)).unwrap();
+    }
+    folder.insert(device.name, device.bytes);
+    v
+}
+
+fn push(v: &Vault<MemoryStore>, folder: &mut Folder) -> Option<SyncObject> {
+    let segment = block_on(v.sync_prepare_push(3)).unwrap()?;
+    folder.insert(segment.name.clone(), segment.bytes.clone());
+    let record = block_on(v.sync_confirm_push(3)).unwrap();
+    folder.insert(record.name, record.bytes);
+    Some(segment)
+}
+
+/// Every device of the folder (hex id) and its slot.
+fn devices(v: &Vault<MemoryStore>, folder: &Folder) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    for slot in 0.. {
+        let (name, _) = block_on(v.sync_names(slot, 1)).unwrap();
+        let Some(bytes) = folder.get(&name) else { break };
+        let view = block_on(v.sync_note_device(slot, bytes)).unwrap();
+        out.push((view.device, view.own));
+    }
+    out
+}
+
+/// Applies every segment of the folder `v` has not applied, device by device.
+fn pull(v: &Vault<MemoryStore>, folder: &Folder) {
+    let status = block_on(v.sync_status()).unwrap().unwrap();
+    if let Ok((_, snap)) = block_on(v.sync_names(0, status.epoch + 1)) {
+        if let Some(bytes) = folder.get(&snap) {
+            block_on(v.sync_apply_snapshot(status.epoch + 1, bytes)).unwrap();
+        }
+    }
+    for (d, own) in devices(v, folder) {
+        if own {
+            continue;
+        }
+        loop {
+            let next = block_on(v.sync_status()).unwrap().unwrap().applied.get(&d).copied().unwrap_or(0) + 1;
+            let name = block_on(v.sync_segment_name(&d, next)).unwrap();
+            match folder.get(&name) {
+                Some(bytes) => {
+                    let out = block_on(v.sync_apply_segment(&d, next, bytes)).unwrap();
+                    assert!(matches!(out, SegmentApplied::Applied { .. }), "{out:?}");
+                }
+                None => {
+                    block_on(v.sync_check_missing(&d)).unwrap();
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Every conversation `v` holds, by key, as it reads them.
+fn everything(v: &Vault<MemoryStore>) -> BTreeMap<String, crate::model::Conversation> {
+    let list = block_on(v.list_conversations()).unwrap();
+    assert_eq!(list.damaged, 0);
+    list.conversations.iter().map(|s| (s.id.clone(), block_on(v.get_conversation(&s.id)).unwrap())).collect()
+}
+
+fn own_id(v: &Vault<MemoryStore>) -> String {
+    block_on(v.sync_status()).unwrap().unwrap().device
+}
+
+#[test]
+fn with_sync_off_nothing_of_sync_is_stored() {
+    let v = unlocked();
+    let id = block_on(v.put_conversation(&conversation("c", &["a", "b"]))).unwrap();
+    block_on(v.capture(&snapshot(Site::Claude, "s", &["q", "r"]), 5)).unwrap();
+    block_on(v.delete_conversation(&id)).unwrap();
+    assert!(v.store().raw().iter().all(|(s, k, _)| !(*s == StoreName::Meta && k.starts_with("sync"))));
+    assert_eq!(block_on(v.sync_status()).unwrap(), None);
+}
+
+#[test]
+fn a_second_device_joins_with_the_passphrase_and_gets_every_conversation() {
+    let a = unlocked();
+    block_on(a.put_conversation(&conversation("before-sync", &["one", "two"]))).unwrap();
+    let mut folder = set_up(&a);
+    block_on(a.capture(&snapshot(Site::Claude, "after", &["q", "answer"]), 5)).unwrap();
+    assert_eq!(block_on(a.sync_status()).unwrap().unwrap().outbox, 2);
+    push(&a, &mut folder).unwrap();
+    assert_eq!(block_on(a.sync_status()).unwrap().unwrap().outbox, 0);
+    assert_eq!(push(&a, &mut folder), None, "nothing new to push");
+
+    let b = join(&mut folder);
+    pull(&b, &folder);
+    assert_eq!(everything(&b), everything(&a));
+    assert_eq!(block_on(b.status()).unwrap().messages, 4);
+    // The joined vault is the same vault: it locks and unlocks with the passphrase.
+    b.lock();
+    block_on(b.unlock(PASS)).unwrap();
+    assert_eq!(everything(&b).len(), 2);
+}
+
+#[test]
+fn a_wrong_passphrase_cannot_join_and_leaves_nothing() {
+    let a = unlocked();
+    let folder = set_up(&a);
+    let b = Vault::new(MemoryStore::new());
+    let meta = &folder[names::META];
+    assert_eq!(block_on(b.sync_join(meta, "not the passphrase", "x", 1, 2)), Err(VaultError::WrongPassphrase));
+    assert!(b.store().raw().is_empty());
+    assert!(!b.is_unlocked());
+    // A meta whose vault id was changed: the passphrase is right, the proof does not open.
+    let mut server = format::decode_meta(meta).unwrap();
+    server.vault_id = [9; 16];
+    let changed = format::encode_meta(&server);
+    assert!(matches!(block_on(b.sync_join(&changed, PASS, "x", 1, 2)), Err(VaultError::Damaged(_))));
+    assert!(b.store().raw().is_empty());
+    // A vault exists here already.
+    assert_eq!(block_on(a.sync_join(meta, PASS, "x", 1, 2)), Err(VaultError::AlreadyExists));
+}
+
+#[test]
+fn replayed_reordered_moved_and_swapped_segments_are_refused() {
+    let a = unlocked();
+    let mut folder = set_up(&a);
+    block_on(a.put_conversation(&conversation("one", &["1"]))).unwrap();
+    let first = push(&a, &mut folder).unwrap();
+    block_on(a.put_conversation(&conversation("two", &["2"]))).unwrap();
+    let second = push(&a, &mut folder).unwrap();
+    let b = join(&mut folder);
+    let d = own_id(&a);
+    // Out of order: the second before the first waits, and nothing changes.
+    assert_eq!(block_on(b.sync_apply_segment(&d, 2, &second.bytes)).unwrap(), SegmentApplied::Gap { expected: 1 });
+    assert!(everything(&b).is_empty());
+    // Moved: the second served under the first's name does not open.
+    assert!(matches!(block_on(b.sync_apply_segment(&d, 1, &second.bytes)), Err(VaultError::Damaged(_))));
+    assert!(matches!(block_on(b.sync_apply_segment(&d, 1, &first.bytes)).unwrap(), SegmentApplied::Applied { .. }));
+    // Replayed: a no-op.
+    let before = b.store().raw();
+    assert_eq!(block_on(b.sync_apply_segment(&d, 1, &first.bytes)).unwrap(), SegmentApplied::AlreadyApplied);
+    assert_eq!(b.store().raw(), before);
+    // Swapped in from another vault (its own folder, same device numbering).
+    let other = unlocked();
+    let mut other_folder = set_up(&other);
+    block_on(other.put_conversation(&conversation("elsewhere", &["x"]))).unwrap();
+    block_on(other.put_conversation(&conversation("elsewhere too", &["y"]))).unwrap();
+    push(&other, &mut other_folder).unwrap();
+    block_on(other.put_conversation(&conversation("third", &["z"]))).unwrap();
+    let foreign = push(&other, &mut other_folder).unwrap();
+    assert!(matches!(block_on(b.sync_apply_segment(&d, 2, &foreign.bytes)), Err(VaultError::Damaged(_))));
+    assert!(matches!(block_on(b.sync_apply_segment(&own_id(&other), 1, &foreign.bytes)), Err(VaultError::Damaged(_))));
+    assert_eq!(b.store().raw(), before);
+    assert!(matches!(block_on(b.sync_apply_segment(&d, 2, &second.bytes)).unwrap(), SegmentApplied::Applied { .. }));
+    assert_eq!(everything(&b), everything(&a));
+}
+
+#[test]
+fn a_device_restored_from_a_backup_that_pushes_again_is_a_fork() {
+    let a = unlocked();
+    let mut folder = set_up(&a);
+    let backup = crate::vault::test_support::reopened(&a);
+    block_on(backup.unlock(PASS)).unwrap();
+    block_on(a.put_conversation(&conversation("one", &["1"]))).unwrap();
+    let first = push(&a, &mut folder).unwrap();
+    let b = join(&mut folder);
+    block_on(b.sync_apply_segment(&own_id(&a), 1, &first.bytes)).unwrap();
+    // The restored copy pushes its own numbers 1 and 2 again.
+    block_on(backup.put_conversation(&conversation("other", &["x"]))).unwrap();
+    let mut elsewhere = Folder::new();
+    push(&backup, &mut elsewhere).unwrap();
+    block_on(backup.put_conversation(&conversation("more", &["y"]))).unwrap();
+    let forked = push(&backup, &mut elsewhere).unwrap();
+    let err = block_on(b.sync_apply_segment(&own_id(&a), 2, &forked.bytes)).unwrap_err();
+    assert_eq!(err, VaultError::Damaged(SyncError::Fork.to_string()));
+}
+
+#[test]
+fn a_truncated_history_and_a_rolled_back_device_record_are_reported() {
+    let a = unlocked();
+    let mut folder = set_up(&a);
+    let old_record =
+        folder.iter().find(|(n, _)| n.as_str() != names::META).map(|(n, b)| (n.clone(), b.clone())).unwrap();
+    block_on(a.put_conversation(&conversation("one", &["1"]))).unwrap();
+    let first = push(&a, &mut folder).unwrap();
+    block_on(a.put_conversation(&conversation("two", &["2"]))).unwrap();
+    push(&a, &mut folder).unwrap();
+    let mut b_folder = folder.clone();
+    let b = join(&mut b_folder);
+    let d = own_id(&a);
+    // The server lost the first segment; the device record says 2.
+    b_folder.remove(&first.name);
+    devices(&b, &b_folder);
+    assert!(block_on(b.sync_segment_name(&d, 1)).is_ok());
+    assert_eq!(block_on(b.sync_check_missing(&d)), Err(VaultError::Damaged(SyncError::Truncated.to_string())));
+    // The server serves the record as it was before the pushes.
+    let slot_of_a = 0;
+    let err = block_on(b.sync_note_device(slot_of_a, &old_record.1)).unwrap_err();
+    assert_eq!(err, VaultError::Damaged(SyncError::RolledBack.to_string()));
+}
+
+#[test]
+fn a_delete_reaches_other_devices_and_loses_to_a_later_capture() {
+    let a = unlocked();
+    let mut folder = set_up(&a);
+    let id = block_on(a.capture(&snapshot(Site::Claude, "c", &["q", "a"]), 5)).unwrap().id.unwrap();
+    push(&a, &mut folder);
+    let b = join(&mut folder);
+    pull(&b, &folder);
+    assert_eq!(everything(&b).len(), 1);
+    block_on(a.delete_conversation(&id)).unwrap();
+    push(&a, &mut folder);
+    pull(&b, &folder);
+    assert!(everything(&b).is_empty());
+    assert_eq!(block_on(b.status()).unwrap().messages, 0);
+    // Captured again on b after the delete: it comes back everywhere.
+    block_on(b.capture(&snapshot(Site::Claude, "c", &["q", "a", "more"]), 9)).unwrap();
+    push(&b, &mut folder);
+    pull(&a, &folder);
+    assert_eq!(everything(&a), everything(&b));
+    assert_eq!(everything(&a)[&id].messages.len(), 3);
+}
+
+#[test]
+fn unpushed_local_captures_survive_applying_a_segment() {
+    let a = unlocked();
+    let mut folder = set_up(&a);
+    block_on(a.capture(&claude_snapshot("c", &[(Role::User, "q"), (Role::Assistant, "from a")]), 5)).unwrap();
+    push(&a, &mut folder);
+    let b = join(&mut folder);
+    pull(&b, &folder);
+    block_on(
+        a.capture(&claude_snapshot("c", &[(Role::User, "q"), (Role::Assistant, "from a"), (Role::User, "a2")]), 6),
+    )
+    .unwrap();
+    push(&a, &mut folder);
+    // b captured something of its own, not pushed yet, then pulls a's segment.
+    block_on(
+        b.capture(&claude_snapshot("c", &[(Role::User, "q"), (Role::Assistant, "from a"), (Role::User, "b2")]), 7),
+    )
+    .unwrap();
+    pull(&b, &folder);
+    let texts: Vec<String> =
+        everything(&b).into_values().next().unwrap().messages.into_iter().map(|m| m.markdown).collect();
+    assert!(texts.contains(&"a2".to_owned()) && texts.contains(&"b2".to_owned()), "{texts:?}");
+    push(&b, &mut folder);
+    pull(&a, &folder);
+    assert_eq!(everything(&a), everything(&b));
+}
+
+#[test]
+fn the_folder_holds_no_key_title_id_or_word_in_plain() {
+    let a = unlocked();
+    let mut folder = set_up(&a);
+    let mut c = conversation("secret-conv-id", &["confidential banana text"]);
+    c.title = "Private title".into();
+    block_on(a.put_conversation(&c)).unwrap();
+    push(&a, &mut folder);
+    let key = ::hex::encode(a.session_key().unwrap().as_ref());
+    let stored_key = a.conversation_key(&Site::ChatGpt, "secret-conv-id").unwrap();
+    let (snapshot, _) = block_on(a.sync_make_snapshot(1, 4)).unwrap();
+    folder.insert(snapshot.name, snapshot.bytes);
+    for (name, bytes) in &folder {
+        let all = format!("{name} {}", String::from_utf8_lossy(bytes));
+        for needle in
+            ["secret-conv-id", "Private title", "banana", "chatgpt", "first", key.as_str(), stored_key.as_str()]
+        {
+            assert!(!all.contains(needle), "{needle} in {name}");
+        }
+        assert!(name == names::META || format::is_store_key(name), "{name}");
+    }
+}
+
+#[test]
+fn a_device_joining_after_compaction_reads_the_snapshot_and_what_follows() {
+    let a = unlocked();
+    let mut folder = set_up(&a);
+    block_on(a.put_conversation(&conversation("one", &["1", "2"]))).unwrap();
+    block_on(a.put_conversation(&conversation("gone", &["x"]))).unwrap();
+    push(&a, &mut folder);
+    let gone = a.conversation_key(&Site::ChatGpt, "gone").unwrap();
+    block_on(a.delete_conversation(&gone)).unwrap();
+    push(&a, &mut folder);
+    // a compacts: takes the lock, writes the snapshot, applies it, deletes what it covers.
+    let LockStep::Take { name, if_match: None, bytes } = block_on(a.sync_lock(None, 10)).unwrap() else {
+        panic!("no lock yet")
+    };
+    folder.insert(name.clone(), bytes.clone());
+    let (snapshot, obsolete) = block_on(a.sync_make_snapshot(1, 10)).unwrap();
+    folder.insert(snapshot.name.clone(), snapshot.bytes.clone());
+    assert_eq!(
+        block_on(a.sync_apply_snapshot(1, &snapshot.bytes)).unwrap(),
+        SegmentApplied::Applied { written: 0, deleted: 0 }
+    );
+    assert_eq!(obsolete.len(), 2);
+    for n in obsolete {
+        assert!(folder.remove(&n).is_some());
+    }
+    folder.remove(&name);
+    block_on(a.put_conversation(&conversation("after", &["3"]))).unwrap();
+    push(&a, &mut folder);
+    // Another device holds no lock: b waits for a's live one.
+    let b = join(&mut folder);
+    assert!(matches!(block_on(b.sync_lock(Some((&bytes, "e")), 11)).unwrap(), LockStep::Wait { .. }));
+    pull(&b, &folder);
+    assert_eq!(everything(&b), everything(&a));
+    assert_eq!(everything(&b).len(), 2);
+    assert_eq!(block_on(b.sync_status()).unwrap().unwrap().epoch, 1);
+}
+
+/// xorshift64, as in `crate::sync`'s property tests.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Applies the folder's segments to `v` in a random order, with duplicates, until all
+/// are applied (a segment past the next waits: its turn comes again).
+fn pull_shuffled(v: &Vault<MemoryStore>, folder: &Folder, pushed: &[(String, u64, Vec<u8>)], rng: &mut Rng) {
+    let own = own_id(v);
+    let mut todo: Vec<&(String, u64, Vec<u8>)> = pushed.iter().filter(|(d, _, _)| *d != own).collect();
+    let mut extra: Vec<&(String, u64, Vec<u8>)> = todo.iter().copied().filter(|_| rng.below(3) == 0).collect();
+    todo.append(&mut extra);
+    devices(v, folder);
+    while !todo.is_empty() {
+        let i = rng.below(todo.len() as u64) as usize;
+        let (d, seq, bytes) = todo[i];
+        match block_on(v.sync_apply_segment(d, *seq, bytes)).unwrap() {
+            SegmentApplied::Gap { .. } => {}
+            _ => {
+                todo.swap_remove(i);
+            }
+        }
+    }
+}
+
+#[test]
+fn three_devices_capturing_deleting_and_pulling_in_random_orders_end_with_the_same_vault() {
+    let (mut segments, mut conversations, mut deletes) = (0, 0, 0);
+    for case in 0..12u64 {
+        let mut rng = Rng(0x5eed_0000_0000_0001 ^ (case * 0x9e37_79b9));
+        let a = unlocked();
+        let mut folder = set_up(&a);
+        let devs = [a, join(&mut folder), join(&mut folder)];
+        let mut pushed: Vec<(String, u64, Vec<u8>)> = Vec::new();
+        for step in 0..25 {
+            let d = &devs[rng.below(3) as usize];
+            let id = format!("c{}", rng.below(3));
+            let k = d.conversation_key(&Site::Claude, &id).unwrap();
+            match rng.below(8) {
+                0 => {
+                    if block_on(d.delete_conversation(&k)).is_ok() {
+                        deletes += 1;
+                    }
+                }
+                1 => {
+                    let mut thread = conversation(&id, &["q", &format!("answer {}", rng.below(3))]);
+                    thread.site = Site::Claude;
+                    thread.messages[1].turn_id = Some(format!("t{}", rng.below(2)));
+                    let stored = block_on(d.get_conversations(std::slice::from_ref(&k))).unwrap().pop().flatten();
+                    let merged = merge_thread(stored, thread, 100 + step).conversation;
+                    block_on(d.put_conversation(&merged)).unwrap();
+                }
+                2 => {
+                    if let Some(seg) = push(d, &mut folder) {
+                        pushed.push((own_id(d), block_on(d.sync_status()).unwrap().unwrap().pushed, seg.bytes));
+                    }
+                }
+                3 => pull_shuffled(d, &folder, &pushed, &mut rng),
+                _ => {
+                    let texts = ["q", "ok", "answer", "more?", "done"];
+                    let n = 1 + rng.below(4) as usize;
+                    let turns: Vec<&str> = (0..n).map(|_| texts[rng.below(5) as usize]).collect();
+                    block_on(d.capture(&snapshot(Site::Claude, &id, &turns), 100 + step)).unwrap();
+                }
+            }
+        }
+        for d in &devs {
+            if let Some(seg) = push(d, &mut folder) {
+                pushed.push((own_id(d), block_on(d.sync_status()).unwrap().unwrap().pushed, seg.bytes));
+            }
+        }
+        let fourth = join(&mut folder);
+        pull_shuffled(&fourth, &folder, &pushed, &mut rng);
+        let want = everything(&fourth);
+        segments += pushed.len();
+        conversations += want.len();
+        for d in &devs {
+            pull_shuffled(d, &folder, &pushed, &mut rng);
+            assert_eq!(everything(d), want, "case {case}");
+            assert_eq!(block_on(d.status()).unwrap().messages, block_on(fourth.status()).unwrap().messages);
+        }
+    }
+    assert!(segments >= 40 && conversations >= 12 && deletes >= 5, "{segments} {conversations} {deletes}");
+}
+
+#[test]
+fn setting_sync_up_twice_is_refused_and_leaving_stops_recording() {
+    let a = unlocked();
+    set_up(&a);
+    assert_eq!(block_on(a.sync_setup("again", 2)), Err(VaultError::AlreadyExists));
+    block_on(a.sync_leave()).unwrap();
+    block_on(a.put_conversation(&conversation("c", &["x"]))).unwrap();
+    assert!(a.store().raw().iter().all(|(s, k, _)| !(*s == StoreName::Meta && k.starts_with("sync"))));
+}
