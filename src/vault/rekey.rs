@@ -14,6 +14,9 @@
 //! compacts them; SECURITY.md says so). While it runs, other writes are refused with
 //! [`VaultError::Busy`] (a tab keeps its capture and tries again).
 //!
+//! Refused while sync is set up: the other devices hold the old data key (leave sync,
+//! re-encrypt, set sync up again).
+//!
 //! What does not open under the old key cannot be carried over: a damaged conversation
 //! record (with its blocks) or a damaged block is left out and counted in
 //! [`ReencryptReport::skipped`]; an inbox entry that does not open is kept as it is
@@ -102,6 +105,12 @@ impl<S: Store> Vault<S> {
             return Err(VaultError::Busy);
         }
         let result = match self.unlock(old).await {
+            // Other devices hold the data key this would replace: they could no longer
+            // read what this device syncs, nor it theirs.
+            Ok(()) if self.sync_set_up().await.unwrap_or(true) => Err(VaultError::InvalidInput(
+                "Sync is set up on this device: leave sync first, re-encrypt, then set sync up again on every device."
+                    .into(),
+            )),
             Ok(()) => self.reencrypt_unlocked(new, params, progress).await,
             Err(e) => Err(e),
         };
@@ -536,5 +545,17 @@ mod tests {
         block_on(fresh.unlock(NEW)).unwrap();
         let found = block_on(fresh.search("axolotl", 10)).unwrap();
         assert_eq!((found.total, found.rebuilt), (17, false));
+    }
+
+    #[test]
+    fn while_sync_is_set_up_re_encryption_is_refused_and_changes_nothing() {
+        let (vault, _) = filled();
+        block_on(vault.sync_setup("laptop", 1)).unwrap();
+        let before = vault.store().raw();
+        let refused = run(&vault, PASS).0.unwrap_err();
+        assert!(matches!(&refused, VaultError::InvalidInput(why) if why.contains("leave sync first")), "{refused:?}");
+        assert_eq!(vault.store().raw(), before);
+        block_on(vault.sync_leave()).unwrap();
+        run(&vault, PASS).0.unwrap();
     }
 }

@@ -482,6 +482,11 @@ impl<S: Store> Vault<S> {
         Ok(SyncObject { name: names::device(&sk, rec.slot), bytes })
     }
 
+    /// Whether sync is set up on this device (its sealed state is stored).
+    pub(super) async fn sync_set_up(&self) -> Result<bool, VaultError> {
+        Ok(self.store.get(StoreName::Meta, SYNC_KEY).await?.is_some())
+    }
+
     /// Where sync stands; `None` when it is not set up.
     pub async fn sync_status(&self) -> Result<Option<SyncStatus>, VaultError> {
         let keys = self.keys()?;
