@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
                     let (used, event) = decoder.feed(rest);
                     assert!(decoder.reserved() <= max);
                     rest = &rest[used..];
+                    let done = event.is_some();
                     if let Some(Event::Frame(frame)) = event {
                         assert!(frame.len() <= max);
                         if let Ok(object) = parse_object(&frame) {
@@ -33,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
                             }
                         }
                     }
-                    if used == 0 && event.is_none() {
+                    if used == 0 && !done {
                         break;
                     }
                 }
