@@ -14,6 +14,7 @@ import { forgetCarries } from './messages/restore.js';
 import { listenForStagedBatches } from './staging.js';
 import { readSettings, refreshBadge, DEFAULT_SETTINGS } from './settings.js';
 import { startAgents } from './agents.js';
+import { startSync } from './sync.js';
 
 // User Timing marks (names only, no data) let bench/search/popup.mjs tell where a cold
 // worker's time goes: the script evaluated, the core ready, the vault open.
@@ -154,3 +155,6 @@ refreshBadge().catch(() => {});
 // vault without the popup being opened first.
 startAgents(env);
 ext.runtime.onStartup.addListener(() => {});
+
+// Sync: after writes, on unlock and on an alarm, while set up and unlocked (sync.js).
+startSync(env);

@@ -22,8 +22,9 @@ function manifestFor(browser) {
   // the adapters, so adding an adapter is the only step to support a site.
   const matches = ADAPTERS.flatMap((a) => a.matches ?? a.hosts.map((h) => `https://${h}/*`));
   // Host access to the same sites lets the background read a tab's current address
-  // (single-page apps change it without reloading); it grants nothing beyond them.
-  manifest.host_permissions = matches;
+  // (single-page apps change it without reloading); it grants nothing beyond them. The
+  // base manifest's own (a sync server on this computer, loopback only) come first.
+  manifest.host_permissions = [...(manifest.host_permissions ?? []), ...matches];
   manifest.content_scripts = [{
     matches,
     js: ['content.js'],

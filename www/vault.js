@@ -5,6 +5,7 @@ import { el, show, send, siteName, formatDate, plural, carryControls, pathLines 
 import { ADAPTERS } from '../extension/sites/index.js';
 import { exportArchive, importFile, describeImport, saveFile, datedName, fileLimits } from './files.js';
 import { agentsPanel } from './agents.js';
+import { syncPanel, joinForm } from './sync.js';
 
 const main = document.getElementById('main');
 const statusLine = document.getElementById('status');
@@ -56,7 +57,7 @@ function renderOnboarding() {
   el('h1', {}, 'Set up your vault'),
   el('p', {}, 'Threadkeeper saves your AI chats on this computer, encrypted with a key only your passphrase opens. Nobody, including us, can recover it if you forget it.'),
   passLabel, pass, meter, hint, confirmLabel, confirm, button, message);
-  show(main, form);
+  show(main, form, joinForm(render));
   pass.focus();
 }
 
@@ -201,7 +202,7 @@ async function renderVault(status) {
   const list = el('ul', { id: 'conversation-list', 'aria-label': 'Conversations' });
   const pane = el('div', { id: 'transcript-pane' }, el('p', { class: 'muted' }, 'Choose a conversation to read it.'));
   const notices = el('div', { id: 'notices' });
-  show(main, notices, filesPanel(), securityPanel(), agentsPanel(), el('div', { class: 'columns' }, el('nav', {}, list), pane));
+  show(main, notices, filesPanel(), securityPanel(), agentsPanel(), syncPanel(), el('div', { class: 'columns' }, el('nav', {}, list), pane));
   showHealth(notices);
   renderListOnly = () => fillList(list, pane);
   await fillList(list, pane);

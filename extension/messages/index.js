@@ -21,6 +21,7 @@ import restore from './restore.js';
 import capture from './capture.js';
 import settings from './settings.js';
 import agents from './agents.js';
+import sync from './sync.js';
 
 export const TIERS = Object.freeze(['page', 'content']);
 
@@ -35,7 +36,7 @@ function registry(...areas) {
   return Object.freeze(all);
 }
 
-export const MESSAGES = registry(vault, conversations, restore, capture, settings, agents);
+export const MESSAGES = registry(vault, conversations, restore, capture, settings, agents, sync);
 
 /** Errors cross as `{code, message}`; anything unexpected is named without details. */
 export function failure(err) {

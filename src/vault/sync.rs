@@ -99,7 +99,29 @@ struct SyncRecord {
     /// The snapshot applied last (0: none) and how far it covers each device.
     epoch: u64,
     covers: BTreeMap<String, u64>,
+    /// Where the folder is and how to sign in to it (the extension's WebDAV client uses
+    /// it): sealed with the rest of this record, so usable only while unlocked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    server: Option<SyncServer>,
 }
+
+/// The folder's address and the credentials of its server (WebDAV: an app password).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncServer {
+    pub url: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for SyncServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncServer").field("url", &self.url).field("username", &self.username).finish_non_exhaustive()
+    }
+}
+
+/// The longest server address, user name and password kept.
+const MAX_SERVER_FIELD: usize = 2048;
 
 /// One change not pushed yet.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
@@ -487,6 +509,35 @@ impl<S: Store> Vault<S> {
         Ok(self.store.get(StoreName::Meta, SYNC_KEY).await?.is_some())
     }
 
+    /// Whether sync is set up on this device; needs no key (the record's presence).
+    pub async fn sync_configured(&self) -> Result<bool, VaultError> {
+        self.sync_set_up().await
+    }
+
+    /// Keeps the folder's server and credentials in the sealed sync record.
+    ///
+    /// # Errors
+    /// [`VaultError::Locked`]; [`VaultError::InvalidInput`] when sync is not set up or a
+    /// field is too long.
+    pub async fn sync_set_server(&self, server: SyncServer) -> Result<(), VaultError> {
+        let keys = self.keys()?;
+        let mut rec = self.sync_record(&keys).await?;
+        if [&server.url, &server.username, &server.password].iter().any(|f| f.len() > MAX_SERVER_FIELD) {
+            return Err(VaultError::InvalidInput("The server address, user name or password is too long.".into()));
+        }
+        rec.server = Some(server);
+        self.write(&keys, vec![record_put(StoreName::Meta, SYNC_KEY.into(), &rec)]).await
+    }
+
+    /// The folder's server and credentials, `None` when none was kept (or sync is off).
+    pub async fn sync_server(&self) -> Result<Option<SyncServer>, VaultError> {
+        let keys = self.keys()?;
+        if !self.sync_set_up().await? {
+            return Ok(None);
+        }
+        Ok(self.sync_record(&keys).await?.server)
+    }
+
     /// Where sync stands; `None` when it is not set up.
     pub async fn sync_status(&self) -> Result<Option<SyncStatus>, VaultError> {
         let keys = self.keys()?;
@@ -834,6 +885,7 @@ fn new_record(vault_id: [u8; 16], slot: u32, label: &str, now: i64) -> Result<Sy
         heads: BTreeMap::new(),
         epoch: 0,
         covers: BTreeMap::new(),
+        server: None,
     })
 }
 

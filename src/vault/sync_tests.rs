@@ -433,3 +433,32 @@ fn setting_sync_up_twice_is_refused_and_leaving_stops_recording() {
     block_on(a.put_conversation(&conversation("c", &["x"]))).unwrap();
     assert!(a.store().raw().iter().all(|(s, k, _)| !(*s == StoreName::Meta && k.starts_with("sync"))));
 }
+
+#[test]
+fn the_servers_credentials_are_sealed_usable_only_unlocked_and_go_when_leaving() {
+    let v = unlocked();
+    assert_eq!(block_on(v.sync_server()).unwrap(), None);
+    let server = SyncServer {
+        url: "https://dav.example/Threadkeeper/".into(),
+        username: "ada-user".into(),
+        password: "App-Password-7731".into(),
+    };
+    assert!(block_on(v.sync_set_server(server.clone())).is_err(), "sync is not set up yet");
+    set_up(&v);
+    assert!(block_on(v.sync_configured()).unwrap());
+    assert_eq!(block_on(v.sync_server()).unwrap(), None);
+    block_on(v.sync_set_server(server.clone())).unwrap();
+    assert_eq!(block_on(v.sync_server()).unwrap(), Some(server.clone()));
+    assert!(!format!("{server:?}").contains("App-Password"), "Debug leaves the password out");
+    let raw: Vec<u8> = v.store().raw().into_iter().flat_map(|(_, k, val)| [k.into_bytes(), val].concat()).collect();
+    for secret in ["App-Password-7731", "ada-user", "dav.example"] {
+        assert!(!raw.windows(secret.len()).any(|w| w == secret.as_bytes()), "{secret} is stored in plain");
+    }
+    v.lock();
+    assert!(block_on(v.sync_configured()).unwrap(), "known while locked");
+    assert_eq!(block_on(v.sync_server()), Err(VaultError::Locked));
+    block_on(v.unlock(PASS)).unwrap();
+    block_on(v.sync_leave()).unwrap();
+    assert!(!block_on(v.sync_configured()).unwrap());
+    assert_eq!(block_on(v.sync_server()).unwrap(), None);
+}

@@ -8,6 +8,7 @@ mod files;
 mod limits;
 mod restore;
 mod search;
+mod sync;
 
 use serde::Serialize;
 use wasm_bindgen::prelude::*;

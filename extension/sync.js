@@ -1,0 +1,399 @@
+// Sync (issue 15): end-to-end encrypted sync through a WebDAV folder the person owns
+// (Nextcloud, ownCloud, a NAS, `rclone serve webdav`...). The core (src/sync/,
+// src/vault/sync.rs) seals, names, checks and merges every object; this file only moves
+// bytes: a small WebDAV client over fetch, and the loop that pulls and pushes.
+//
+// Requests go only to the configured folder (its origin, below its path), with the
+// credentials kept sealed in the vault's sync record (usable only while unlocked). A
+// loopback server (127.0.0.1, localhost) is reachable through the manifest's host
+// permissions; any other origin only once the person granted it as an optional host
+// permission (the page asks on their click).
+//
+// When: after writes to the vault (captures, imports, deletions: debounced), on unlock,
+// on an alarm every few minutes, and on `sync.now`. Never while locked. Each run is a
+// task in the background's serial queue (env.serially), so no capture interleaves with a
+// merge. A failure keeps everything local and is reported in words (`sync.status`).
+//
+// What is kept outside the vault (the protected store, device.js): the time of the last
+// sync, what it moved and the last error in words. No address, name or content.
+
+import { ext } from './shim.js';
+import { toBase64 } from './codec.js';
+import { readProtected, writeProtected } from './device.js';
+
+const REPORT_SLOT = 'sync';
+const ALARM = 'sync';
+const ALARM_MINUTES = 5;
+/** After a write to the vault, sync waits this long for more. */
+const DEBOUNCE_MS = 5000;
+/** A request's time limit: a base, plus time for its body at a slow 256 KiB/s. */
+const TIMEOUT_MS = 30000;
+const BYTES_PER_SECOND = 256 * 1024;
+/** Messages that write to the vault (sync follows them). */
+const WRITES = new Set(['capture', 'capture.thread', 'conversation.put', 'conversation.delete', 'import.batch']);
+
+export const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+let env = null;
+let timer = null;
+/** Devices seen in the last run (labels stay in memory only). */
+let devices = [];
+let running = false;
+
+export class SyncError extends Error {
+  constructor(code, message, status) {
+    super(message);
+    this.code = code;
+    if (status) this.status = status;
+  }
+}
+
+/** What an HTTP status means for the person. */
+function statusWords(status, what) {
+  switch (status) {
+    case 401: return 'The sync server refused the user name or app password. Check them (many servers need an app password rather than your usual one).';
+    case 403: return 'The sync server does not let this account use that folder.';
+    case 404: return `The sync server has no such folder (${what}). Check the address.`;
+    case 405: return 'The sync server does not accept this request: is the address a WebDAV folder?';
+    case 409: return 'The sync folder\'s parent folder does not exist on the server. Create it, or check the address.';
+    case 412: return 'Another device changed the sync folder at the same moment. Sync again.';
+    case 413: return 'The sync server refused a file as too large. Raise its upload limit.';
+    case 423: return 'The sync folder is locked on the server. Try again later.';
+    case 507: return 'The sync server is full. Free some space there, then sync again.';
+    default: return status >= 500 ? `The sync server failed (HTTP ${status}). Try again later.` : `The sync server answered HTTP ${status} (${what}).`;
+  }
+}
+
+/** Checks a folder address: http(s), no credentials, query or fragment; ends with `/`. */
+export function folderUrl(text) {
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new SyncError('invalid_input', 'The server address is not a web address (it starts with https://).');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new SyncError('invalid_input', 'The server address must start with https:// (or http:// for a server on this computer).');
+  if (url.username || url.password) throw new SyncError('invalid_input', 'Put the user name and password in their own fields, not in the address.');
+  if (url.search || url.hash) throw new SyncError('invalid_input', 'The server address must be a folder, without ? or #.');
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url;
+}
+
+export function isLoopback(url) {
+  return LOOPBACK_HOSTS.has(url.hostname);
+}
+
+/** The host permission pattern of an address's origin. */
+export function originPattern(url) {
+  return `${url.protocol}//${url.hostname}/*`;
+}
+
+function bytesEqual(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A WebDAV folder: GET, PUT (conditional), DELETE and MKCOL of objects named in it. */
+export class Dav {
+  constructor({ url, username, password }) {
+    this.base = folderUrl(url);
+    this.auth = `Basic ${toBase64(new TextEncoder().encode(`${username}:${password}`))}`;
+  }
+
+  /** One request for the object `name` (empty: the folder itself). */
+  async request(method, name, { body, headers = {}, what = name || 'the folder' } = {}) {
+    const url = new URL(name, this.base);
+    // Names are the core's (hex); refuse anything that would leave the folder.
+    if (url.origin !== this.base.origin || !url.pathname.startsWith(this.base.pathname) || url.search) {
+      throw new SyncError('invalid_input', 'Sync asked for a file outside its folder.');
+    }
+    const size = body?.length ?? 0;
+    let response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: { Authorization: this.auth, ...headers },
+        body,
+        credentials: 'omit',
+        cache: 'no-store',
+        redirect: 'error',
+        signal: AbortSignal.timeout(TIMEOUT_MS + Math.ceil((size / BYTES_PER_SECOND) * 1000)),
+      });
+    } catch (err) {
+      if (err?.name === 'TimeoutError') throw new SyncError('unreachable', 'The sync server took too long to answer. Nothing was lost; sync tries again later.');
+      throw new SyncError('unreachable', 'The sync server could not be reached (offline, wrong address, or it redirected elsewhere). Nothing was lost; sync tries again later.');
+    }
+    if (response.status === 401 || response.status === 403) throw new SyncError('sync_auth', statusWords(response.status, what), response.status);
+    return { response, what };
+  }
+
+  /** `{bytes, etag}`, or null when the object is not there. */
+  async get(name) {
+    const { response, what } = await this.request('GET', name);
+    if (response.status === 404) return null;
+    if (!response.ok) throw new SyncError('sync_server', statusWords(response.status, what), response.status);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    return { bytes, etag: response.headers.get('ETag') };
+  }
+
+  /**
+   * Writes `bytes` to `name`: `{create: true}` only if absent (`If-None-Match: *`),
+   * `{ifMatch}` only if unchanged. Gives `{ok, status, etag}`; a 412 is `ok: false`.
+   */
+  async put(name, bytes, { create = false, ifMatch } = {}) {
+    const headers = { 'Content-Type': 'application/octet-stream' };
+    if (create) headers['If-None-Match'] = '*';
+    else if (ifMatch) headers['If-Match'] = ifMatch;
+    const { response, what } = await this.request('PUT', name, { body: bytes, headers });
+    if (response.status === 412) return { ok: false, status: 412 };
+    if (!response.ok) throw new SyncError('sync_server', statusWords(response.status, what), response.status);
+    return { ok: true, status: response.status, etag: response.headers.get('ETag') };
+  }
+
+  async delete(name, ifMatch) {
+    const { response, what } = await this.request('DELETE', name, ifMatch ? { headers: { 'If-Match': ifMatch } } : {});
+    if (response.status === 404 || response.status === 412) return false;
+    if (!response.ok) throw new SyncError('sync_server', statusWords(response.status, what), response.status);
+    return true;
+  }
+
+  /** Makes the folder when it is not there yet (405: it exists). */
+  async makeFolder() {
+    const { response, what } = await this.request('MKCOL', '', { what: 'the folder' });
+    if (response.ok || response.status === 405) return;
+    throw new SyncError('sync_server', statusWords(response.status, what), response.status);
+  }
+
+  /**
+   * Writes an object that must not change once written: a 412 is success only when the
+   * folder already holds exactly these bytes (our own earlier upload that landed).
+   */
+  async putOnce(name, bytes) {
+    const put = await this.put(name, bytes, { create: true });
+    if (put.ok) return;
+    const there = await this.get(name);
+    if (!there || !bytesEqual(there.bytes, bytes)) {
+      throw new SyncError('sync_conflict', 'The sync folder already holds a different file where this device\'s next change goes (a copy of this browser profile syncing too?). Leave sync on one of them and set it up again.');
+    }
+  }
+}
+
+// ----- the report -----
+
+async function readReport() {
+  const stored = await readProtected(REPORT_SLOT).catch(() => undefined);
+  const r = stored && typeof stored === 'object' ? stored : {};
+  return {
+    lastSync: Number.isFinite(r.lastSync) ? r.lastSync : null,
+    lastAttempt: Number.isFinite(r.lastAttempt) ? r.lastAttempt : null,
+    pushed: Number.isInteger(r.pushed) ? r.pushed : 0,
+    pulled: Number.isInteger(r.pulled) ? r.pulled : 0,
+    error: typeof r.error === 'string' ? r.error : null,
+  };
+}
+
+async function writeReport(report) {
+  await writeProtected({ [REPORT_SLOT]: report });
+}
+
+export async function clearReport() {
+  devices = [];
+  await writeProtected({ [REPORT_SLOT]: {} });
+}
+
+/** Words for an error of the core or of the server; never an address or content. */
+function words(err) {
+  if (err instanceof SyncError) return err.message;
+  if (err && typeof err.code === 'string' && typeof err.message === 'string') {
+    if (err.code === 'locked') return 'The vault is locked: sync waits until you unlock it.';
+    return err.message;
+  }
+  return 'Sync failed for an unknown reason. Nothing was lost; it tries again later.';
+}
+
+// ----- the loop -----
+
+/** This device's label in the folder: the browser and the system. */
+export function deviceLabel() {
+  const ua = globalThis.navigator?.userAgent ?? '';
+  const browser = /Firefox\//.test(ua) ? 'Firefox' : /Edg\//.test(ua) ? 'Edge' : /Chromium\//.test(ua) ? 'Chromium' : 'Chrome';
+  const system = /Windows/.test(ua) ? 'Windows' : /Mac OS X/.test(ua) ? 'macOS' : /CrOS/.test(ua) ? 'ChromeOS' : /Android/.test(ua) ? 'Android' : /Linux/.test(ua) ? 'Linux' : 'a computer';
+  return `${browser} on ${system}`;
+}
+
+/** Reads every device record (slots 0, 1, ... until one is missing). */
+async function readDevices(vault, dav) {
+  const found = [];
+  for (let slot = 0; ; slot++) {
+    const [name] = await vault.syncNames(slot, 1);
+    const got = await dav.get(name);
+    if (!got) break;
+    found.push({ slot, name, etag: got.etag, ...(await vault.syncNoteDevice(slot, got.bytes)) });
+  }
+  return found;
+}
+
+/**
+ * Writes this device's record over the one read: `If-Match` its ETag when the server
+ * gave a strong one (a weak one never matches a PUT: Apache gives those for a file
+ * changed in the last second). On a 412 the record is read again: still ours, it is
+ * written over; another device's, sync stops.
+ */
+async function putOwnRecord(vault, dav, record, etag) {
+  const strong = etag && !etag.startsWith('W/') ? etag : undefined;
+  const put = await dav.put(record.name, record.bytes, strong ? { ifMatch: strong } : {});
+  if (put.ok) return;
+  const again = await dav.get(record.name);
+  if (again) {
+    const view = await vault.syncNoteDevice((await vault.syncStatus()).slot, again.bytes).catch(() => null);
+    if (!view?.own) throw new SyncError('sync_conflict', 'Another device took this device\'s place in the sync folder. Leave sync here and join again.');
+  }
+  const retry = await dav.put(record.name, record.bytes);
+  if (!retry.ok) throw new SyncError('sync_conflict', statusWords(412));
+}
+
+/**
+ * Pulls: the next snapshot, every device's new segments in order. Errors of one device's
+ * history are collected (that device waits), the others go on. Gives `{pulled, errors}`.
+ */
+async function pull(vault, dav, found) {
+  let pulled = 0;
+  const errors = [];
+  const count = (r) => (r.outcome === 'applied' ? r.written + r.deleted : 0);
+  let { epoch } = await vault.syncStatus();
+  for (;;) {
+    const [, name] = await vault.syncNames(0, epoch + 1);
+    const got = await dav.get(name);
+    if (!got) break;
+    pulled += count(await vault.syncApplySnapshot(epoch + 1, got.bytes));
+    epoch += 1;
+  }
+  for (const d of found) {
+    if (d.own) continue;
+    try {
+      let next = (await vault.syncStatus()).applied[d.device] ?? 0;
+      next += 1;
+      for (;;) {
+        const name = await vault.syncSegmentName(d.device, next);
+        const got = await dav.get(name);
+        if (!got) {
+          await vault.syncCheckMissing(d.device);
+          break;
+        }
+        const applied = await vault.syncApplySegment(d.device, next, got.bytes);
+        if (applied.outcome === 'gap') {
+          next = applied.expected;
+          continue;
+        }
+        pulled += count(applied);
+        next += 1;
+      }
+    } catch (err) {
+      if (err instanceof SyncError) throw err; // the server itself failed: stop
+      errors.push(`${d.label}: ${words(err)}`);
+    }
+  }
+  return { pulled, errors };
+}
+
+/** Pushes what changed here: the sealed segment, then this device's record. */
+async function push(vault, dav, own) {
+  const before = await vault.syncStatus();
+  const segment = await vault.syncPreparePush();
+  if (segment) {
+    await dav.putOnce(segment.name, segment.bytes);
+    const record = await vault.syncConfirmPush();
+    await putOwnRecord(vault, dav, record, own?.etag);
+    return before.pending ? 0 : before.outbox;
+  }
+  // Nothing new; a record left behind by an interrupted push (or missing) is written again.
+  if (!own || own.head < own.applied) await putOwnRecord(vault, dav, await vault.syncDeviceRecord(), own?.etag);
+  return 0;
+}
+
+/**
+ * One sync, in the caller's serial-queue task: pull, then push. Gives `{pushed, pulled}`
+ * and records the outcome; throws (in words) when the server or the vault failed.
+ */
+export async function syncOnce(vault) {
+  if (!vault.isUnlocked()) throw new SyncError('locked', 'The vault is locked: sync waits until you unlock it.');
+  const server = await vault.syncServer();
+  if (!server) throw new SyncError('not_configured', 'Sync is not set up on this device.');
+  const report = await readReport();
+  running = true;
+  try {
+    const dav = new Dav(server);
+    const found = await readDevices(vault, dav);
+    const { pulled, errors } = await pull(vault, dav, found);
+    const pushed = await push(vault, dav, found.find((d) => d.own));
+    devices = (await readDevices(vault, dav)).map((d) => ({ label: d.label, own: d.own, head: d.head, applied: d.applied }));
+    const now = Date.now();
+    const error = errors.length ? `Part of the sync folder was refused, so some changes were not applied: ${errors.join(' ')}` : null;
+    await writeReport({ lastSync: now, lastAttempt: now, pushed, pulled, error });
+    if (error) throw new SyncError('sync_refused', error);
+    return { pushed, pulled };
+  } catch (err) {
+    const error = words(err);
+    await writeReport({ ...report, lastAttempt: Date.now(), error });
+    throw err instanceof SyncError ? err : new SyncError(typeof err?.code === 'string' ? err.code : 'internal', error);
+  } finally {
+    running = false;
+  }
+}
+
+/** Where sync stands (works while locked: then without the server's address). */
+export async function syncStatus(vault) {
+  const configured = await vault.syncConfigured();
+  const report = await readReport();
+  const out = { configured, lastSync: report.lastSync, lastAttempt: report.lastAttempt, pushed: report.pushed, pulled: report.pulled, running, devices: configured ? devices : [] };
+  if (report.error && configured) out.error = report.error;
+  if (configured && vault.isUnlocked()) {
+    const server = await vault.syncServer().catch(() => null);
+    const s = await vault.syncStatus().catch(() => null);
+    if (server) Object.assign(out, { url: server.url, username: server.username });
+    if (s) Object.assign(out, { label: s.label, waiting: s.outbox + (s.pending ? 1 : 0) });
+  }
+  return out;
+}
+
+/** Runs a sync soon (after `delay`), in the serial queue, when set up and unlocked. */
+export function scheduleSync(delay = DEBOUNCE_MS) {
+  if (!env) return;
+  clearTimeout(timer);
+  timer = setTimeout(() => {
+    timer = null;
+    env.serially(async () => {
+      const vault = await env.vaultReady();
+      if (!vault.isUnlocked() || !(await vault.syncConfigured())) return;
+      await syncOnce(vault);
+    }).catch(() => {}); // recorded in the report
+  }, delay);
+}
+
+/** Keeps the periodic alarm while sync is set up, and only then. */
+export async function syncAlarm(on) {
+  if (!ext.alarms) return;
+  if (!on) await ext.alarms.clear(ALARM);
+  else if (!(await ext.alarms.get(ALARM))) await ext.alarms.create(ALARM, { periodInMinutes: ALARM_MINUTES });
+}
+
+/** At worker start: the alarm, the unlock and the vault's writes start a sync. */
+export function startSync(backgroundEnv) {
+  env = backgroundEnv;
+  ext.alarms?.onAlarm.addListener((alarm) => {
+    if (alarm.name === ALARM) scheduleSync(0);
+  });
+  // The alarm exists only while sync is set up (a worker with sync off is not woken).
+  env.vaultReady().then((vault) => vault.syncConfigured()).then(syncAlarm, () => {});
+  // Unlocked (the session key appears): sync soon.
+  ext.storage.onChanged.addListener((changes, area) => {
+    if (area === 'session' && changes.dataKey?.newValue && !changes.dataKey.oldValue) scheduleSync(1000);
+  });
+  // A message that writes to the vault: sync once writes have settled. This listener
+  // never answers (the registry does, in background.js).
+  ext.runtime.onMessage.addListener((msg) => {
+    if (msg && WRITES.has(msg.type)) scheduleSync();
+    return false;
+  });
+}

@@ -1,0 +1,192 @@
+//! `#[wasm_bindgen]` exports of the vault's sync facet (see `crate::vault` `sync`):
+//! conversions only. Objects to write cross as `{name, bytes}` (`bytes` a
+//! `Uint8Array`); sequence numbers and epochs as numbers (whole, below 2^53).
+
+use js_sys::{Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use super::{err, from_js, now, to_js, WasmVault};
+use crate::error::VaultError;
+use crate::vault::{LockStep, SyncObject, SyncServer};
+
+fn set(target: &Object, key: &str, value: &JsValue) -> Result<(), JsValue> {
+    Reflect::set(target, &JsValue::from_str(key), value).map(|_| ())
+}
+
+/// `{name, bytes}`.
+fn object(o: SyncObject) -> Result<JsValue, JsValue> {
+    let out = Object::new();
+    set(&out, "name", &JsValue::from_str(&o.name))?;
+    set(&out, "bytes", &Uint8Array::from(o.bytes.as_slice()).into())?;
+    Ok(out.into())
+}
+
+/// A sequence number or epoch from JS: a whole number from 0 to 2^53.
+fn number(value: f64, what: &str) -> Result<u64, JsValue> {
+    if value.fract() == 0.0 && (0.0..=9_007_199_254_740_991.0).contains(&value) {
+        Ok(value as u64)
+    } else {
+        Err(err(VaultError::InvalidInput(format!("{what} must be a whole number."))))
+    }
+}
+
+#[wasm_bindgen]
+impl WasmVault {
+    /// `syncSetup(label)`: `{meta: {name, bytes}, device: {name, bytes}}`, to write with
+    /// `If-None-Match: *`.
+    #[wasm_bindgen(js_name = syncSetup)]
+    pub async fn sync_setup(&self, label: String) -> Result<JsValue, JsValue> {
+        let setup = self.inner.sync_setup(&label, now()).await.map_err(err)?;
+        let out = Object::new();
+        set(&out, "meta", &object(setup.meta)?)?;
+        set(&out, "device", &object(setup.device)?)?;
+        Ok(out.into())
+    }
+
+    /// `syncJoin(metaBytes, passphrase, label, slot)`: this device's record `{name, bytes}`
+    /// for `slot`; the vault is created and left unlocked.
+    #[wasm_bindgen(js_name = syncJoin)]
+    pub async fn sync_join(
+        &self,
+        meta: Vec<u8>,
+        passphrase: String,
+        label: String,
+        slot: u32,
+    ) -> Result<JsValue, JsValue> {
+        object(self.inner.sync_join(&meta, &passphrase, &label, slot, now()).await.map_err(err)?)
+    }
+
+    /// `syncDeviceRecord(slot?)`: this device's record, in `slot` when given.
+    #[wasm_bindgen(js_name = syncDeviceRecord)]
+    pub async fn sync_device_record(&self, slot: Option<u32>) -> Result<JsValue, JsValue> {
+        object(self.inner.sync_device_record(slot, now()).await.map_err(err)?)
+    }
+
+    /// Whether sync is set up here (works while locked).
+    #[wasm_bindgen(js_name = syncConfigured)]
+    pub async fn sync_configured(&self) -> Result<bool, JsValue> {
+        self.inner.sync_configured().await.map_err(err)
+    }
+
+    /// `syncStatus()`: `{device, slot, label, pushed, outbox, pending, applied, epoch}` or null.
+    #[wasm_bindgen(js_name = syncStatus)]
+    pub async fn sync_status(&self) -> Result<JsValue, JsValue> {
+        match self.inner.sync_status().await.map_err(err)? {
+            Some(status) => to_js(&status),
+            None => Ok(JsValue::NULL),
+        }
+    }
+
+    /// `syncSetServer({url, username, password})`: kept sealed in the sync record.
+    #[wasm_bindgen(js_name = syncSetServer)]
+    pub async fn sync_set_server(&self, server: JsValue) -> Result<(), JsValue> {
+        let server: SyncServer = from_js(server, "the sync server")?;
+        self.inner.sync_set_server(server).await.map_err(err)
+    }
+
+    /// `syncServer()`: `{url, username, password}` or null.
+    #[wasm_bindgen(js_name = syncServer)]
+    pub async fn sync_server(&self) -> Result<JsValue, JsValue> {
+        match self.inner.sync_server().await.map_err(err)? {
+            Some(server) => to_js(&server),
+            None => Ok(JsValue::NULL),
+        }
+    }
+
+    /// `syncNames(slot, epoch)`: `[deviceRecordName, snapshotName]`.
+    #[wasm_bindgen(js_name = syncNames)]
+    pub async fn sync_names(&self, slot: u32, epoch: f64) -> Result<Vec<String>, JsValue> {
+        let (device, snapshot) = self.inner.sync_names(slot, number(epoch, "The epoch")?).await.map_err(err)?;
+        Ok(vec![device, snapshot])
+    }
+
+    /// `syncSegmentName(device, seq)`.
+    #[wasm_bindgen(js_name = syncSegmentName)]
+    pub async fn sync_segment_name(&self, device: String, seq: f64) -> Result<String, JsValue> {
+        self.inner.sync_segment_name(&device, number(seq, "The segment number")?).await.map_err(err)
+    }
+
+    /// `syncNoteDevice(slot, bytes)`: `{device, label, head, applied, own}`.
+    #[wasm_bindgen(js_name = syncNoteDevice)]
+    pub async fn sync_note_device(&self, slot: u32, bytes: Vec<u8>) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.sync_note_device(slot, &bytes).await.map_err(err)?)
+    }
+
+    /// `syncApplySegment(device, seq, bytes)`: `{outcome: "applied", written, deleted}`,
+    /// `{outcome: "alreadyApplied"}` or `{outcome: "gap", expected}`.
+    #[wasm_bindgen(js_name = syncApplySegment)]
+    pub async fn sync_apply_segment(&self, device: String, seq: f64, bytes: Vec<u8>) -> Result<JsValue, JsValue> {
+        let seq = number(seq, "The segment number")?;
+        to_js(&self.inner.sync_apply_segment(&device, seq, &bytes).await.map_err(err)?)
+    }
+
+    /// `syncCheckMissing(device)`: throws `{code: "damaged"}` for a truncated history.
+    #[wasm_bindgen(js_name = syncCheckMissing)]
+    pub async fn sync_check_missing(&self, device: String) -> Result<(), JsValue> {
+        self.inner.sync_check_missing(&device).await.map_err(err)
+    }
+
+    /// `syncPreparePush()`: the segment to write (`If-None-Match: *`), or null.
+    #[wasm_bindgen(js_name = syncPreparePush)]
+    pub async fn sync_prepare_push(&self) -> Result<JsValue, JsValue> {
+        match self.inner.sync_prepare_push(now()).await.map_err(err)? {
+            Some(segment) => object(segment),
+            None => Ok(JsValue::NULL),
+        }
+    }
+
+    /// `syncConfirmPush()`: this device's record naming the new head (`If-Match`).
+    #[wasm_bindgen(js_name = syncConfirmPush)]
+    pub async fn sync_confirm_push(&self) -> Result<JsValue, JsValue> {
+        object(self.inner.sync_confirm_push(now()).await.map_err(err)?)
+    }
+
+    /// `syncLock(current)`: `current` is `{bytes, etag}` or null; gives `{take: {name,
+    /// ifMatch, bytes}}` (`ifMatch` null: `If-None-Match: *`) or `{wait: until}`.
+    #[wasm_bindgen(js_name = syncLock)]
+    pub async fn sync_lock(&self, current: JsValue) -> Result<JsValue, JsValue> {
+        let read = if current.is_null() || current.is_undefined() {
+            None
+        } else {
+            let bytes = Reflect::get(&current, &JsValue::from_str("bytes"))?;
+            let etag = Reflect::get(&current, &JsValue::from_str("etag"))?.as_string().unwrap_or_default();
+            Some((Uint8Array::new(&bytes).to_vec(), etag))
+        };
+        let step = self.inner.sync_lock(read.as_ref().map(|(b, e)| (b.as_slice(), e.as_str())), now()).await;
+        let out = Object::new();
+        match step.map_err(err)? {
+            LockStep::Take { name, if_match, bytes } => {
+                let take = Object::new();
+                set(&take, "name", &JsValue::from_str(&name))?;
+                set(&take, "ifMatch", &if_match.map_or(JsValue::NULL, |e| JsValue::from_str(&e)))?;
+                set(&take, "bytes", &Uint8Array::from(bytes.as_slice()).into())?;
+                set(&out, "take", &take.into())?;
+            }
+            LockStep::Wait { until } => set(&out, "wait", &JsValue::from_f64(until as f64))?,
+        }
+        Ok(out.into())
+    }
+
+    /// `syncMakeSnapshot(epoch)`: `{name, bytes, obsolete: [name]}`.
+    #[wasm_bindgen(js_name = syncMakeSnapshot)]
+    pub async fn sync_make_snapshot(&self, epoch: f64) -> Result<JsValue, JsValue> {
+        let (snapshot, obsolete) =
+            self.inner.sync_make_snapshot(number(epoch, "The epoch")?, now()).await.map_err(err)?;
+        let out = object(snapshot)?;
+        set(out.unchecked_ref(), "obsolete", &to_js(&obsolete)?)?;
+        Ok(out)
+    }
+
+    /// `syncApplySnapshot(epoch, bytes)`: as `syncApplySegment`.
+    #[wasm_bindgen(js_name = syncApplySnapshot)]
+    pub async fn sync_apply_snapshot(&self, epoch: f64, bytes: Vec<u8>) -> Result<JsValue, JsValue> {
+        let epoch = number(epoch, "The epoch")?;
+        to_js(&self.inner.sync_apply_snapshot(epoch, &bytes).await.map_err(err)?)
+    }
+
+    /// `syncLeave()`: this device stops syncing; nothing else changes here.
+    #[wasm_bindgen(js_name = syncLeave)]
+    pub async fn sync_leave(&self) -> Result<(), JsValue> {
+        self.inner.sync_leave().await.map_err(err)
+    }
+}

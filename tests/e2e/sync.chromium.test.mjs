@@ -1,0 +1,295 @@
+// Sync (issue 15) end to end: two Chromium profiles with the built extension, real
+// WebDAV servers started here on 127.0.0.1 (Apache httpd with mod_dav, strict about
+// conditional requests; `rclone serve webdav`, which ignores them), every message of
+// the DESIGN contract. The servers' files are read from their folders on disk: what the
+// server stores, byte for byte.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { launch, send, sampleConversation, rawDatabaseText, waitFor, FAST_KDF } from './chromium.mjs';
+import { startApache, startRclone, filesOf, USER, PASS } from './webdav.mjs';
+
+const PASSPHRASE = 'orchid lantern mountain seven';
+const SECRET = 'Quokka-Meridian-4417';
+let apache, rclone;
+const browsers = [];
+/** Every request of every browser: [{url, worker}]. */
+const requests = [];
+
+async function device() {
+  const b = await launch();
+  b.context.on('request', (r) => requests.push({ url: r.url(), worker: !!r.serviceWorker() }));
+  browsers.push(b);
+  b.ext = await b.page('vault.html');
+  return b;
+}
+
+const ok = (reply) => {
+  assert.equal(reply.ok, true, JSON.stringify(reply.error));
+  return reply;
+};
+const conversations = async (b) => ok(await send(b.ext, { type: 'conversation.list' })).conversations;
+const texts = async (b, id) => ok(await send(b.ext, { type: 'conversation.get', id })).conversation.messages.map((m) => m.markdown);
+/** A whole conversation as the vault gives it, without what differs by device. */
+const everything = async (b) => {
+  const out = {};
+  for (const c of await conversations(b)) out[c.id] = ok(await send(b.ext, { type: 'conversation.get', id: c.id })).conversation;
+  return out;
+};
+
+/** A first device with a vault and one conversation, set up to sync with `server`. */
+async function firstDevice(server, secret = SECRET, id = 'sync-1') {
+  const a = await device();
+  ok(await send(a.ext, { type: 'vault.create', passphrase: PASSPHRASE, kdf: FAST_KDF }));
+  ok(await send(a.ext, { type: 'conversation.put', conversation: sampleConversation(secret, id) }));
+  const status = ok(await send(a.ext, { type: 'sync.configure', url: server.url, username: USER, password: PASS }));
+  assert.equal(status.configured, true);
+  return a;
+}
+
+async function join(server, passphrase = PASSPHRASE) {
+  const b = await device();
+  return { b, reply: await send(b.ext, { type: 'sync.join', url: server.url, username: USER, password: PASS, passphrase }) };
+}
+
+before(async () => {
+  apache = await startApache();
+  rclone = await startRclone();
+});
+
+after(async () => {
+  for (const b of browsers) await b.close().catch(() => {});
+  await apache?.close();
+  await rclone?.close();
+});
+
+let a, b, convId;
+
+test('set up on one profile, joined on another with the passphrase: search finds the chat and restore gives it', async () => {
+  a = await firstDevice(apache);
+  const first = ok(await send(a.ext, { type: 'sync.now' }));
+  assert.equal(typeof first.pushed, 'number');
+  assert.equal(typeof first.pulled, 'number');
+  const status = ok(await send(a.ext, { type: 'sync.status' }));
+  assert.equal(status.configured, true);
+  assert.ok(status.lastSync > Date.now() - 60000, 'lastSync is recent');
+  assert.equal(status.error, undefined);
+  assert.ok(fs.existsSync(path.join(apache.dir, 'meta')));
+
+  const joined = await join(apache);
+  b = joined.b;
+  ok(joined.reply);
+  assert.equal(ok(await send(b.ext, { type: 'vault.status' })).state, 'unlocked');
+  await waitFor(async () => (await conversations(b)).length === 1 || (ok(await send(b.ext, { type: 'sync.now' })), false), { what: 'the conversation on the second device' });
+  const found = ok(await send(b.ext, { type: 'search', query: SECRET, limit: 10 }));
+  assert.equal(found.results.length, 1);
+  convId = found.results[0].conversationId;
+  const [listed] = await conversations(b);
+  const block = ok(await send(b.ext, { type: 'restore.block', id: listed.id }));
+  assert.match(block.text, new RegExp(SECRET));
+  assert.match(block.text, /Kyoto in early April/);
+  assert.deepEqual(await everything(b), await everything(a));
+  const devices = ok(await send(b.ext, { type: 'sync.status' })).devices;
+  assert.equal(devices.length, 2);
+  assert.equal(devices.filter((d) => d.own).length, 1);
+});
+
+test('both write into the same conversation, and converge after syncing both ways', async () => {
+  const [listed] = await conversations(a);
+  const base = ok(await send(a.ext, { type: 'conversation.get', id: listed.id })).conversation;
+  const withMessage = (text) => ({ ...sampleConversation(SECRET, 'sync-1'), messages: [...base.messages.map((m) => ({ role: m.role, markdown: m.markdown })), { role: 'user', markdown: text }], updatedAt: Date.now() });
+  ok(await send(a.ext, { type: 'conversation.put', conversation: withMessage('Written on the first device: ferry times?') }));
+  ok(await send(b.ext, { type: 'conversation.put', conversation: withMessage('Written on the second device: rail pass?') }));
+  ok(await send(a.ext, { type: 'sync.now' }));
+  const fromB = ok(await send(b.ext, { type: 'sync.now' }));
+  assert.ok(fromB.pulled >= 1 && fromB.pushed >= 1, JSON.stringify(fromB));
+  ok(await send(a.ext, { type: 'sync.now' }));
+  assert.deepEqual(await everything(a), await everything(b));
+  const merged = await texts(a, listed.id);
+  assert.ok(merged.some((t) => t.includes('ferry times')) && merged.some((t) => t.includes('rail pass')), JSON.stringify(merged));
+});
+
+test('a deletion on one device deletes the conversation on the other', async () => {
+  ok(await send(b.ext, { type: 'conversation.put', conversation: sampleConversation('Doomed-Note-77', 'sync-doomed') }));
+  ok(await send(b.ext, { type: 'sync.now' }));
+  ok(await send(a.ext, { type: 'sync.now' }));
+  const doomed = (await conversations(a)).find((c) => c.conversationId === 'sync-doomed');
+  assert.ok(doomed, 'arrived first');
+  ok(await send(a.ext, { type: 'conversation.delete', id: doomed.id }));
+  ok(await send(a.ext, { type: 'sync.now' }));
+  const pulled = ok(await send(b.ext, { type: 'sync.now' }));
+  assert.ok(pulled.pulled >= 1);
+  assert.equal((await conversations(b)).some((c) => c.conversationId === 'sync-doomed'), false);
+  assert.deepEqual(await everything(a), await everything(b));
+});
+
+test('a wrong passphrase cannot join: a clear error, and nothing is stored', async () => {
+  const { b: c, reply } = await join(apache, 'not the passphrase at all');
+  assert.equal(reply.ok, false);
+  assert.equal(reply.error.code, 'wrong_passphrase');
+  assert.match(reply.error.message, /passphrase/i);
+  assert.equal(ok(await send(c.ext, { type: 'vault.status' })).state, 'new');
+  assert.equal((await rawDatabaseText(c.ext)).records, 0);
+  assert.equal(ok(await send(c.ext, { type: 'sync.status' })).configured, false);
+  await c.close();
+});
+
+/** The files a push of `b` added to the folder (its segment). */
+async function pushed(by, secret, id) {
+  const before = new Set(filesOf(apache.dir).map((f) => f.name));
+  ok(await send(by.ext, { type: 'conversation.put', conversation: sampleConversation(secret, id) }));
+  ok(await send(by.ext, { type: 'sync.now' }));
+  const added = filesOf(apache.dir).filter((f) => !before.has(f.name));
+  assert.equal(added.length, 1, 'one new segment');
+  return path.join(apache.dir, added[0].name);
+}
+
+test('a changed segment on the server is refused and reported in sync.status; put back, it applies', async () => {
+  const file = await pushed(b, 'Tamper-Target-1', 'sync-tamper');
+  const good = fs.readFileSync(file);
+  const bad = Buffer.from(good);
+  bad[bad.length - 5] ^= 0x40;
+  fs.writeFileSync(file, bad);
+  const reply = await send(a.ext, { type: 'sync.now' });
+  assert.equal(reply.ok, false);
+  const status = ok(await send(a.ext, { type: 'sync.status' }));
+  assert.match(status.error, /changed, moved or belongs to another vault/);
+  assert.equal((await conversations(a)).some((c) => c.conversationId === 'sync-tamper'), false, 'nothing of it applied');
+  fs.writeFileSync(file, good);
+  ok(await send(a.ext, { type: 'sync.now' }));
+  assert.equal(ok(await send(a.ext, { type: 'sync.status' })).error, undefined);
+  assert.ok((await conversations(a)).some((c) => c.conversationId === 'sync-tamper'));
+});
+
+test('a truncated segment, and a history cut short on the server, are refused and reported', async () => {
+  const file = await pushed(b, 'Truncate-Target-2', 'sync-truncate');
+  const good = fs.readFileSync(file);
+  fs.writeFileSync(file, good.subarray(0, good.length - 20));
+  assert.equal((await send(a.ext, { type: 'sync.now' })).ok, false);
+  assert.match(ok(await send(a.ext, { type: 'sync.status' })).error, /refused/);
+  fs.rmSync(file);
+  assert.equal((await send(a.ext, { type: 'sync.now' })).ok, false);
+  assert.match(ok(await send(a.ext, { type: 'sync.status' })).error, /missing from the sync folder/);
+  fs.writeFileSync(file, good);
+  ok(await send(a.ext, { type: 'sync.now' }));
+  assert.ok((await conversations(a)).some((c) => c.conversationId === 'sync-truncate'));
+});
+
+test('every byte on the server: no title, id, text, passphrase, credential or key', async () => {
+  const files = filesOf(apache.dir);
+  assert.ok(files.length >= 6, `${files.length} files`);
+  const session = await a.ext.evaluate(() => chrome.storage.session.get('dataKey'));
+  const key = Buffer.from(session.dataKey, 'base64');
+  assert.equal(key.length, 32);
+  const needles = [SECRET, 'Trip planning', 'sync-1', 'sync-doomed', convId, 'Kyoto', 'ferry times', 'rail pass', PASSPHRASE, PASS, 'chatgpt', session.dataKey]
+    .map((s) => Buffer.from(s));
+  needles.push(key, Buffer.from(key.toString('hex')));
+  for (const f of files) {
+    for (const n of needles) assert.equal(f.bytes.includes(n), false, `${f.name} holds ${n.toString().slice(0, 20)}`);
+    assert.match(f.name, /^(meta|[0-9a-f]{32})$/, 'opaque names');
+  }
+});
+
+test('the browsers sent requests to the sync server only', async () => {
+  const own = requests.filter((r) => !r.url.startsWith('chrome-extension://'));
+  assert.ok(own.length > 10);
+  for (const r of own) assert.equal(new URL(r.url).origin, `http://127.0.0.1:${apache.port}`, r.url);
+  assert.ok(own.every((r) => r.worker), 'only the background talks to the server');
+  assert.doesNotMatch(apache.accessLog(), /" 5\d\d/, 'no server error');
+});
+
+test('locked, nothing syncs; an address of another origin needs the person\'s grant first', async () => {
+  const c = await device();
+  ok(await send(c.ext, { type: 'vault.create', passphrase: PASSPHRASE, kdf: FAST_KDF }));
+  const far = await send(c.ext, { type: 'sync.configure', url: 'https://dav.example.test/remote.php/dav/files/u/tk/', username: USER, password: PASS });
+  assert.equal(far.ok, false);
+  assert.equal(far.error.code, 'permission');
+  const bad = await send(c.ext, { type: 'sync.configure', url: 'ftp://127.0.0.1/x/', username: USER, password: PASS });
+  assert.equal(bad.error.code, 'invalid_input');
+  ok(await send(c.ext, { type: 'vault.lock' }));
+  const locked = await send(c.ext, { type: 'sync.now' });
+  assert.equal(locked.ok, false);
+  assert.equal(locked.error.code, 'locked');
+  assert.equal(requests.some((r) => r.url.includes('example.test')), false);
+  await c.close();
+});
+
+test('the server down: nothing is lost, the error is in words, the next sync resumes', async () => {
+  await apache.stop();
+  ok(await send(a.ext, { type: 'conversation.put', conversation: sampleConversation('While-Offline-9', 'sync-offline') }));
+  const down = await send(a.ext, { type: 'sync.now' });
+  assert.equal(down.ok, false);
+  assert.match(ok(await send(a.ext, { type: 'sync.status' })).error, /could not be reached/);
+  await apache.restart();
+  const up = ok(await send(a.ext, { type: 'sync.now' }));
+  assert.ok(up.pushed >= 1);
+  ok(await send(b.ext, { type: 'sync.now' }));
+  assert.ok((await conversations(b)).some((c) => c.conversationId === 'sync-offline'));
+  assert.deepEqual(await everything(a), await everything(b));
+});
+
+test('leaving sync keeps every conversation here', async () => {
+  const before = await everything(b);
+  const left = ok(await send(b.ext, { type: 'sync.leave' }));
+  assert.equal(left.configured, false);
+  assert.deepEqual(await everything(b), before);
+  assert.equal((await send(b.ext, { type: 'sync.now' })).error.code, 'not_configured');
+});
+
+test('rclone serve webdav: set up, join, converge', async () => {
+  const x = await firstDevice(rclone, 'Rclone-Secret-31', 'rclone-1');
+  ok(await send(x.ext, { type: 'sync.now' }));
+  const { b: y, reply } = await join(rclone);
+  ok(reply);
+  ok(await send(y.ext, { type: 'sync.now' }));
+  ok(await send(y.ext, { type: 'conversation.put', conversation: sampleConversation('Rclone-Second-32', 'rclone-2') }));
+  ok(await send(y.ext, { type: 'sync.now' }));
+  ok(await send(x.ext, { type: 'sync.now' }));
+  assert.equal((await conversations(x)).length, 2);
+  assert.deepEqual(await everything(x), await everything(y));
+  for (const f of filesOf(rclone.dir)) assert.equal(f.bytes.includes(Buffer.from('Rclone-Secret-31')), false);
+});
+
+test('the vault page: set up in the Sync panel, join from the first-run page, sync now, see both devices', async () => {
+  const server = await startRclone();
+  try {
+    const x = await device();
+    ok(await send(x.ext, { type: 'vault.create', passphrase: PASSPHRASE, kdf: FAST_KDF }));
+    ok(await send(x.ext, { type: 'conversation.put', conversation: sampleConversation('Panel-Secret-41', 'panel-1') }));
+    await x.ext.reload();
+    await x.ext.locator('#sync-panel summary').click();
+    await x.ext.locator('#sync-url').fill(server.url);
+    await x.ext.locator('#sync-username').fill(USER);
+    await x.ext.locator('#sync-password').fill(PASS);
+    await x.ext.locator('#sync-setup').click();
+    await x.ext.locator('#sync-outcome', { hasText: 'Sync is set up' }).waitFor();
+    await x.ext.locator('#sync-now').click();
+    await x.ext.locator('#sync-outcome', { hasText: /Synced: \d+ conversations? sent/ }).waitFor();
+    assert.match(await x.ext.locator('#sync-state').textContent(), /last synced/);
+
+    const y = await device();
+    await y.ext.locator('#join-url').fill(server.url);
+    await y.ext.locator('#join-username').fill(USER);
+    await y.ext.locator('#join-password').fill(PASS);
+    await y.ext.locator('#join-passphrase').fill('wrong passphrase here');
+    await y.ext.locator('#join-button').click();
+    await y.ext.locator('#join-outcome.error').waitFor();
+    assert.match(await y.ext.locator('#join-outcome').textContent(), /passphrase/i);
+    await y.ext.locator('#join-passphrase').fill(PASSPHRASE);
+    await y.ext.locator('#join-button').click();
+    await y.ext.locator('#sync-panel').waitFor();
+    await waitFor(async () => (await conversations(y)).length === 1, { what: 'the conversation after joining' });
+    await y.ext.locator('#sync-panel summary').click();
+    await y.ext.locator('#sync-now').click();
+    await y.ext.locator('#sync-outcome', { hasText: 'Synced' }).waitFor();
+    await y.ext.locator('.sync-device', { hasText: 'this browser' }).waitFor();
+    assert.equal(await y.ext.locator('.sync-device').count(), 2);
+    await y.ext.locator('#sync-leave').click();
+    await y.ext.locator('#sync-leave').click();
+    await y.ext.locator('#sync-outcome', { hasText: 'still here' }).waitFor();
+    assert.equal((await conversations(y)).length, 1);
+  } finally {
+    await server.close();
+  }
+});
