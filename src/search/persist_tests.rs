@@ -646,3 +646,77 @@ fn a_damaged_missing_or_moved_delta_part_is_reported_as_damaged() {
         store.map.insert(target, good);
     }
 }
+
+#[test]
+fn the_id_chunk_format_is_pinned() {
+    let mut out = Vec::new();
+    let mut w = IdWriter::default();
+    for (id, conv) in [("c1:0", "c1"), ("c1:1", "c1"), ("odd", "c1"), ("c2:007", "c2"), ("c2:12", "c2"), ("c1:2", "c1")]
+    {
+        w.put(id, conv, &mut out);
+    }
+    let pinned = "030263310400036f6464010263320663323a3030371a07026331";
+    assert_eq!(hex::encode(&out), pinned);
+    let bytes = hex::decode(pinned).unwrap();
+    let mut r = Reader::new(&bytes);
+    let mut ids = IdReader::default();
+    let back: Vec<(String, String)> =
+        (0..6).map(|_| ids.next(&mut r).map(|(i, c)| (i, c.to_owned())).unwrap()).collect();
+    assert_eq!(r.remaining(), 0);
+    let strs: Vec<(&str, &str)> = back.iter().map(|(i, c)| (i.as_str(), c.as_str())).collect();
+    assert_eq!(
+        strs,
+        [("c1:0", "c1"), ("c1:1", "c1"), ("odd", "c1"), ("c2:007", "c2"), ("c2:12", "c2"), ("c1:2", "c1")]
+    );
+}
+
+/// Documents named as the vault names them: `<conversation>:<position>`.
+fn vault_corpus(n: usize) -> Vec<Doc> {
+    corpus(n)
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| Doc { id: format!("{}:{}", d.conversation_id, i % 10), ..d })
+        .collect()
+}
+
+#[test]
+fn id_chunks_are_compact_and_those_written_in_full_still_read_and_rename() {
+    let mut store = Bytes::default();
+    stored_index(&mut store, vault_corpus(3000), 8192);
+    let d0 = store.map["d.0"].clone();
+    assert!(d0.starts_with(b"TKDI\x02") && d0.len() < 1024 * 3, "{} bytes for 1,024 messages", d0.len());
+    let mut cold = store.open().unwrap();
+    let found = store.search(&mut cold, "w1234 ", 10).unwrap();
+    assert_eq!(
+        found.hits.iter().map(|h| (h.id.as_str(), h.conversation_id.as_str())).collect::<Vec<_>>(),
+        [("c123:4", "c123")]
+    );
+
+    // Version 1: each document's ids in full.
+    let mut all = store.open().unwrap();
+    all.load(store.give(all.stage_needs())).unwrap();
+    let keys: Vec<String> = store.map.keys().filter(|k| k.starts_with("d.")).cloned().collect();
+    for k in &keys {
+        let at: u32 = k[2..].parse().unwrap();
+        let (from, to) = (at * ID_CHUNK_DOCS, ((at + 1) * ID_CHUNK_DOCS).min(all.docs.slots()));
+        let mut v1 = b"TKDI\x01".to_vec();
+        all.docs.encode_ids(from, to, &mut v1);
+        store.map.insert(k.clone(), v1);
+    }
+    let mut cold = store.open().unwrap();
+    assert_eq!(ids(&store.search(&mut cold, "w1234 ", 10).unwrap()), ["c123:4"]);
+    assert_eq!(ids(&store.search(&mut cold, "w2999 ", 10).unwrap()), ["c299:9"]);
+
+    // A re-encryption renames both versions and writes the compact one.
+    let segments: Vec<(String, Vec<u8>)> = vec![("d.0".into(), store.map["d.1"].clone()), ("d.1".into(), d0)];
+    let renamed = rename_conversations(segments, &|c| format!("new-{c}")).unwrap();
+    for (name, plain) in &renamed {
+        assert!(plain.starts_with(b"TKDI\x02"), "{name}");
+        let mut r = Reader::new(plain);
+        r.header(IDS_MAGIC, IDS_VERSION).unwrap();
+        let mut ids = IdReader::default();
+        let (id, conv) = ids.next(&mut r).unwrap();
+        let first = if name == "d.0" { ("new-c102:4", "new-c102") } else { ("new-c0:0", "new-c0") };
+        assert_eq!((id.as_str(), conv), first, "{name}");
+    }
+}
