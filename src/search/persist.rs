@@ -677,6 +677,14 @@ impl PersistentIndex {
         Ok(Step::Done(SearchResults { total: ranked.total, hits: hits(&self.docs, &ranked.top), hint: q.hint }))
     }
 
+    /// What every query needs before its own terms (the documents' attributes), for a
+    /// worker to load ahead of the first query; loaded with [`PersistentIndex::load`].
+    pub fn warm_needs(&self) -> Vec<String> {
+        let mut need = Vec::new();
+        self.missing_attrs(&mut need);
+        need
+    }
+
     /// The segments [`PersistentIndex::stage`] needs loaded: the document attributes and
     /// ids (a replaced message is found by its id) and the deltas.
     pub fn stage_needs(&self) -> Vec<String> {
