@@ -10,7 +10,9 @@
 // `--rounds N` (each round runs every build in turn, alternating the order). Each build
 // has its own filled profile in bench/out (an extension's storage belongs to its
 // folder's path); `--refill` fills them again (after a change of the stored format).
-// Run: make && node bench/search/popup.mjs [messages] [--build NAME=DIR]... [--rounds N] [--refill]
+// Builds kept with bench/search/keep-build.mjs share one extension id: `--seed NAME=FROM`
+// starts NAME's profile as a copy of FROM's filled one (same stored format only).
+// Run: make && node bench/search/popup.mjs [messages] [--build NAME=DIR]... [--rounds N] [--refill] [--seed NAME=FROM]
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -27,6 +29,7 @@ const builds = (values('--build').length ? values('--build') : ['this=dist/chrom
   const [name, dir] = b.split('=');
   return { name, dir: path.resolve(ROOT, dir) };
 });
+const seeds = Object.fromEntries(values('--seed').map((s) => s.split('=')));
 const out = path.join(ROOT, 'bench/out');
 const byConversation = corpusConversations(MESSAGES);
 
@@ -61,10 +64,19 @@ async function popupToFirstResult(browser, page, query, cold) {
   // the popup itself takes from its navigation start, without the harness's page
   // creation and typing, and where a cold worker's time goes.
   const marks = () => Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, m.startTime]));
+  // The worker's marks in order: the popup's warm-up is a `search` message too, so the
+  // query's run:/done:search are the pair that does not hold tk:warm.
+  const workerMarks = () => performance.getEntriesByType('mark').map((m) => [m.name, m.startTime]);
   const inPopup = await popup.evaluate(`(${marks})()`);
   const popupOrigin = await popup.evaluate('performance.timeOrigin');
   const worker = browser.context.serviceWorkers().at(-1);
-  const inWorker = worker ? await worker.evaluate(`(${marks})()`) : {};
+  const listed = worker ? await worker.evaluate(`(${workerMarks})()`) : [];
+  const inWorker = Object.fromEntries(listed);
+  const warmAt = inWorker['tk:warm'];
+  const runs = listed.filter(([n]) => n === 'tk:run:search').map(([, t]) => t);
+  const dones = listed.filter(([n]) => n === 'tk:done:search').map(([, t]) => t);
+  const pair = runs.map((t, i) => [t, dones[i]]).find(([a, b]) => !(warmAt >= a && warmAt <= b));
+  if (pair) [inWorker['tk:run:search'], inWorker['tk:done:search']] = pair;
   const workerOrigin = worker ? await worker.evaluate('performance.timeOrigin') : popupOrigin;
   await popup.close();
   const at = (ms) => Math.round(ms);
@@ -72,7 +84,7 @@ async function popupToFirstResult(browser, page, query, cold) {
   const worker_ms = cold ? { started: at(shift), ...Object.fromEntries(Object.entries(inWorker).map(([name, t]) => [name.replace(/^tk:/, ''), at(t + shift)])) } : undefined;
   return {
     query, cold, open_ms: at(opened), query_to_first_result_ms: at(typed), total_ms: at(opened + typed),
-    in_popup_ms: { ready: at(inPopup['tk:ready']), query_to_results: at(inPopup['tk:results'] - inPopup['tk:query']), total: at(inPopup['tk:ready'] + inPopup['tk:results'] - inPopup['tk:query']) },
+    in_popup_ms: { script: at(inPopup['tk:popup-script']), ready: at(inPopup['tk:ready']), query_to_results: at(inPopup['tk:results'] - inPopup['tk:query']), total: at(inPopup['tk:ready'] + inPopup['tk:results'] - inPopup['tk:query']) },
     worker_ms,
   };
 }
@@ -93,10 +105,19 @@ const queries = [0, 75, 120, 150, 180].map((i) => text(list[i % list.length]));
 async function pass({ name, dir }, refill) {
   // The filled profile is kept in bench/out (a second run skips the fill); the vault
   // stays unlocked across runs through "stay unlocked on this device".
-  const profile = path.join(out, name === 'this' ? `popup-profile-${MESSAGES}` : `popup-profile-${MESSAGES}-${name}`);
+  const profileOf = (n) => path.join(out, n === 'this' ? `popup-profile-${MESSAGES}` : `popup-profile-${MESSAGES}-${n}`);
+  const profile = profileOf(name);
   if (refill) fs.rmSync(profile, { recursive: true, force: true });
+  if (seeds[name] && !fs.existsSync(path.join(profile, '.filled'))) {
+    fs.rmSync(profile, { recursive: true, force: true });
+    fs.cpSync(profileOf(seeds[name]), profile, { recursive: true });
+  }
   const filled = fs.existsSync(path.join(profile, '.filled'));
   fs.mkdirSync(profile, { recursive: true });
+  // Chromium keeps an extension's worker script in the profile and, for an unchanged
+  // manifest version, runs that copy rather than the folder's after a rebuild (or in a
+  // seeded profile): dropped, so the worker is always the build's own.
+  fs.rmSync(path.join(profile, 'Default/Service Worker'), { recursive: true, force: true });
   const browser = await launch(dir, profile);
   const page = await browser.context.newPage();
   await page.goto(`${browser.base}/vault.html`);
@@ -144,6 +165,7 @@ const summary = (ps) => {
     warm_worker_ms: spread(pick(false, (r) => r.total_ms)),
     in_popup_cold_ms: spread(pick(true, (r) => r.in_popup_ms.total)),
     in_popup_warm_ms: spread(pick(false, (r) => r.in_popup_ms.total)),
+    in_popup_cold_script_ms: spread(pick(true, (r) => r.in_popup_ms.script).filter(Number.isFinite)),
     in_popup_cold_ready_ms: spread(pick(true, (r) => r.in_popup_ms.ready)),
     in_popup_cold_query_ms: spread(pick(true, (r) => r.in_popup_ms.query_to_results)),
     in_popup_warm_ready_ms: spread(pick(false, (r) => r.in_popup_ms.ready)),
@@ -153,6 +175,8 @@ const summary = (ps) => {
       core_ready_after_script: workerSpan('worker-script', 'core-ready'),
       vault_open_after_core: workerSpan('core-ready', 'vault-open'),
       search_in_worker: workerSpan('run:search', 'done:search'),
+      warm_up_in_worker: workerSpan('warm', 'warmed'),
+      search_message_after_warm_up_ended: workerSpan('warmed', 'run:search'),
     },
     harness_floor_new_page_ms: spread(ps.flatMap((p) => p.floor)),
   };

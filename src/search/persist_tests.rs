@@ -720,3 +720,68 @@ fn id_chunks_are_compact_and_those_written_in_full_still_read_and_rename() {
         assert_eq!((id.as_str(), conv), first, "{name}");
     }
 }
+
+/// Figures for the README ("Where the popup's time goes"), not a check: what a cold
+/// worker's first query reads from an index filled as the vault fills it (one update
+/// per conversation of 20 messages, vault-shaped ids), by kind of segment.
+/// `cargo test --release --lib cold_query_reads_by_kind -- --ignored --nocapture` after
+/// `node bench/search/popup.mjs` made bench/out/corpus-100000.jsonl.
+#[test]
+#[ignore]
+fn cold_query_reads_by_kind() {
+    const ENVELOPE_OVERHEAD: usize = 1 + 12 + 16;
+    let path = std::env::var("CORPUS").unwrap_or_else(|_| "bench/out/corpus-100000.jsonl".into());
+    let Ok(text) = std::fs::read_to_string(&path) else { return };
+    let mut conversations: Vec<Vec<Doc>> = Vec::new();
+    let mut last = String::new();
+    for l in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let cid = format!("{:A>43}", v["cid"].to_string()); // as long as the vault's HMAC ids
+        if cid != last {
+            conversations.push(Vec::new());
+            last = cid.clone();
+        }
+        let conv = conversations.last_mut().unwrap();
+        conv.push(Doc {
+            id: format!("{cid}:{}", conv.len()),
+            conversation_id: cid,
+            title: v["title"].as_str().unwrap_or_default().into(),
+            text: v["text"].as_str().unwrap_or_default().into(),
+            site: "chatgpt".into(),
+            role: v["role"].as_str().unwrap_or_default().into(),
+            ts: v["ts"].as_i64().unwrap_or_default(),
+        });
+    }
+    let mut store = Bytes::default();
+    let mut ix = store.open().unwrap();
+    for conv in conversations {
+        let writes = store.update(&mut ix, conv, &[], Merges::Normal).unwrap();
+        store.apply(writes);
+    }
+    store.take_reads();
+    let size = |k: &String| store.map.get(k).map_or(0, |v| v.len() + ENVELOPE_OVERHEAD);
+    let kib = |n: usize| n as f64 / 1024.0;
+    for kind in ["a.", "d.", "t.", "x."] {
+        let keys: Vec<&String> = store.map.keys().filter(|k| k.starts_with(kind)).collect();
+        println!("stored {kind}: {} records, {:.0} KiB", keys.len(), kib(keys.iter().map(|k| size(k)).sum()));
+    }
+    let mut all = store.open().unwrap();
+    all.load(store.give(all.stage_needs())).unwrap();
+    let mut v1 = Vec::new();
+    all.docs.encode_ids(0, all.docs.slots(), &mut v1);
+    println!("the same ids in full (id chunks version 1): {:.0} KiB", kib(v1.len()));
+    for q in ["spreadsheet ", "encryp", "con", "those ", "data ", "hold attack", "site:chatgpt after:2024-03-01"] {
+        let mut ix = store.open().unwrap();
+        store.take_reads();
+        let r = store.search(&mut ix, q, 160).unwrap();
+        let reads = store.take_reads();
+        let by: Vec<String> = ["a.", "d.", "t.", "x."]
+            .iter()
+            .map(|kind| {
+                let ks: Vec<&String> = reads.iter().filter(|k| k.starts_with(kind)).collect();
+                format!("{kind} {} / {:.0} KiB", ks.len(), kib(ks.iter().map(|k| size(k)).sum()))
+            })
+            .collect();
+        println!("{q:?} ({} hits): {}", r.total, by.join(", "));
+    }
+}
