@@ -60,10 +60,13 @@ function coreReady() {
 }
 
 async function openVault() {
-  await coreReady();
-  const vault = await WasmVault.open(DB_NAME);
-  let saved = (await ext.storage.session.get(SESSION_KEY))[SESSION_KEY];
-  const stayUnlocked = await deviceUnlockEnabled();
+  // The session key and the "stay unlocked" switch are read while the core compiles.
+  const [vault, session, stayUnlocked] = await Promise.all([
+    coreReady().then(() => WasmVault.open(DB_NAME)),
+    ext.storage.session.get(SESSION_KEY),
+    deviceUnlockEnabled(),
+  ]);
+  let saved = session[SESSION_KEY];
   if (saved && !stayUnlocked && (await idleTooLong())) {
     await forgetSession();
     saved = null;

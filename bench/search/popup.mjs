@@ -3,35 +3,52 @@
 // conversation per 20 messages), then for several queries: the service worker is
 // stopped (cold, as Chrome leaves it after 30 s idle), the popup opens, the query is
 // typed, and the time until the first result shows is measured; then the same warm.
-// Run: make && node bench/search/popup.mjs [messages]
+//
+// Several builds side by side in one run (the machine is shared: figures of different
+// runs do not compare): `--build NAME=DIR` (an unpacked extension folder, e.g. a copy of
+// dist/chromium made before a change; default `this=dist/chromium`), repeated, and
+// `--rounds N` (each round runs every build in turn, alternating the order). Each build
+// has its own filled profile in bench/out (an extension's storage belongs to its
+// folder's path); `--refill` fills them again (after a change of the stored format).
+// Builds kept with bench/search/keep-build.mjs share one extension id: `--seed NAME=FROM`
+// starts NAME's profile as a copy of FROM's filled one (same stored format only).
+// Run: make && node bench/search/popup.mjs [messages] [--build NAME=DIR]... [--rounds N] [--refill] [--seed NAME=FROM]
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { launch, send, stopServiceWorker, ROOT, FAST_KDF } from '../../tests/e2e/chromium.mjs';
+import { chromium } from 'playwright-core';
+import { send, stopServiceWorker, ROOT, FAST_KDF } from '../../tests/e2e/chromium.mjs';
 import { corpusConversations, fillVault } from '../fill.mjs';
 
-const MESSAGES = Number(process.argv[2] ?? 100000);
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const values = (name) => args.flatMap((a, i) => (a === name ? [args[i + 1]] : []));
+const MESSAGES = Number(args.find((a, i) => /^\d+$/.test(a) && !args[i - 1]?.startsWith('--')) ?? 100000);
+const ROUNDS = Number(values('--rounds')[0] ?? 1);
+const builds = (values('--build').length ? values('--build') : ['this=dist/chromium']).map((b) => {
+  const [name, dir] = b.split('=');
+  return { name, dir: path.resolve(ROOT, dir) };
+});
+const seeds = Object.fromEntries(values('--seed').map((s) => s.split('=')));
 const out = path.join(ROOT, 'bench/out');
 const byConversation = corpusConversations(MESSAGES);
 
-// The filled profile is kept in bench/out (a second run skips the fill); the vault
-// stays unlocked across runs through "stay unlocked on this device".
-const profile = path.join(out, `popup-profile-${MESSAGES}`);
-const filled = fs.existsSync(path.join(profile, '.filled'));
-fs.mkdirSync(profile, { recursive: true });
-const browser = await launch({ keep: profile });
-const page = await browser.page('vault.html');
-let fillSeconds = null;
-if (!filled) {
-  await send(page, { type: 'vault.wipe', confirm: 'erase everything' });
-  await send(page, { type: 'vault.create', passphrase: 'benchmark passphrase', kdf: FAST_KDF });
-  fillSeconds = await fillVault(page, byConversation);
-  await send(page, { type: 'vault.stayUnlocked', enabled: true });
-  fs.writeFileSync(path.join(profile, '.filled'), '');
+/** Chromium with the unpacked extension `dir` in the kept profile `profile`. */
+async function launch(dir, profile) {
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      `--disable-extensions-except=${dir}`, `--load-extension=${dir}`,
+    ],
+  });
+  const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
+  return { context, base: `chrome-extension://${new URL(worker.url()).host}` };
 }
-const status = await send(page, { type: 'vault.status' });
 
-async function popupToFirstResult(query, cold) {
+async function popupToFirstResult(browser, page, query, cold) {
   if (cold) await stopServiceWorker(page);
   const t0 = performance.now();
   const popup = await browser.context.newPage();
@@ -47,10 +64,19 @@ async function popupToFirstResult(query, cold) {
   // the popup itself takes from its navigation start, without the harness's page
   // creation and typing, and where a cold worker's time goes.
   const marks = () => Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, m.startTime]));
+  // The worker's marks in order: the popup's warm-up is a `search` message too, so the
+  // query's run:/done:search are the pair that does not hold tk:warm.
+  const workerMarks = () => performance.getEntriesByType('mark').map((m) => [m.name, m.startTime]);
   const inPopup = await popup.evaluate(`(${marks})()`);
   const popupOrigin = await popup.evaluate('performance.timeOrigin');
   const worker = browser.context.serviceWorkers().at(-1);
-  const inWorker = worker ? await worker.evaluate(`(${marks})()`) : {};
+  const listed = worker ? await worker.evaluate(`(${workerMarks})()`) : [];
+  const inWorker = Object.fromEntries(listed);
+  const warmAt = inWorker['tk:warm'];
+  const runs = listed.filter(([n]) => n === 'tk:run:search').map(([, t]) => t);
+  const dones = listed.filter(([n]) => n === 'tk:done:search').map(([, t]) => t);
+  const pair = runs.map((t, i) => [t, dones[i]]).find(([a, b]) => !(warmAt >= a && warmAt <= b));
+  if (pair) [inWorker['tk:run:search'], inWorker['tk:done:search']] = pair;
   const workerOrigin = worker ? await worker.evaluate('performance.timeOrigin') : popupOrigin;
   await popup.close();
   const at = (ms) => Math.round(ms);
@@ -58,7 +84,7 @@ async function popupToFirstResult(query, cold) {
   const worker_ms = cold ? { started: at(shift), ...Object.fromEntries(Object.entries(inWorker).map(([name, t]) => [name.replace(/^tk:/, ''), at(t + shift)])) } : undefined;
   return {
     query, cold, open_ms: at(opened), query_to_first_result_ms: at(typed), total_ms: at(opened + typed),
-    in_popup_ms: { ready: at(inPopup['tk:ready']), query_to_results: at(inPopup['tk:results'] - inPopup['tk:query']), total: at(inPopup['tk:ready'] + inPopup['tk:results'] - inPopup['tk:query']) },
+    in_popup_ms: { script: at(inPopup['tk:popup-script']), ready: at(inPopup['tk:ready']), query_to_results: at(inPopup['tk:results'] - inPopup['tk:query']), total: at(inPopup['tk:ready'] + inPopup['tk:results'] - inPopup['tk:query']) },
     worker_ms,
   };
 }
@@ -74,33 +100,90 @@ const set = JSON.parse(fs.readFileSync(queryFile, 'utf8'));
 const list = Array.isArray(set) ? set : set.queries;
 const text = (q) => (typeof q === 'string' ? q : q.q ?? q.query ?? q.text);
 const queries = [0, 75, 120, 150, 180].map((i) => text(list[i % list.length]));
-const runs = [];
-for (const q of queries) runs.push(await popupToFirstResult(q, true), await popupToFirstResult(q, false));
-const sorted = (cold, pick) => runs.filter((r) => r.cold === cold).map(pick).sort((a, b) => a - b);
-const cold = sorted(true, (r) => r.total_ms);
-const warm = sorted(false, (r) => r.total_ms);
-const coldIn = sorted(true, (r) => r.in_popup_ms.total);
-const warmIn = sorted(false, (r) => r.in_popup_ms.total);
-// The harness's own floor: a new page and the navigation to an empty extension file.
-const floor = [];
-for (let i = 0; i < 5; i++) {
-  const t0 = performance.now();
-  const blank = await browser.context.newPage();
-  await blank.goto(`${browser.base}/manifest.json`);
-  floor.push(Math.round(performance.now() - t0));
-  await blank.close();
+
+/** One build's pass: the profile filled if needed, every query cold then warm, the harness floor. */
+async function pass({ name, dir }, refill) {
+  // The filled profile is kept in bench/out (a second run skips the fill); the vault
+  // stays unlocked across runs through "stay unlocked on this device".
+  const profileOf = (n) => path.join(out, n === 'this' ? `popup-profile-${MESSAGES}` : `popup-profile-${MESSAGES}-${n}`);
+  const profile = profileOf(name);
+  if (refill) fs.rmSync(profile, { recursive: true, force: true });
+  if (seeds[name] && !fs.existsSync(path.join(profile, '.filled'))) {
+    fs.rmSync(profile, { recursive: true, force: true });
+    fs.cpSync(profileOf(seeds[name]), profile, { recursive: true });
+  }
+  const filled = fs.existsSync(path.join(profile, '.filled'));
+  fs.mkdirSync(profile, { recursive: true });
+  // Chromium keeps an extension's worker script in the profile and, for an unchanged
+  // manifest version, runs that copy rather than the folder's after a rebuild (or in a
+  // seeded profile): dropped, so the worker is always the build's own.
+  fs.rmSync(path.join(profile, 'Default/Service Worker'), { recursive: true, force: true });
+  const browser = await launch(dir, profile);
+  const page = await browser.context.newPage();
+  await page.goto(`${browser.base}/vault.html`);
+  let fillSeconds = null;
+  if (!filled) {
+    await send(page, { type: 'vault.wipe', confirm: 'erase everything' });
+    await send(page, { type: 'vault.create', passphrase: 'benchmark passphrase', kdf: FAST_KDF });
+    fillSeconds = +(await fillVault(page, byConversation)).toFixed(1);
+    await send(page, { type: 'vault.stayUnlocked', enabled: true });
+    fs.writeFileSync(path.join(profile, '.filled'), '');
+  }
+  const status = await send(page, { type: 'vault.status' });
+  const runs = [];
+  for (const q of queries) runs.push(await popupToFirstResult(browser, page, q, true), await popupToFirstResult(browser, page, q, false));
+  // The harness's own floor: a new page and the navigation to an empty extension file.
+  const floor = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    const blank = await browser.context.newPage();
+    await blank.goto(`${browser.base}/manifest.json`);
+    floor.push(Math.round(performance.now() - t0));
+    await blank.close();
+  }
+  await browser.context.close();
+  return { build: name, messages: status.messages, conversations: status.conversations, fill_seconds_through_background: fillSeconds, runs, floor };
 }
-floor.sort((a, b) => a - b);
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+const passes = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const order = round % 2 ? [...builds].reverse() : builds;
+  for (const b of order) passes.push({ round, ...(await pass(b, flag('--refill') && round === 0)) });
+}
+const summary = (ps) => {
+  const runs = ps.flatMap((p) => p.runs);
+  const pick = (cold, f) => runs.filter((r) => r.cold === cold).map(f);
+  const coldWorker = runs.filter((r) => r.cold).map((r) => r.worker_ms);
+  const workerSpan = (from, to) => spread(coldWorker.filter((w) => w[from] !== undefined && w[to] !== undefined).map((w) => w[to] - w[from]));
+  return {
+    messages: ps[0].messages,
+    conversations: ps[0].conversations,
+    fill_seconds_through_background: ps.find((p) => p.fill_seconds_through_background !== null)?.fill_seconds_through_background ?? null,
+    cold_worker_ms: spread(pick(true, (r) => r.total_ms)),
+    warm_worker_ms: spread(pick(false, (r) => r.total_ms)),
+    in_popup_cold_ms: spread(pick(true, (r) => r.in_popup_ms.total)),
+    in_popup_warm_ms: spread(pick(false, (r) => r.in_popup_ms.total)),
+    in_popup_cold_script_ms: spread(pick(true, (r) => r.in_popup_ms.script).filter(Number.isFinite)),
+    in_popup_cold_ready_ms: spread(pick(true, (r) => r.in_popup_ms.ready)),
+    in_popup_cold_query_ms: spread(pick(true, (r) => r.in_popup_ms.query_to_results)),
+    in_popup_warm_ready_ms: spread(pick(false, (r) => r.in_popup_ms.ready)),
+    in_popup_warm_query_ms: spread(pick(false, (r) => r.in_popup_ms.query_to_results)),
+    cold_worker_timeline_ms: {
+      worker_script_after_popup_start: spread(coldWorker.map((w) => w['worker-script'])),
+      core_ready_after_script: workerSpan('worker-script', 'core-ready'),
+      vault_open_after_core: workerSpan('core-ready', 'vault-open'),
+      search_in_worker: workerSpan('run:search', 'done:search'),
+      warm_up_in_worker: workerSpan('warm', 'warmed'),
+      search_message_after_warm_up_ended: workerSpan('warmed', 'run:search'),
+    },
+    harness_floor_new_page_ms: spread(ps.flatMap((p) => p.floor)),
+  };
+};
 console.log(JSON.stringify({
   benchmark: 'popup-to-first-results',
-  messages: status.messages,
-  conversations: status.conversations,
-  fill_seconds_through_background: +fillSeconds.toFixed(1),
-  cold_worker_ms: { median: cold[Math.floor(cold.length / 2)], max: cold.at(-1) },
-  warm_worker_ms: { median: warm[Math.floor(warm.length / 2)], max: warm.at(-1) },
-  in_popup_cold_ms: { median: coldIn[Math.floor(coldIn.length / 2)], max: coldIn.at(-1) },
-  in_popup_warm_ms: { median: warmIn[Math.floor(warmIn.length / 2)], max: warmIn.at(-1) },
-  harness_floor_new_page_ms: { median: floor[2], max: floor.at(-1) },
-  runs,
+  rounds: ROUNDS,
+  builds: Object.fromEntries(builds.map((b) => [b.name, summary(passes.filter((p) => p.build === b.name))])),
+  passes,
 }, null, 2));
-await browser.close();

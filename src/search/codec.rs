@@ -77,6 +77,17 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Checks the 4-byte magic and returns the version byte, one of `1..=newest`.
+    pub fn header_upto(&mut self, magic: &[u8; 4], newest: u8) -> Result<u8, Bad> {
+        if self.take(4)? != magic {
+            return Err("wrong magic");
+        }
+        match self.u8()? {
+            v if (1..=newest).contains(&v) => Ok(v),
+            _ => Err("unknown version"),
+        }
+    }
+
     pub fn u8(&mut self) -> Result<u8, Bad> {
         let b = *self.buf.get(self.at).ok_or("truncated")?;
         self.at += 1;

@@ -289,6 +289,27 @@ impl DocTable {
         }
     }
 
+    /// Ids of documents `from..to`, compactly: see [`IdWriter`].
+    pub fn encode_ids_compact(&self, from: u32, to: u32, out: &mut Vec<u8>) {
+        let mut w = IdWriter::default();
+        for d in from..to {
+            w.put(&self.ids[d as usize], self.conversation_of(d), out);
+        }
+    }
+
+    pub fn decode_ids_compact(&mut self, from: u32, to: u32, r: &mut Reader<'_>) -> Result<(), Bad> {
+        if to > self.slots() || from > to {
+            return Err("document range outside the table");
+        }
+        let mut ids = IdReader::default();
+        for d in from..to {
+            let (id, conv) = ids.next(r)?;
+            self.name(d, &id, conv);
+        }
+        self.id_map_stale = true;
+        Ok(())
+    }
+
     pub fn decode_ids(&mut self, from: u32, to: u32, r: &mut Reader<'_>) -> Result<(), Bad> {
         if to > self.slots() || from > to {
             return Err("document range outside the table");
@@ -300,5 +321,64 @@ impl DocTable {
         }
         self.id_map_stale = true;
         Ok(())
+    }
+}
+
+/// Message and conversation ids, compactly: a conversation's id is written once for a
+/// run of its documents, and a message id of the form `<conversation id>:<position>`
+/// (every message of the vault) as its position.
+///
+/// ```text
+/// ids  := { head:varint64 [conversation_id:bytes] [id:bytes] }*
+/// head := position_plus_1 << 1 | new_conversation
+/// ```
+/// `new_conversation` (1): the conversation id follows, and holds for the next
+/// documents until another follows (the first document always has it).
+/// `position_plus_1` > 0: the id is the conversation id, `:`, then `position` in
+/// decimal; 0: the id follows as bytes.
+#[derive(Default)]
+pub struct IdWriter<'a> {
+    conv: Option<&'a str>,
+}
+
+impl<'a> IdWriter<'a> {
+    pub fn put(&mut self, id: &str, conv: &'a str, out: &mut Vec<u8>) {
+        let new = self.conv != Some(conv);
+        let position = id
+            .strip_prefix(conv)
+            .and_then(|p| p.strip_prefix(':'))
+            .filter(|p| !p.is_empty() && p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|p| *p == "0" || !p.starts_with('0'))
+            .and_then(|p| p.parse::<u64>().ok());
+        codec::put_u64(out, position.map_or(0, |p| p + 1) << 1 | new as u64);
+        if new {
+            codec::put_bytes(out, conv.as_bytes());
+            self.conv = Some(conv);
+        }
+        if position.is_none() {
+            codec::put_bytes(out, id.as_bytes());
+        }
+    }
+}
+
+/// Reads what [`IdWriter`] wrote, one document at a time: `(id, conversation id)`.
+#[derive(Default)]
+pub struct IdReader<'a> {
+    conv: Option<&'a str>,
+}
+
+impl<'a> IdReader<'a> {
+    pub fn next(&mut self, r: &mut Reader<'a>) -> Result<(String, &'a str), Bad> {
+        let head = r.u64()?;
+        if head & 1 == 1 {
+            self.conv = Some(r.str()?);
+        }
+        let conv = self.conv.ok_or("no conversation")?;
+        let id = match head >> 1 {
+            0 => r.str()?.to_owned(),
+            p if p <= 1_000_000_000 => format!("{conv}:{}", p - 1),
+            _ => return Err("position out of range"),
+        };
+        Ok((id, conv))
     }
 }

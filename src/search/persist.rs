@@ -6,11 +6,11 @@
 //!
 //! | key            | holds                                                  | read when                |
 //! |----------------|--------------------------------------------------------|--------------------------|
-//! | `m`            | the manifest (`Manifest`): counts, deleted documents, the first term of every chunk, the deltas | [`PersistentIndex::open`] |
+//! | `m`            | the manifest (`Manifest`): counts, deleted documents, the first term of every chunk and of every delta's parts | [`PersistentIndex::open`] |
 //! | `a.{k}`        | attributes (length, site, role, time) of documents `k*8192..` | the first search     |
 //! | `d.{k}`        | message and conversation ids of documents `k*1024..`   | a hit falls in it; every update |
 //! | `t.{gen}.{i}`  | a `Segment` of the terms from chunk `i`'s first term up to the next chunk's | a query names a term in it |
-//! | `x.{seq}`      | a `Segment` of the documents of one update (a delta)  | the first search         |
+//! | `x.{seq}.{j}`  | a `Segment`: part `j` of the documents of one update (a delta), split by term range like the chunks | a query names a term in it; every update |
 //! | `p`            | nothing (sealed empty): a bulk import is under way and the rest is behind | [`PersistentIndex::open`]: present means rebuild |
 //!
 //! Updates write a delta, the attribute and id chunks of the new documents and the
@@ -39,17 +39,20 @@
 //! value and [`PersistentIndex::open`] again.
 //!
 //! A query: [`PersistentIndex::search`] until it is [`Step::Done`] (a cold one asks for
-//! the attributes, the deltas and its term chunks, then for the id chunks of its hits).
+//! the attributes, its term chunks and the parts of each delta that may hold its terms,
+//! then for the id chunks of its hits). Deltas were read whole by every cold query
+//! before they had parts: at 100k messages up to 5.6 MiB, more than the rest of a
+//! query's reads together.
 //! An update: [`PersistentIndex::stage_needs`] loaded, [`PersistentIndex::stage`] (the
 //! documents go into memory), then [`PersistentIndex::writes`] until it is done (a full
 //! merge asks for every term chunk).
 //!
 //! Chunk size: [`CHUNK_BYTES`] = 128 KiB of plaintext, about 3.4 ms to decrypt at
 //! 38 MiB/s (AES-GCM in wasm, the fallback; the vault opens them with WebCrypto, faster);
-//! a word query reads one chunk, a typed prefix one to three.
+//! a word query reads one chunk, a typed prefix one to three, and as much of each delta.
 
 use super::codec::{self, Bad, Reader};
-use super::docs::DocTable;
+use super::docs::{DocTable, IdReader, IdWriter};
 use super::engine::{self, Terms};
 use super::index::{add_doc, hits, merge_live, Merged, Scratch};
 use super::postings::{merge_sorted, MutTerms, PostingRef, Segment};
@@ -108,27 +111,65 @@ impl Writes {
 const MANIFEST_KEY: &str = "m";
 const PENDING_KEY: &str = "p";
 const MANIFEST_MAGIC: &[u8; 4] = b"TKMF";
-const MANIFEST_VERSION: u8 = 1;
+/// Version 2 splits each delta into term-range parts; version 1 (one segment a delta) is
+/// still read.
+const MANIFEST_VERSION: u8 = 2;
 const ATTRS_MAGIC: &[u8; 4] = b"TKDA";
 const IDS_MAGIC: &[u8; 4] = b"TKDI";
 const DOCS_VERSION: u8 = 1;
+/// Id chunks: version 2 is `DocTable`'s compact form; version 1 (each document's two
+/// ids in full) is still read.
+const IDS_VERSION: u8 = 2;
 
 /// The manifest (plaintext of `m`).
 ///
 /// ```text
-/// manifest := "TKMF" version:u8=1 gen:varint next_seq:varint head
+/// manifest := "TKMF" version:u8=2 gen:varint next_seq:varint head
 ///             chunk_count:varint { first_term:bytes }*chunk_count   ascending
-///             delta_count:varint { seq:varint }*delta_count         oldest first
+///             delta_count:varint { delta }*delta_count              oldest first
+/// delta    := seq:varint part_count:varint { first_term:bytes }*part_count   ascending
 /// ```
+/// Part `j` of delta `seq` is stored as `x.{seq}.{j}` and holds the delta's terms from
+/// its first term up to the next part's, as the term chunks do: a query reads only the
+/// parts that may hold its terms.
+///
+/// Version 1 (written before deltas had parts) is read too: there a delta is
+/// `seq:varint` alone and is one segment, `x.{seq}`, read whole. Such a delta is kept
+/// as it is until it is merged, written in version 2 with `part_count` 0 (a delta that
+/// has terms always has a part).
+///
 /// `head` is `DocTable::encode_head`'s (counts, sites, roles, deleted documents).
-/// Attribute chunks: `"TKDA" 1 attrs`, id chunks: `"TKDI" 1 ids` (`DocTable`'s
-/// encodings of their document ranges).
+/// Attribute chunks: `"TKDA" 1 attrs` (`DocTable::encode_attrs`), id chunks: `"TKDI" 2
+/// ids` (`docs::IdWriter`: a conversation's id once for its run of documents, a message
+/// id as its position; about 3 KiB for 1,024 messages against 70 KiB with each id in
+/// full, version 1, which is still read: `DocTable::encode_ids`), each for its range of
+/// documents.
 #[derive(Debug, Clone, Default)]
 struct Manifest {
     gen: u32,
     next_seq: u32,
     chunk_first: Vec<Vec<u8>>,
-    deltas: Vec<u32>,
+    deltas: Vec<Delta>,
+}
+
+/// A delta as the manifest lists it (see [`Manifest`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Delta {
+    seq: u32,
+    /// The first term of each part, ascending (one empty term for a `whole` delta).
+    part_first: Vec<Vec<u8>>,
+    /// Listed by a version-1 manifest: one segment, `x.{seq}`.
+    whole: bool,
+}
+
+impl Delta {
+    fn part_key(&self, j: usize) -> String {
+        if self.whole {
+            format!("x.{}", self.seq)
+        } else {
+            format!("x.{}.{j}", self.seq)
+        }
+    }
 }
 
 impl Manifest {
@@ -144,15 +185,21 @@ impl Manifest {
             codec::put_bytes(&mut out, t);
         }
         codec::put_u32(&mut out, self.deltas.len() as u32);
-        for &s in &self.deltas {
-            codec::put_u32(&mut out, s);
+        for d in &self.deltas {
+            codec::put_u32(&mut out, d.seq);
+            // A whole delta (read from a version-1 manifest) stays whole: one part under
+            // its old name, which it keeps until it is merged.
+            codec::put_u32(&mut out, if d.whole { 0 } else { d.part_first.len() as u32 });
+            for t in d.part_first.iter().filter(|_| !d.whole) {
+                codec::put_bytes(&mut out, t);
+            }
         }
         out
     }
 
     fn decode(bytes: &[u8]) -> Result<(Manifest, DocTable), Bad> {
         let mut r = Reader::new(bytes);
-        r.header(MANIFEST_MAGIC, MANIFEST_VERSION)?;
+        let version = r.header_upto(MANIFEST_MAGIC, MANIFEST_VERSION)?;
         let gen = r.u32()?;
         let next_seq = r.u32()?;
         // The manifest is authenticated; its documents live in other chunks.
@@ -167,7 +214,32 @@ impl Manifest {
             chunk_first.push(t.to_vec());
         }
         let n = r.count()?;
-        let deltas = (0..n).map(|_| r.u32()).collect::<Result<Vec<_>, _>>()?;
+        let mut deltas = Vec::with_capacity(n);
+        for _ in 0..n {
+            let seq = r.u32()?;
+            if deltas.iter().any(|d: &Delta| d.seq == seq) {
+                return Err("a delta listed twice");
+            }
+            if version == 1 {
+                deltas.push(Delta { seq, part_first: vec![Vec::new()], whole: true });
+                continue;
+            }
+            let parts = r.count()?;
+            if parts == 0 {
+                // Written for a whole delta (one of a version-1 manifest, kept as it was).
+                deltas.push(Delta { seq, part_first: vec![Vec::new()], whole: true });
+                continue;
+            }
+            let mut part_first: Vec<Vec<u8>> = Vec::with_capacity(parts);
+            for _ in 0..parts {
+                let t = r.bytes()?;
+                if part_first.last().is_some_and(|p| p.as_slice() >= t) {
+                    return Err("delta parts out of order");
+                }
+                part_first.push(t.to_vec());
+            }
+            deltas.push(Delta { seq, part_first, whole: false });
+        }
         r.end()?;
         Ok((Manifest { gen, next_seq, chunk_first, deltas }, docs))
     }
@@ -180,9 +252,11 @@ pub struct PersistentIndex {
     attrs_loaded: Vec<bool>,
     ids_loaded: Vec<bool>,
     chunks: Vec<Option<Segment>>,
-    /// The deltas of `manifest.deltas`, each once loaded.
-    deltas: Vec<Option<Segment>>,
+    /// The parts of each delta of `manifest.deltas`, each once loaded.
+    deltas: Vec<Vec<Option<Segment>>>,
     chunk_bytes: usize,
+    /// The size of a delta's parts ([`CHUNK_BYTES`]; smaller in tests).
+    part_bytes: usize,
     /// Deltas are merged into the chunks past this many bytes (or an eighth of the
     /// chunks' bytes, whichever is larger).
     merge_bytes: usize,
@@ -219,19 +293,31 @@ pub fn rename_conversations(
                 return Ok((name, plain));
             }
             let mut r = Reader::new(&plain);
-            r.header(IDS_MAGIC, DOCS_VERSION).map_err(bad(&name))?;
-            let mut out = Vec::with_capacity(plain.len());
-            out.extend_from_slice(IDS_MAGIC);
-            out.push(DOCS_VERSION);
+            let version = r.header_upto(IDS_MAGIC, IDS_VERSION).map_err(bad(&name))?;
+            let mut pairs = Vec::new();
+            let mut ids = IdReader::default();
             while r.remaining() > 0 {
-                let (id, conv) = (r.str().map_err(bad(&name))?, r.str().map_err(bad(&name))?);
-                let renamed = rename(conv);
+                pairs.push(if version == 1 {
+                    (r.str().map_err(bad(&name))?.to_owned(), r.str().map_err(bad(&name))?)
+                } else {
+                    ids.next(&mut r).map_err(bad(&name))?
+                });
+            }
+            let mut renamed = Vec::with_capacity(pairs.len());
+            for (id, conv) in &pairs {
+                let new = rename(conv);
                 let position = id
                     .strip_prefix(conv)
                     .and_then(|p| p.strip_prefix(':'))
                     .ok_or_else(|| SearchError::Damaged(format!("search index segment {name}")))?;
-                codec::put_bytes(&mut out, format!("{renamed}:{position}").as_bytes());
-                codec::put_bytes(&mut out, renamed.as_bytes());
+                renamed.push((format!("{new}:{position}"), new));
+            }
+            let mut out = Vec::with_capacity(plain.len());
+            out.extend_from_slice(IDS_MAGIC);
+            out.push(IDS_VERSION);
+            let mut w = IdWriter::default();
+            for (id, conv) in &renamed {
+                w.put(id, conv, &mut out);
             }
             Ok((name, out))
         })
@@ -254,15 +340,12 @@ fn ids_key(k: usize) -> String {
     format!("d.{k}")
 }
 
-fn delta_key(seq: u32) -> String {
-    format!("x.{seq}")
-}
-
 /// The loaded pieces, as the engine sees them.
 struct Loaded<'a> {
     chunk_first: &'a [Vec<u8>],
     chunks: &'a [Option<Segment>],
-    deltas: &'a [Option<Segment>],
+    delta_meta: &'a [Delta],
+    deltas: &'a [Vec<Option<Segment>>],
 }
 
 /// The chunk whose range holds `term`.
@@ -285,7 +368,11 @@ impl Terms for Loaded<'_> {
         if let Some(Some(seg)) = chunk_of(self.chunk_first, term).map(|i| &self.chunks[i]) {
             out.extend(seg.get(term));
         }
-        out.extend(self.deltas.iter().flatten().filter_map(|d| d.get(term)));
+        for (meta, parts) in self.delta_meta.iter().zip(self.deltas) {
+            if let Some(Some(seg)) = chunk_of(&meta.part_first, term).map(|j| &parts[j]) {
+                out.extend(seg.get(term));
+            }
+        }
     }
 
     fn prefix<'s>(&'s self, prefix: &[u8]) -> Vec<&'s [u8]> {
@@ -297,22 +384,30 @@ impl Terms for Loaded<'_> {
                 lists.push(l);
             }
         }
-        for d in self.deltas.iter().flatten() {
+        for (meta, parts) in self.delta_meta.iter().zip(self.deltas) {
             let mut l = Vec::new();
-            d.with_prefix(prefix, &mut l);
+            for seg in parts[chunks_of_prefix(&meta.part_first, prefix)].iter().flatten() {
+                seg.with_prefix(prefix, &mut l);
+            }
             lists.push(l);
         }
         merge_sorted(lists)
     }
 }
 
-/// Splits merged terms into chunks of about `target` bytes.
-fn split_chunks(merged: &[(Vec<u8>, Merged<'_>)], target: usize) -> Vec<std::ops::Range<usize>> {
+/// Terms with their lists, in term order, as segments are written from them.
+type TermLists<'a> = [(&'a [u8], PostingRef<'a>)];
+
+fn term_lists<'a>(merged: &'a [(Vec<u8>, Merged<'a>)]) -> Vec<(&'a [u8], PostingRef<'a>)> {
+    merged.iter().map(|(t, p)| (t.as_slice(), p.as_ref())).collect()
+}
+
+/// Splits terms into chunks of about `target` bytes.
+fn split_chunks(merged: &TermLists<'_>, target: usize) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut size = 0;
     for (i, (t, p)) in merged.iter().enumerate() {
-        let p = p.as_ref();
         let s = t.len() + p.docs.len() + p.pos.len() + 8;
         if size > 0 && size + s > target {
             out.push(start..i);
@@ -327,8 +422,12 @@ fn split_chunks(merged: &[(Vec<u8>, Merged<'_>)], target: usize) -> Vec<std::ops
     out
 }
 
-fn encode_range(merged: &[(Vec<u8>, Merged<'_>)]) -> Vec<u8> {
-    Segment::encode(merged.iter().map(|(t, p)| (t.as_slice(), p.as_ref())).collect::<Vec<_>>().into_iter())
+/// Terms split into segments of about `target` bytes: each one's first term and bytes.
+fn encode_parts(terms: &TermLists<'_>, target: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+    split_chunks(terms, target)
+        .into_iter()
+        .map(|r| (terms[r.start].0.to_vec(), Segment::encode(terms[r].iter().copied())))
+        .collect()
 }
 
 impl PersistentIndex {
@@ -341,6 +440,7 @@ impl PersistentIndex {
             chunks: Vec::new(),
             deltas: Vec::new(),
             chunk_bytes,
+            part_bytes: CHUNK_BYTES,
             merge_bytes: MERGE_DELTA_BYTES,
             scratch: Scratch::default(),
             pending: None,
@@ -377,12 +477,13 @@ impl PersistentIndex {
         let slots = docs.slots();
         Ok(PersistentIndex {
             chunks: vec![None; manifest.chunk_first.len()],
-            deltas: vec![None; manifest.deltas.len()],
+            deltas: manifest.deltas.iter().map(|d| vec![None; d.part_first.len()]).collect(),
             ids_loaded: vec![false; slots.div_ceil(ID_CHUNK_DOCS) as usize],
             attrs_loaded: vec![false; slots.div_ceil(ATTR_CHUNK_DOCS) as usize],
             manifest,
             docs,
             chunk_bytes: CHUNK_BYTES,
+            part_bytes: CHUNK_BYTES,
             merge_bytes: MERGE_DELTA_BYTES,
             scratch: Scratch::default(),
             pending: None,
@@ -441,16 +542,38 @@ impl PersistentIndex {
                 let from = k as u32 * ID_CHUNK_DOCS;
                 let to = (from + ID_CHUNK_DOCS).min(self.docs.slots());
                 let mut r = Reader::new(&plain);
-                r.header(IDS_MAGIC, DOCS_VERSION)
-                    .and_then(|_| self.docs.decode_ids(from, to, &mut r))
+                r.header_upto(IDS_MAGIC, IDS_VERSION)
+                    .and_then(|v| match v {
+                        1 => self.docs.decode_ids(from, to, &mut r),
+                        _ => self.docs.decode_ids_compact(from, to, &mut r),
+                    })
                     .and_then(|_| r.end())
                     .map_err(bad(name))?;
                 self.ids_loaded[k] = true;
             }
             "x" => {
-                let at = rest.parse::<u32>().ok().and_then(|seq| self.manifest.deltas.iter().position(|&s| s == seq));
-                let Some(i) = at.filter(|&i| self.deltas[i].is_none()) else { return Ok(()) };
-                self.deltas[i] = Some(Segment::decode(plain).map_err(bad(name))?);
+                // `x.{seq}.{j}`, or `x.{seq}` for a whole delta (version 1).
+                let (seq, part) = match rest.split_once('.') {
+                    Some((seq, j)) => (seq, j.parse::<usize>().ok()),
+                    None => (rest, None),
+                };
+                let at = seq.parse::<u32>().ok().and_then(|seq| self.manifest.deltas.iter().position(|d| d.seq == seq));
+                let Some(i) = at else { return Ok(()) };
+                let meta = &self.manifest.deltas[i];
+                let j = match (meta.whole, part) {
+                    (true, None) => 0,
+                    (false, Some(j)) if j < meta.part_first.len() => j,
+                    _ => return Ok(()),
+                };
+                if self.deltas[i][j].is_some() {
+                    return Ok(());
+                }
+                let seg = Segment::decode(plain).map_err(bad(name))?;
+                // A part, like a chunk, must hold only terms of its own range.
+                if seg.first_term().is_some_and(|t| chunk_of(&meta.part_first, t) != Some(j)) {
+                    return Err(SearchError::Damaged(format!("search index segment {name}: terms outside its range")));
+                }
+                self.deltas[i][j] = Some(seg);
             }
             "t" => {
                 let Some((gen, i)) = rest.split_once('.') else { return Ok(()) };
@@ -471,12 +594,26 @@ impl PersistentIndex {
         Ok(())
     }
 
-    /// The attribute chunks and deltas not loaded yet (what every query and update needs).
-    fn missing_attrs_and_deltas(&self, out: &mut Vec<String>) {
+    /// The attribute chunks not loaded yet (what every query and update needs).
+    fn missing_attrs(&self, out: &mut Vec<String>) {
         out.extend(self.attrs_loaded.iter().enumerate().filter(|(_, l)| !**l).map(|(k, _)| attrs_key(k)));
-        out.extend(
-            self.manifest.deltas.iter().zip(&self.deltas).filter(|(_, d)| d.is_none()).map(|(&seq, _)| delta_key(seq)),
-        );
+    }
+
+    /// The parts of the deltas not loaded yet: those that may hold the terms of `q`, or
+    /// all of them.
+    fn missing_delta_parts(&self, q: Option<&Query>, out: &mut Vec<String>) {
+        for (meta, parts) in self.manifest.deltas.iter().zip(&self.deltas) {
+            let js = match q {
+                Some(q) => Self::needed_ranges(&meta.part_first, q),
+                None => (0..parts.len()).collect(),
+            };
+            for j in js {
+                let name = meta.part_key(j);
+                if parts.get(j).is_some_and(Option::is_none) && !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+        }
     }
 
     fn missing_chunks(&self, chunks: impl IntoIterator<Item = usize>, out: &mut Vec<String>) {
@@ -488,8 +625,9 @@ impl PersistentIndex {
         }
     }
 
-    fn needed_chunks(&self, q: &Query) -> Vec<usize> {
-        let first = &self.manifest.chunk_first;
+    /// The ranges (of chunks, or of a delta's parts, given their first terms) that may
+    /// hold the terms of `q`.
+    fn needed_ranges(first: &[Vec<u8>], q: &Query) -> Vec<usize> {
         let mut need = Vec::new();
         for c in &q.clauses {
             match c {
@@ -512,13 +650,19 @@ impl PersistentIndex {
             return Ok(Step::Done(SearchResults { total: 0, hits: Vec::new(), hint: q.hint }));
         }
         let mut need = Vec::new();
-        self.missing_attrs_and_deltas(&mut need);
-        self.missing_chunks(self.needed_chunks(&q), &mut need);
+        self.missing_attrs(&mut need);
+        self.missing_delta_parts(Some(&q), &mut need);
+        self.missing_chunks(Self::needed_ranges(&self.manifest.chunk_first, &q), &mut need);
         if !need.is_empty() {
             return Ok(Step::Need(need));
         }
         let ranked = {
-            let loaded = Loaded { chunk_first: &self.manifest.chunk_first, chunks: &self.chunks, deltas: &self.deltas };
+            let loaded = Loaded {
+                chunk_first: &self.manifest.chunk_first,
+                chunks: &self.chunks,
+                delta_meta: &self.manifest.deltas,
+                deltas: &self.deltas,
+            };
             engine::run(&q, &loaded, &self.docs, limit)
         };
         for &(d, _) in &ranked.top {
@@ -533,11 +677,20 @@ impl PersistentIndex {
         Ok(Step::Done(SearchResults { total: ranked.total, hits: hits(&self.docs, &ranked.top), hint: q.hint }))
     }
 
+    /// What every query needs before its own terms (the documents' attributes), for a
+    /// worker to load ahead of the first query; loaded with [`PersistentIndex::load`].
+    pub fn warm_needs(&self) -> Vec<String> {
+        let mut need = Vec::new();
+        self.missing_attrs(&mut need);
+        need
+    }
+
     /// The segments [`PersistentIndex::stage`] needs loaded: the document attributes and
     /// ids (a replaced message is found by its id) and the deltas.
     pub fn stage_needs(&self) -> Vec<String> {
         let mut need = Vec::new();
-        self.missing_attrs_and_deltas(&mut need);
+        self.missing_attrs(&mut need);
+        self.missing_delta_parts(None, &mut need);
         need.extend(self.ids_loaded.iter().enumerate().filter(|(_, l)| !**l).map(|(k, _)| ids_key(k)));
         need
     }
@@ -591,7 +744,9 @@ impl PersistentIndex {
             return Ok(Step::Done(writes));
         }
         let (bulk, old_slots) = (pending.marked, pending.first);
-        let delta_bytes: usize = self.deltas.iter().flatten().map(|d| d.byte_len()).sum();
+        let sizes: Vec<usize> =
+            self.deltas.iter().map(|parts| parts.iter().flatten().map(Segment::byte_len).sum()).collect();
+        let delta_bytes: usize = sizes.iter().sum();
         // Deltas are merged into the term chunks only once they add up to an eighth of the
         // index (at least MERGE_DELTA_BYTES): a full merge rewrites every chunk, which at
         // 100k messages is tens of MiB.
@@ -615,7 +770,7 @@ impl PersistentIndex {
             // Taken out: the merged lists may borrow them while the new chunks are set.
             let (chunks, deltas) = (std::mem::take(&mut self.chunks), std::mem::take(&mut self.deltas));
             let mut streams = vec![chunks.iter().flatten().collect::<Vec<&Segment>>()];
-            streams.extend(deltas.iter().flatten().map(|d| vec![d]));
+            streams.extend(deltas.iter().map(|parts| parts.iter().flatten().collect()));
             let merged = merge_live(streams, &fresh, &self.docs);
             writes.removed.push(Removal::Prefix(format!("t.{}.", self.manifest.gen)));
             writes.removed.push(Removal::Prefix("x.".into()));
@@ -625,30 +780,37 @@ impl PersistentIndex {
             // with this update while together they outweigh the next older one, or while
             // there would be too many. Each document is then rewritten O(log n) times, not
             // once per MAX_DELTAS updates.
-            let fresh_bytes = Segment::encode(fresh.iter_sorted().collect::<Vec<_>>().into_iter());
-            let sizes: Vec<usize> = self.deltas.iter().flatten().map(|d| d.byte_len()).collect();
+            let fresh_parts = encode_parts(&fresh.iter_sorted().collect::<Vec<_>>(), self.part_bytes);
             let n = sizes.len();
-            let (mut k, mut acc) = (0, fresh_bytes.len());
+            let (mut k, mut acc) = (0, fresh_parts.iter().map(|(_, b)| b.len()).sum::<usize>());
             while k < n && (acc >= sizes[n - 1 - k] || n - k + 1 > MAX_DELTAS) {
                 acc += sizes[n - 1 - k];
                 k += 1;
             }
-            let bytes = if k == 0 {
-                fresh_bytes
+            let parts = if k == 0 {
+                fresh_parts
             } else {
-                let newest = self.deltas[n - k..].iter().flatten().map(|d| vec![d]).collect();
-                encode_range(&merge_live(newest, &fresh, &self.docs))
+                let newest = self.deltas[n - k..].iter().map(|parts| parts.iter().flatten().collect()).collect();
+                encode_parts(&term_lists(&merge_live(newest, &fresh, &self.docs)), self.part_bytes)
             };
-            for seq in self.manifest.deltas.drain(n - k..) {
-                writes.removed.push(Removal::Segment(delta_key(seq)));
+            for meta in self.manifest.deltas.drain(n - k..) {
+                writes.removed.extend((0..meta.part_first.len()).map(|j| Removal::Segment(meta.part_key(j))));
             }
             self.deltas.truncate(n - k);
-            let seq = self.manifest.next_seq;
-            self.manifest.next_seq += 1;
-            let name = delta_key(seq);
-            writes.put.push((name.clone(), bytes.clone()));
-            self.manifest.deltas.push(seq);
-            self.deltas.push(Some(Segment::decode(bytes).map_err(bad(&name))?));
+            // Every document merged may have been deleted since: no terms, no delta.
+            if !parts.is_empty() {
+                let mut meta = Delta { seq: self.manifest.next_seq, part_first: Vec::new(), whole: false };
+                self.manifest.next_seq += 1;
+                let mut segments = Vec::with_capacity(parts.len());
+                for (j, (first, bytes)) in parts.into_iter().enumerate() {
+                    let name = meta.part_key(j);
+                    segments.push(Some(Segment::decode(bytes.clone()).map_err(bad(&name))?));
+                    writes.put.push((name, bytes));
+                    meta.part_first.push(first);
+                }
+                self.manifest.deltas.push(meta);
+                self.deltas.push(segments);
+            }
         }
         self.write_docs(old_slots, &mut writes);
         writes.put.push((MANIFEST_KEY.to_owned(), self.manifest.encode(&self.docs)));
@@ -662,17 +824,17 @@ impl PersistentIndex {
         gen: u32,
         writes: &mut Writes,
     ) -> Result<(), SearchError> {
-        let ranges = split_chunks(merged, self.chunk_bytes);
+        let parts = encode_parts(&term_lists(merged), self.chunk_bytes);
         self.manifest.gen = gen;
         self.manifest.deltas.clear();
-        self.manifest.chunk_first = ranges.iter().map(|r| merged[r.start].0.clone()).collect();
-        self.chunks = Vec::with_capacity(ranges.len());
+        self.manifest.chunk_first = Vec::with_capacity(parts.len());
+        self.chunks = Vec::with_capacity(parts.len());
         self.deltas = Vec::new();
-        for (i, r) in ranges.into_iter().enumerate() {
+        for (i, (first, bytes)) in parts.into_iter().enumerate() {
             let name = chunk_key(gen, i);
-            let bytes = encode_range(&merged[r]);
-            writes.put.push((name.clone(), bytes.clone()));
-            self.chunks.push(Some(Segment::decode(bytes).map_err(bad(&name))?));
+            self.chunks.push(Some(Segment::decode(bytes.clone()).map_err(bad(&name))?));
+            writes.put.push((name, bytes));
+            self.manifest.chunk_first.push(first);
         }
         Ok(())
     }
@@ -683,16 +845,18 @@ impl PersistentIndex {
         if from >= slots {
             return;
         }
-        for (per, magic, prefix) in [(ATTR_CHUNK_DOCS, ATTRS_MAGIC, "a"), (ID_CHUNK_DOCS, IDS_MAGIC, "d")] {
+        for (per, magic, version, prefix) in
+            [(ATTR_CHUNK_DOCS, ATTRS_MAGIC, DOCS_VERSION, "a"), (ID_CHUNK_DOCS, IDS_MAGIC, IDS_VERSION, "d")]
+        {
             for k in from / per..slots.div_ceil(per) {
                 let (a, b) = (k * per, ((k + 1) * per).min(slots));
                 let mut out = Vec::new();
                 out.extend_from_slice(magic);
-                out.push(DOCS_VERSION);
+                out.push(version);
                 if prefix == "a" {
                     self.docs.encode_attrs(a, b, &mut out);
                 } else {
-                    self.docs.encode_ids(a, b, &mut out);
+                    self.docs.encode_ids_compact(a, b, &mut out);
                 }
                 writes.put.push((format!("{prefix}.{k}"), out));
             }

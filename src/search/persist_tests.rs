@@ -421,16 +421,33 @@ fn the_manifest_format_is_pinned() {
     docs.push("m1", "c1", "claude", "user", 1_700_000_000_000, 5);
     docs.push("m2", "c1", "claude", "assistant", 1_700_000_060_000, 7);
     docs.delete(0);
-    let m =
-        Manifest { gen: 3, next_seq: 9, chunk_first: vec![b"alpha".to_vec(), b"kayak".to_vec()], deltas: vec![7, 8] };
+    let parted = Delta { seq: 7, part_first: vec![b"ant".to_vec(), b"moth".to_vec()], whole: false };
+    // A delta read from a version-1 manifest and not merged yet.
+    let whole = Delta { seq: 8, part_first: vec![Vec::new()], whole: true };
+    let m = Manifest {
+        gen: 3,
+        next_seq: 9,
+        chunk_first: vec![b"alpha".to_vec(), b"kayak".to_vec()],
+        deltas: vec![parted.clone(), whole.clone()],
+    };
     let bytes = m.encode(&docs);
-    let pinned =
-        "544b4d460103090201070106636c6175646502047573657209617373697374616e7401000205616c706861056b6179616b020708";
+    let pinned = "544b4d460203090201070106636c6175646502047573657209617373697374616e7401000205616c706861056b6179616b02070203616e74046d6f74680800";
     assert_eq!(hex::encode(&bytes), pinned);
     let (back, table) = Manifest::decode(&hex::decode(pinned).unwrap()).unwrap();
-    assert_eq!((back.gen, back.next_seq, back.chunk_first, back.deltas), (3, 9, m.chunk_first, vec![7, 8]));
+    assert_eq!((back.gen, back.next_seq, back.chunk_first), (3, 9, m.chunk_first));
+    assert_eq!(back.deltas, [parted, whole]);
     assert_eq!((table.slots(), table.live, table.total_len), (2, 1, 7));
     assert!(!table.is_live(0) && table.is_live(1));
+    let names: Vec<String> = back.deltas.iter().flat_map(|d| (0..d.part_first.len()).map(|j| d.part_key(j))).collect();
+    assert_eq!(names, ["x.7.0", "x.7.1", "x.8"]);
+
+    // Version 1, written before deltas had parts, still reads: each delta one segment.
+    let v1 = "544b4d460103090201070106636c6175646502047573657209617373697374616e7401000205616c706861056b6179616b020708";
+    let (back, table) = Manifest::decode(&hex::decode(v1).unwrap()).unwrap();
+    let keys: Vec<String> = back.deltas.iter().map(|d| d.part_key(0)).collect();
+    assert_eq!((back.gen, back.next_seq, keys), (3, 9, vec!["x.7".to_owned(), "x.8".to_owned()]));
+    assert!(back.deltas.iter().all(|d| d.whole && d.part_first == [Vec::<u8>::new()]));
+    assert_eq!((table.slots(), table.live, table.total_len), (2, 1, 7));
 }
 
 /// Figures for bench/search/README.md, not a check: how much a cold worker decrypts.
@@ -497,5 +514,274 @@ fn cold_query_figures() {
             kib(sealed_bytes(&writes))
         );
         store.apply(writes);
+    }
+}
+
+/// An index of 600 documents with deltas of small parts: the first 300 in the chunks,
+/// then 30 updates of 10.
+fn index_with_parted_deltas(store: &mut Bytes) -> PersistentIndex {
+    let docs = corpus(600);
+    let (mut ix, writes) = PersistentIndex::rebuild_with(docs[..300].to_vec(), 4096).unwrap();
+    ix.part_bytes = 512;
+    ix.merge_bytes = usize::MAX;
+    store.apply(writes);
+    for batch in docs[300..].chunks(10) {
+        let writes = store.update(&mut ix, batch.to_vec(), &[], Merges::Normal).unwrap();
+        store.apply(writes);
+    }
+    ix
+}
+
+#[test]
+fn a_cold_query_reads_only_the_delta_parts_that_may_hold_its_terms() {
+    let mut store = Bytes::default();
+    index_with_parted_deltas(&mut store);
+    let parts: Vec<&String> = store.map.keys().filter(|k| k.starts_with("x.")).collect();
+    let deltas = store.open().unwrap().manifest.deltas.len();
+    assert!(deltas >= 2 && parts.len() >= 4 * deltas, "{deltas} deltas, {} parts", parts.len());
+
+    let mut ix = store.open().unwrap();
+    store.take_reads();
+    assert_eq!(ids(&store.search(&mut ix, "w555 ", 10).unwrap()), ["m555"]);
+    let read = store.take_reads().into_iter().filter(|k| k.starts_with("x.")).count();
+    assert!(read <= deltas, "one part a delta at most: {read} of {} parts", parts.len());
+
+    // Every kind of query finds what the in-memory index finds, prefixes across parts too.
+    let mut mem = SearchIndex::new();
+    corpus(600).into_iter().for_each(|d| mem.add(d));
+    let mut cold = store.open().unwrap();
+    for q in QUERIES.iter().chain(&["w5", "w", "unique ", "w333 w444", "ha", "数据"]) {
+        let a = store.search(&mut cold, q, 1000).unwrap();
+        let b = mem.search(q, 1000);
+        assert_eq!((a.total, ids(&a)), (b.total, ids(&b)), "{q}");
+    }
+}
+
+/// The manifest of `ix` as version 1 wrote it, and its deltas each as one segment.
+fn as_version_1(store: &mut Bytes) {
+    let mut ix = store.open().unwrap();
+    ix.load(store.give(ix.stage_needs())).unwrap();
+    let mut m = Vec::new();
+    m.extend_from_slice(b"TKMF\x01");
+    codec::put_u32(&mut m, ix.manifest.gen);
+    codec::put_u32(&mut m, ix.manifest.next_seq);
+    ix.docs.encode_head(&mut m);
+    codec::put_u32(&mut m, ix.manifest.chunk_first.len() as u32);
+    for t in &ix.manifest.chunk_first {
+        codec::put_bytes(&mut m, t);
+    }
+    codec::put_u32(&mut m, ix.manifest.deltas.len() as u32);
+    for (meta, parts) in ix.manifest.deltas.iter().zip(&ix.deltas) {
+        codec::put_u32(&mut m, meta.seq);
+        let whole = Segment::encode(parts.iter().flatten().flat_map(|s| s.iter()).collect::<Vec<_>>().into_iter());
+        store.map.retain(|k, _| !k.starts_with(&format!("x.{}.", meta.seq)));
+        store.map.insert(format!("x.{}", meta.seq), whole);
+    }
+    store.map.insert("m".into(), m);
+}
+
+#[test]
+fn an_index_written_before_deltas_had_parts_is_read_and_its_deltas_merged_away() {
+    let mut store = Bytes::default();
+    index_with_parted_deltas(&mut store);
+    as_version_1(&mut store);
+    let whole: Vec<String> = store.map.keys().filter(|k| k.starts_with("x.")).cloned().collect();
+    assert!(whole.len() >= 2 && whole.iter().all(|k| k.matches('.').count() == 1), "{whole:?}");
+
+    let mut mem = SearchIndex::new();
+    corpus(600).into_iter().for_each(|d| mem.add(d));
+    let mut cold = store.open().unwrap();
+    for q in QUERIES.iter().chain(&["w555 ", "w5", "unique "]) {
+        let a = store.search(&mut cold, q, 1000).unwrap();
+        let b = mem.search(q, 1000);
+        assert_eq!((a.total, ids(&a)), (b.total, ids(&b)), "{q}");
+    }
+
+    // Updates keep the old deltas readable until they are merged, then remove them.
+    let mut ix = store.open().unwrap();
+    ix.merge_bytes = usize::MAX;
+    let more = corpus(700).split_off(600);
+    for batch in more.chunks(10) {
+        let writes = store.update(&mut ix, batch.to_vec(), &[], Merges::Normal).unwrap();
+        store.apply(writes);
+        batch.iter().for_each(|d| mem.add(d.clone()));
+        let mut cold = store.open().unwrap();
+        assert_eq!(store.search(&mut cold, "unique ", 1000).unwrap().total, mem.search("unique ", 1000).total);
+    }
+    ix.merge_bytes = 0;
+    let writes = store.update(&mut ix, Vec::new(), &["c3".to_owned()], Merges::Normal).unwrap();
+    store.apply(writes);
+    mem.remove_conversation("c3");
+    assert!(!store.map.keys().any(|k| whole.contains(k)), "the old deltas are gone");
+    let mut cold = store.open().unwrap();
+    for q in QUERIES.iter().chain(&["w655 ", "w5", "unique "]) {
+        let a = store.search(&mut cold, q, 1000).unwrap();
+        let b = mem.search(q, 1000);
+        assert_eq!((a.total, ids(&a)), (b.total, ids(&b)), "{q}");
+    }
+}
+
+#[test]
+fn a_damaged_missing_or_moved_delta_part_is_reported_as_damaged() {
+    let mut store = Bytes::default();
+    index_with_parted_deltas(&mut store);
+    let meta = store.open().unwrap().manifest.deltas.last().unwrap().clone();
+    assert!(meta.part_first.len() >= 3);
+    for (j, first) in meta.part_first.iter().enumerate().skip(1) {
+        let target = meta.part_key(j);
+        let good = store.map[&target].clone();
+        let query = format!("{} ", String::from_utf8(first.clone()).unwrap());
+        let moved = store.map[&meta.part_key(j - 1)].clone();
+        for bad in [Some(good[..good.len() / 2].to_vec()), None, Some(moved)] {
+            match bad {
+                Some(bytes) => store.map.insert(target.clone(), bytes),
+                None => store.map.remove(&target),
+            };
+            let mut ix = store.open().unwrap();
+            match store.search(&mut ix, &query, 10) {
+                Err(SearchError::Damaged(what)) => assert!(what.contains(&target), "{what}"),
+                other => panic!("{target}: {other:?}"),
+            }
+        }
+        store.map.insert(target, good);
+    }
+}
+
+#[test]
+fn the_id_chunk_format_is_pinned() {
+    let mut out = Vec::new();
+    let mut w = IdWriter::default();
+    for (id, conv) in [("c1:0", "c1"), ("c1:1", "c1"), ("odd", "c1"), ("c2:007", "c2"), ("c2:12", "c2"), ("c1:2", "c1")]
+    {
+        w.put(id, conv, &mut out);
+    }
+    let pinned = "030263310400036f6464010263320663323a3030371a07026331";
+    assert_eq!(hex::encode(&out), pinned);
+    let bytes = hex::decode(pinned).unwrap();
+    let mut r = Reader::new(&bytes);
+    let mut ids = IdReader::default();
+    let back: Vec<(String, String)> =
+        (0..6).map(|_| ids.next(&mut r).map(|(i, c)| (i, c.to_owned())).unwrap()).collect();
+    assert_eq!(r.remaining(), 0);
+    let strs: Vec<(&str, &str)> = back.iter().map(|(i, c)| (i.as_str(), c.as_str())).collect();
+    assert_eq!(
+        strs,
+        [("c1:0", "c1"), ("c1:1", "c1"), ("odd", "c1"), ("c2:007", "c2"), ("c2:12", "c2"), ("c1:2", "c1")]
+    );
+}
+
+/// Documents named as the vault names them: `<conversation>:<position>`.
+fn vault_corpus(n: usize) -> Vec<Doc> {
+    corpus(n)
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| Doc { id: format!("{}:{}", d.conversation_id, i % 10), ..d })
+        .collect()
+}
+
+#[test]
+fn id_chunks_are_compact_and_those_written_in_full_still_read_and_rename() {
+    let mut store = Bytes::default();
+    stored_index(&mut store, vault_corpus(3000), 8192);
+    let d0 = store.map["d.0"].clone();
+    assert!(d0.starts_with(b"TKDI\x02") && d0.len() < 1024 * 3, "{} bytes for 1,024 messages", d0.len());
+    let mut cold = store.open().unwrap();
+    let found = store.search(&mut cold, "w1234 ", 10).unwrap();
+    assert_eq!(
+        found.hits.iter().map(|h| (h.id.as_str(), h.conversation_id.as_str())).collect::<Vec<_>>(),
+        [("c123:4", "c123")]
+    );
+
+    // Version 1: each document's ids in full.
+    let mut all = store.open().unwrap();
+    all.load(store.give(all.stage_needs())).unwrap();
+    let keys: Vec<String> = store.map.keys().filter(|k| k.starts_with("d.")).cloned().collect();
+    for k in &keys {
+        let at: u32 = k[2..].parse().unwrap();
+        let (from, to) = (at * ID_CHUNK_DOCS, ((at + 1) * ID_CHUNK_DOCS).min(all.docs.slots()));
+        let mut v1 = b"TKDI\x01".to_vec();
+        all.docs.encode_ids(from, to, &mut v1);
+        store.map.insert(k.clone(), v1);
+    }
+    let mut cold = store.open().unwrap();
+    assert_eq!(ids(&store.search(&mut cold, "w1234 ", 10).unwrap()), ["c123:4"]);
+    assert_eq!(ids(&store.search(&mut cold, "w2999 ", 10).unwrap()), ["c299:9"]);
+
+    // A re-encryption renames both versions and writes the compact one.
+    let segments: Vec<(String, Vec<u8>)> = vec![("d.0".into(), store.map["d.1"].clone()), ("d.1".into(), d0)];
+    let renamed = rename_conversations(segments, &|c| format!("new-{c}")).unwrap();
+    for (name, plain) in &renamed {
+        assert!(plain.starts_with(b"TKDI\x02"), "{name}");
+        let mut r = Reader::new(plain);
+        r.header(IDS_MAGIC, IDS_VERSION).unwrap();
+        let mut ids = IdReader::default();
+        let (id, conv) = ids.next(&mut r).unwrap();
+        let first = if name == "d.0" { ("new-c102:4", "new-c102") } else { ("new-c0:0", "new-c0") };
+        assert_eq!((id.as_str(), conv), first, "{name}");
+    }
+}
+
+/// Figures for the README ("Where the popup's time goes"), not a check: what a cold
+/// worker's first query reads from an index filled as the vault fills it (one update
+/// per conversation of 20 messages, vault-shaped ids), by kind of segment.
+/// `cargo test --release --lib cold_query_reads_by_kind -- --ignored --nocapture` after
+/// `node bench/search/popup.mjs` made bench/out/corpus-100000.jsonl.
+#[test]
+#[ignore]
+fn cold_query_reads_by_kind() {
+    const ENVELOPE_OVERHEAD: usize = 1 + 12 + 16;
+    let path = std::env::var("CORPUS").unwrap_or_else(|_| "bench/out/corpus-100000.jsonl".into());
+    let Ok(text) = std::fs::read_to_string(&path) else { return };
+    let mut conversations: Vec<Vec<Doc>> = Vec::new();
+    let mut last = String::new();
+    for l in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let cid = format!("{:A>43}", v["cid"].to_string()); // as long as the vault's HMAC ids
+        if cid != last {
+            conversations.push(Vec::new());
+            last = cid.clone();
+        }
+        let conv = conversations.last_mut().unwrap();
+        conv.push(Doc {
+            id: format!("{cid}:{}", conv.len()),
+            conversation_id: cid,
+            title: v["title"].as_str().unwrap_or_default().into(),
+            text: v["text"].as_str().unwrap_or_default().into(),
+            site: "chatgpt".into(),
+            role: v["role"].as_str().unwrap_or_default().into(),
+            ts: v["ts"].as_i64().unwrap_or_default(),
+        });
+    }
+    let mut store = Bytes::default();
+    let mut ix = store.open().unwrap();
+    for conv in conversations {
+        let writes = store.update(&mut ix, conv, &[], Merges::Normal).unwrap();
+        store.apply(writes);
+    }
+    store.take_reads();
+    let size = |k: &String| store.map.get(k).map_or(0, |v| v.len() + ENVELOPE_OVERHEAD);
+    let kib = |n: usize| n as f64 / 1024.0;
+    for kind in ["a.", "d.", "t.", "x."] {
+        let keys: Vec<&String> = store.map.keys().filter(|k| k.starts_with(kind)).collect();
+        println!("stored {kind}: {} records, {:.0} KiB", keys.len(), kib(keys.iter().map(|k| size(k)).sum()));
+    }
+    let mut all = store.open().unwrap();
+    all.load(store.give(all.stage_needs())).unwrap();
+    let mut v1 = Vec::new();
+    all.docs.encode_ids(0, all.docs.slots(), &mut v1);
+    println!("the same ids in full (id chunks version 1): {:.0} KiB", kib(v1.len()));
+    for q in ["spreadsheet ", "encryp", "con", "those ", "data ", "hold attack", "site:chatgpt after:2024-03-01"] {
+        let mut ix = store.open().unwrap();
+        store.take_reads();
+        let r = store.search(&mut ix, q, 160).unwrap();
+        let reads = store.take_reads();
+        let by: Vec<String> = ["a.", "d.", "t.", "x."]
+            .iter()
+            .map(|kind| {
+                let ks: Vec<&String> = reads.iter().filter(|k| k.starts_with(kind)).collect();
+                format!("{kind} {} / {:.0} KiB", ks.len(), kib(ks.iter().map(|k| size(k)).sum()))
+            })
+            .collect();
+        println!("{q:?} ({} hits): {}", r.total, by.join(", "));
     }
 }

@@ -8,12 +8,13 @@
 //! come back as plain data, sealed by [`Vault::write`] with the rest of the batch.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use serde::Serialize;
 
 use zeroize::Zeroizing;
 
-use super::records::{block_key, ConversationRecord, MessageBlock, BLOCK_LEN};
+use super::records::{block_key, record_from, ConversationRecord, MessageBlock, BLOCK_LEN};
 use super::{Unlocked, Vault};
 use crate::crypto::bulk::ToOpen;
 use crate::crypto::CryptoError;
@@ -103,7 +104,7 @@ impl<S: Store> Vault<S> {
         // Fetch every conversation record and message block the results need at once.
         let groups: Vec<_> = group_by_conversation(&found.hits).into_iter().take(limit).collect();
         let record_keys: Vec<String> = groups.iter().map(|g| g.conversation_id.clone()).collect();
-        let records = self.store.get_many(StoreName::Conversations, &record_keys).await?;
+        let sealed_records = self.store.get_many(StoreName::Conversations, &record_keys).await?;
         let mut wanted: Vec<(usize, String, usize)> = Vec::new(); // (group, message id, position)
         for (gi, group) in groups.iter().enumerate() {
             for hit in group.hits.iter().take(HITS_PER_CONVERSATION) {
@@ -119,25 +120,33 @@ impl<S: Store> Vault<S> {
         block_keys.sort_unstable();
         block_keys.dedup();
         let sealed_blocks = self.store.get_many(StoreName::Messages, &block_keys).await?;
+        // The records and blocks opened at once (in the browser by WebCrypto, like the
+        // index segments: `crypto::bulk`); one that does not open is left out.
+        let to_open: Vec<ToOpen<'_>> = stored(StoreName::Conversations, &record_keys, &sealed_records)
+            .chain(stored(StoreName::Messages, &block_keys, &sealed_blocks))
+            .collect();
+        let mut opened = keys.sealer.open_all(&keys.data, &to_open).await.into_iter();
+        drop(to_open);
+        let records: Vec<Option<ConversationRecord>> = sealed_records
+            .iter()
+            .map(|s| {
+                s.as_ref()?;
+                record_from(opened.next().expect("one per stored record"), "a conversation").ok()
+            })
+            .collect();
         let mut blocks = HashMap::new();
-        for (bk, sealed) in block_keys.iter().zip(sealed_blocks) {
-            if let Some(sealed) = sealed {
-                if let Ok(block) =
-                    self.open_json::<MessageBlock>(&keys, StoreName::Messages, bk, &sealed, "a message block")
+        for (bk, s) in block_keys.iter().zip(&sealed_blocks) {
+            if s.is_some() {
+                if let Ok(block) = record_from::<MessageBlock>(opened.next().expect("one per block"), "a message block")
                 {
                     blocks.insert(bk.clone(), block);
                 }
             }
         }
         let mut results = Vec::new();
-        for (gi, (group, sealed)) in groups.iter().zip(records).enumerate() {
+        for (gi, (group, rec)) in groups.iter().zip(records).enumerate() {
             let k = &group.conversation_id;
-            let Some(sealed) = sealed else { continue };
-            let Ok(rec) =
-                self.open_json::<ConversationRecord>(&keys, StoreName::Conversations, k, &sealed, "a conversation")
-            else {
-                continue;
-            };
+            let Some(rec) = rec else { continue };
             let mut hits = Vec::new();
             for (_, id, seq) in wanted.iter().filter(|(g, _, _)| *g == gi) {
                 let bk = block_key(&keys.data, k, (seq / BLOCK_LEN) as u32);
@@ -163,6 +172,33 @@ impl<S: Store> Vault<S> {
             });
         }
         Ok(SearchOutcome { total: found.total, results, hint: found.hint, rebuilt })
+    }
+
+    /// Opens the search index ahead of the first search and loads what every query
+    /// needs (the manifest and the documents' attributes), so that the first search
+    /// reads only its own terms and hits. Best effort and read-only: it does nothing
+    /// when the vault is locked, the index is already open, or the index cannot be
+    /// opened as it is (the next search rebuilds it and says so, as before).
+    pub async fn warm_search(&self) {
+        let Ok(keys) = self.keys() else { return };
+        if self.index.borrow().is_some() {
+            return;
+        }
+        let Ok(mut index) = self.open_index(&keys).await else { return };
+        if index.is_empty() {
+            return; // an empty index may need building: the next search decides
+        }
+        let Ok(opened) = self.open_index_segments(&keys, index.warm_needs()).await else { return };
+        if index.load(opened).is_err() {
+            return;
+        }
+        // Still unlocked with the same keys, and nothing opened the index meanwhile
+        // (the worker runs this in its queue, so nothing should have).
+        let same_keys = self.keys().is_ok_and(|now| Rc::ptr_eq(&now, &keys));
+        let mut cell = self.index.borrow_mut();
+        if same_keys && cell.is_none() {
+            *cell = Some(index);
+        }
     }
 
     /// Builds the search index again from every stored conversation and saves it.
@@ -259,6 +295,12 @@ impl<S: Store> Vault<S> {
             })
             .collect()
     }
+}
+
+/// What `get_many` found of `keys` in `store`, to open in bulk (those not stored left out).
+fn stored<'a>(store: StoreName, keys: &'a [String], found: &'a [Option<Vec<u8>>]) -> impl Iterator<Item = ToOpen<'a>> {
+    let store = store.as_str();
+    keys.iter().zip(found).filter_map(move |(key, sealed)| Some(ToOpen { store, key, sealed: sealed.as_deref()? }))
 }
 
 /// The index's writes as ops of the vault's batch: its removals, then a [`Op::Seal`] of
@@ -398,6 +440,35 @@ mod tests {
         assert!(matches!(block_on(other.open_index(&other_keys)), Err(VaultError::Damaged(_))));
         assert!(block_on(other.search("quasar", 10)).unwrap().rebuilt);
         assert!(!block_on(v.search("quasar", 10)).unwrap().rebuilt);
+    }
+
+    #[test]
+    fn a_warmed_index_is_kept_for_the_first_search_and_a_damaged_one_is_left_for_it_to_rebuild() {
+        let v = vault();
+        block_on(v.capture(&snap("a", &["quasar brightness", "very bright"]), 1)).unwrap();
+        v.lock();
+        block_on(v.warm_search()); // locked: nothing
+        assert!(v.index.borrow().is_none());
+        block_on(v.unlock(PASS)).unwrap();
+        block_on(v.warm_search());
+        assert!(v.index.borrow().as_ref().is_some_and(|ix| ix.warm_needs().is_empty()), "attributes loaded");
+        let out = block_on(v.search("quasar", 10)).unwrap();
+        assert_eq!((out.total, out.rebuilt), (1, false));
+
+        // Damaged: the warm-up neither rebuilds nor keeps anything; the search rebuilds and says so.
+        v.lock();
+        for (store, key, mut value) in v.store().raw() {
+            if store == StoreName::Index {
+                let last = value.len() - 1;
+                value[last] ^= 1;
+                v.store().put_raw(store, &key, value);
+            }
+        }
+        block_on(v.unlock(PASS)).unwrap();
+        block_on(v.warm_search());
+        assert!(v.index.borrow().is_none());
+        let out = block_on(v.search("quasar", 10)).unwrap();
+        assert_eq!((out.total, out.rebuilt), (1, true));
     }
 
     #[test]

@@ -286,6 +286,12 @@ impl WasmVault {
         to_js(&self.inner.search(&query, limit as usize).await.map_err(err)?)
     }
 
+    /// Loads what every search needs ahead of the first one (best effort, read-only).
+    #[wasm_bindgen(js_name = warmSearch)]
+    pub async fn warm_search(&self) {
+        self.inner.warm_search().await
+    }
+
     /// Erases the whole vault.
     pub async fn wipe(&self) -> Result<(), JsValue> {
         self.inner.wipe().await.map_err(err)
