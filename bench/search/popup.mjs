@@ -16,8 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
-import { send, stopServiceWorker, ROOT, FAST_KDF } from '../../tests/e2e/chromium.mjs';
+import { launch as launchChromium, send, stopServiceWorker, ROOT, FAST_KDF } from '../../tests/e2e/chromium.mjs';
 import { corpusConversations, fillVault } from '../fill.mjs';
 
 const args = process.argv.slice(2);
@@ -34,19 +33,7 @@ const out = path.join(ROOT, 'bench/out');
 const byConversation = corpusConversations(MESSAGES);
 
 /** Chromium with the unpacked extension `dir` in the kept profile `profile`. */
-async function launch(dir, profile) {
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--disable-extensions-except=${dir}`, `--load-extension=${dir}`,
-    ],
-  });
-  const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent('serviceworker'));
-  return { context, base: `chrome-extension://${new URL(worker.url()).host}` };
-}
+const launch = (dir, profile) => launchChromium({ keep: profile, extension: dir });
 
 async function popupToFirstResult(browser, page, query, cold) {
   if (cold) await stopServiceWorker(page);
@@ -114,10 +101,8 @@ async function pass({ name, dir }, refill) {
   }
   const filled = fs.existsSync(path.join(profile, '.filled'));
   fs.mkdirSync(profile, { recursive: true });
-  // Chromium keeps an extension's worker script in the profile and, for an unchanged
-  // manifest version, runs that copy rather than the folder's after a rebuild (or in a
-  // seeded profile): dropped, so the worker is always the build's own.
-  fs.rmSync(path.join(profile, 'Default/Service Worker'), { recursive: true, force: true });
+  // launch() drops the worker script Chromium kept in the profile (it would run that
+  // copy rather than the build's after a rebuild, or in a seeded profile).
   const browser = await launch(dir, profile);
   const page = await browser.context.newPage();
   await page.goto(`${browser.base}/vault.html`);
@@ -141,7 +126,7 @@ async function pass({ name, dir }, refill) {
     floor.push(Math.round(performance.now() - t0));
     await blank.close();
   }
-  await browser.context.close();
+  await browser.close();
   return { build: name, messages: status.messages, conversations: status.conversations, fill_seconds_through_background: fillSeconds, runs, floor };
 }
 
