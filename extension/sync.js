@@ -297,19 +297,25 @@ async function pull(vault, dav, found) {
   return { pulled, errors };
 }
 
-/** Pushes what changed here: the sealed segment, then this device's record. */
+/**
+ * Pushes what changed here, one segment at a time (the core caps each one's size), each
+ * confirmed before the next is sealed; then this device's record once. A failure
+ * mid-way leaves the unconfirmed segment sealed in the vault and the rest in the outbox:
+ * the next sync uploads the same bytes under the same number, then goes on.
+ */
 async function push(vault, dav, own) {
   const before = await vault.syncStatus();
-  const segment = await vault.syncPreparePush();
-  if (segment) {
+  let segments = 0;
+  for (let segment = await vault.syncPreparePush(); segment; segment = await vault.syncPreparePush()) {
     await dav.putOnce(segment.name, segment.bytes);
-    const record = await vault.syncConfirmPush();
-    await putOwnRecord(vault, dav, record, own?.etag);
-    return before.pending ? 0 : before.outbox;
+    await vault.syncConfirmPush();
+    segments++;
   }
-  // Nothing new; a record left behind by an interrupted push (or missing) is written again.
-  if (!own || own.head < own.applied) await putOwnRecord(vault, dav, await vault.syncDeviceRecord(), own?.etag);
-  return 0;
+  // A record left behind by an interrupted push (or missing) is written again too.
+  if (segments || !own || own.head < own.applied) {
+    await putOwnRecord(vault, dav, await vault.syncDeviceRecord(), own?.etag);
+  }
+  return segments ? before.outbox : 0;
 }
 
 /**

@@ -77,6 +77,14 @@ const OUTBOX_KEY: &str = "sync-outbox";
 const PENDING_KEY: &str = "sync-pending";
 const KNOWN_PREFIX: &str = "sync.k.";
 const SYNC_FORMAT: u32 = 1;
+/// The most plaintext (JSON) a segment holds, but for a single conversation bigger than
+/// this, which goes alone: servers cap request bodies (nginx in front of Nextcloud:
+/// 1 MiB by default, raised by its guides to gigabytes; many NAS: tens of MiB), and a
+/// first push of 100k messages as one object (about 100 MiB) fails in browsers' own
+/// plumbing. 4 MiB is about 4,000 messages of ordinary chats.
+pub const SEGMENT_CAP: usize = 4 << 20;
+/// How many conversations a push reads at a time while filling a segment.
+const READ_BATCH: usize = 64;
 
 /// What `meta/"sync"` holds, sealed.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -590,32 +598,61 @@ impl<S: Store> Vault<S> {
 
     /// The segment to write next: the one sealed before if the folder does not have it
     /// yet, else the changes since the last push sealed as a new one (`None`: nothing to
-    /// push). Sealing it records this device's entries and clears the outbox in one
-    /// atomic write; write it with `If-None-Match: *`, then [`Vault::sync_confirm_push`].
+    /// push). A segment holds at most [`SEGMENT_CAP`] bytes of plaintext (a conversation
+    /// bigger than that goes alone); what does not fit stays in the outbox for the next
+    /// segment. Sealing it records this device's entries and takes them out of the
+    /// outbox in one atomic write; write it with `If-None-Match: *`, then
+    /// [`Vault::sync_confirm_push`], then ask again until this gives `None`.
     pub async fn sync_prepare_push(&self, now: i64) -> Result<Option<SyncObject>, VaultError> {
+        self.prepare_push_capped(now, SEGMENT_CAP).await
+    }
+
+    pub(super) async fn prepare_push_capped(&self, now: i64, cap: usize) -> Result<Option<SyncObject>, VaultError> {
         let keys = self.keys()?;
         let mut rec = self.sync_record(&keys).await?;
         let sk = rec.keys(&keys);
         if let Some(bytes) = self.store.get(StoreName::Meta, PENDING_KEY).await? {
             return Ok(Some(SyncObject { name: names::segment(&sk, &rec.device, rec.pushed.seq), bytes }));
         }
-        let outbox = self.outbox(&keys).await;
+        let mut outbox = self.outbox(&keys).await;
         if outbox.is_empty() {
             return Ok(None);
         }
-        let ks: Vec<String> = outbox.keys().cloned().collect();
-        let mut entries = Vec::with_capacity(ks.len());
-        for ((k, out), stored) in outbox.iter().zip(self.read_stored(&ks).await?) {
-            let entry = match (out.deleted, stored) {
-                (false, Stored::Whole(conversation)) => Entry::Write { at: out.at, conversation },
-                (false, Stored::Partial(p)) => {
-                    let readable = p.blocks.into_iter().flatten().flatten().collect();
-                    Entry::Write { at: out.at, conversation: p.record.into_conversation(readable) }
+        let all: Vec<String> = outbox.keys().cloned().collect();
+        let mut ks = Vec::new();
+        let mut entries = Vec::new();
+        let mut size = 0usize;
+        'fill: for batch in all.chunks(READ_BATCH) {
+            for (k, stored) in batch.iter().zip(self.read_stored(batch).await?) {
+                let out = outbox[k];
+                let entry = match (out.deleted, stored) {
+                    (false, Stored::Whole(conversation)) => Some(Entry::Write { at: out.at, conversation }),
+                    (false, Stored::Partial(p)) => {
+                        let readable = p.blocks.into_iter().flatten().flatten().collect();
+                        Some(Entry::Write { at: out.at, conversation: p.record.into_conversation(readable) })
+                    }
+                    (false, Stored::DamagedRecord(_)) => None,
+                    (true, _) | (false, Stored::Missing) => Some(Entry::Tombstone { deleted_at: out.at }),
+                };
+                let Some(entry) = entry else {
+                    // Unreadable here: nothing to send (as before the cap), dropped from the outbox.
+                    outbox.remove(k);
+                    continue;
+                };
+                let entry = KeyedEntry { key: k.clone(), entry };
+                let len = json_len(&entry);
+                if !entries.is_empty() && size + len > cap {
+                    break 'fill;
                 }
-                (false, Stored::DamagedRecord(_)) => continue,
-                (true, _) | (false, Stored::Missing) => Entry::Tombstone { deleted_at: out.at },
-            };
-            entries.push(KeyedEntry { key: k.clone(), entry });
+                size += len;
+                outbox.remove(k);
+                ks.push(k.clone());
+                entries.push(entry);
+            }
+        }
+        if entries.is_empty() {
+            self.write(&keys, vec![Op::Delete { store: StoreName::Meta, key: OUTBOX_KEY.into() }]).await?;
+            return Ok(None);
         }
         let seq = rec.pushed.seq + 1;
         let body = SegmentBody { device: rec.device, seq, prev: rec.pushed.hash, at: now, entries };
@@ -628,7 +665,11 @@ impl<S: Store> Vault<S> {
         }
         let mut change = Change { from_sync: true, ..Change::default() };
         self.settle(&keys, &rec.device, known, &Outbox::new(), &mut change).await?;
-        change.ops.push(Op::Delete { store: StoreName::Meta, key: OUTBOX_KEY.into() });
+        change.ops.push(if outbox.is_empty() {
+            Op::Delete { store: StoreName::Meta, key: OUTBOX_KEY.into() }
+        } else {
+            record_put(StoreName::Meta, OUTBOX_KEY.into(), &outbox)
+        });
         change.ops.push(Op::Put { store: StoreName::Meta, key: PENDING_KEY.into(), value: bytes.clone() });
         change.ops.push(record_put(StoreName::Meta, SYNC_KEY.into(), &rec));
         self.commit(&keys, change).await?;
@@ -867,6 +908,23 @@ impl<S: Store> Vault<S> {
         self.commit(&keys, change).await?;
         Ok(SegmentApplied::Applied { written, deleted })
     }
+}
+
+/// The length of `value` as JSON, without keeping the text.
+fn json_len<T: Serialize>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).expect("sync bodies serialise");
+    count.0
 }
 
 /// A new sync record: random device id, nothing pushed or applied.
