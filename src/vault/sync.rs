@@ -16,6 +16,10 @@
 //! - `meta/"sync-pending"`: the sealed segment pushed last, until the folder has it
 //!   ([`Vault::sync_confirm_push`]): a push is sealed once and uploaded until it lands,
 //!   so a number is never sealed twice with different content.
+//! - `meta/"sync-meta-stale"`: a flag (one plain byte, no content): the passphrase
+//!   changed here since the folder's `meta` object was written, so the folder's still
+//!   wraps the key under the old one; the next sync writes the new one
+//!   ([`Vault::sync_meta_update`]) and the flag goes.
 //! - `meta/"sync.k.<K>"`: the [`Known`] of conversation `K`: the base of the last
 //!   snapshot and each device's latest entry since.
 //!
@@ -75,6 +79,7 @@ use crate::sync::{names, now_ms, resolve, DeviceId, Entry, Folded, Known, SyncEr
 const SYNC_KEY: &str = "sync";
 const OUTBOX_KEY: &str = "sync-outbox";
 const PENDING_KEY: &str = "sync-pending";
+const META_STALE_KEY: &str = "sync-meta-stale";
 const KNOWN_PREFIX: &str = "sync.k.";
 const SYNC_FORMAT: u32 = 1;
 /// The most plaintext (JSON) a segment holds, but for a single conversation bigger than
@@ -167,6 +172,8 @@ pub struct SyncStatus {
     pub outbox: usize,
     /// A sealed segment waits for the folder to take it.
     pub pending: bool,
+    /// The passphrase changed here; the folder's `meta` object is to be written again.
+    pub meta_stale: bool,
     /// Per other device: the last segment applied.
     pub applied: BTreeMap<String, u64>,
     pub epoch: u64,
@@ -560,6 +567,7 @@ impl<S: Store> Vault<S> {
             pushed: rec.pushed.seq,
             outbox: self.outbox(&keys).await.len(),
             pending: self.store.get(StoreName::Meta, PENDING_KEY).await?.is_some(),
+            meta_stale: self.store.get(StoreName::Meta, META_STALE_KEY).await?.is_some(),
             applied: rec.cursors.iter().map(|(d, h)| (d.clone(), h.seq)).collect(),
             epoch: rec.epoch,
         }))
@@ -568,7 +576,7 @@ impl<S: Store> Vault<S> {
     /// Stops syncing on this device: its sync state goes; the vault stays as it is.
     pub async fn sync_leave(&self) -> Result<(), VaultError> {
         let keys = self.keys()?;
-        let mut ops: Vec<Op> = [SYNC_KEY, OUTBOX_KEY, PENDING_KEY]
+        let mut ops: Vec<Op> = [SYNC_KEY, OUTBOX_KEY, PENDING_KEY, META_STALE_KEY]
             .iter()
             .map(|k| Op::Delete { store: StoreName::Meta, key: (*k).into() })
             .collect();
@@ -576,6 +584,50 @@ impl<S: Store> Vault<S> {
         self.write(&keys, ops).await?;
         self.sync_on.set(Some(false));
         Ok(())
+    }
+
+    // ----- the passphrase -----
+
+    /// For `Vault::change_passphrase`, in the same write as the new meta record: the flag
+    /// saying the folder's `meta` object wraps the key under the old passphrase (`None`
+    /// while sync is off).
+    pub(super) async fn meta_stale_op(&self) -> Result<Option<Op>, VaultError> {
+        Ok(self.sync_set_up().await?.then(|| Op::Put {
+            store: StoreName::Meta,
+            key: META_STALE_KEY.into(),
+            value: vec![1],
+        }))
+    }
+
+    /// After a passphrase change here: the meta object to write over the folder's
+    /// (`current`, its bytes as read), wrapping the key under the new passphrase; `None`
+    /// when there is nothing to write (no change since, or the folder's already holds
+    /// this vault's meta record as it is here: then the flag goes). Write it with
+    /// `If-Match`, read it back and give it here again: `None` says it landed.
+    ///
+    /// # Errors
+    /// [`VaultError::Damaged`] when `current` is not this vault's meta object.
+    pub async fn sync_meta_update(&self, current: &[u8]) -> Result<Option<SyncObject>, VaultError> {
+        let keys = self.keys()?;
+        if self.store.get(StoreName::Meta, META_STALE_KEY).await?.is_none() {
+            return Ok(None);
+        }
+        let rec = self.sync_record(&keys).await?;
+        let sk = rec.keys(&keys);
+        let there = format::decode_meta(current).map_err(sync_error)?;
+        let aad = format::aad(format::Kind::Meta, &rec.vault_id, &[]);
+        let proof = B64.decode(&there.proof).ok();
+        if there.vault_id != rec.vault_id || proof.is_none_or(|p| sk.open(&aad, &p).is_err()) {
+            return Err(sync_error(SyncError::Refused("the meta object of another vault")));
+        }
+        let meta = serde_json::to_value(self.read_meta().await?.ok_or(VaultError::NoVault)?).expect("meta serialises");
+        if there.vault == meta {
+            self.write(&keys, vec![Op::Delete { store: StoreName::Meta, key: META_STALE_KEY.into() }]).await?;
+            return Ok(None);
+        }
+        let proof = sk.seal(&aad, &[]).map_err(random_error)?;
+        let server = ServerMeta { vault_id: rec.vault_id, proof: B64.encode(proof), vault: meta };
+        Ok(Some(SyncObject { name: names::META.into(), bytes: format::encode_meta(&server) }))
     }
 
     // ----- names -----

@@ -532,3 +532,45 @@ fn a_push_interrupted_between_segments_resumes_without_sealing_a_number_twice() 
     assert_eq!(everything(&b), everything(&a));
     assert_eq!(everything(&b).len(), 7);
 }
+
+#[test]
+fn after_a_passphrase_change_the_folder_gets_the_new_meta_and_only_the_new_passphrase_joins() {
+    let a = unlocked();
+    block_on(a.put_conversation(&conversation("kept", &["1", "2"]))).unwrap();
+    let mut folder = set_up(&a);
+    push(&a, &mut folder);
+    let old_meta = folder[names::META].clone();
+    assert_eq!(block_on(a.sync_meta_update(&old_meta)).unwrap(), None, "nothing changed yet");
+    const NEW: &str = "a brand new passphrase 77";
+    block_on(a.change_passphrase(PASS, NEW, crate::crypto::kdf::KdfParams::MINIMUM)).unwrap();
+    assert!(block_on(a.sync_status()).unwrap().unwrap().meta_stale);
+    // Another vault's meta object is refused.
+    let other = unlocked();
+    let other_meta = block_on(other.sync_setup("x", 1)).unwrap().meta.bytes;
+    assert!(matches!(block_on(a.sync_meta_update(&other_meta)), Err(VaultError::Damaged(_))));
+    let update = block_on(a.sync_meta_update(&old_meta)).unwrap().expect("the new meta");
+    assert_eq!(update.name, names::META);
+    folder.insert(update.name, update.bytes.clone());
+    // Read back: it landed, the flag goes.
+    assert_eq!(block_on(a.sync_meta_update(&update.bytes)).unwrap(), None);
+    assert!(!block_on(a.sync_status()).unwrap().unwrap().meta_stale);
+    assert_eq!(block_on(a.sync_meta_update(&old_meta)).unwrap(), None, "flag gone");
+
+    let meta = folder[names::META].clone();
+    let refused = Vault::new(MemoryStore::new());
+    assert_eq!(block_on(refused.sync_join(&meta, PASS, "old", 1, 2)), Err(VaultError::WrongPassphrase));
+    let b = Vault::new(MemoryStore::new());
+    let device = block_on(b.sync_join(&meta, NEW, "new", 1, 2)).unwrap();
+    folder.insert(device.name, device.bytes);
+    pull(&b, &folder);
+    assert_eq!(everything(&b), everything(&a));
+    b.lock();
+    block_on(b.unlock(NEW)).unwrap();
+}
+
+#[test]
+fn a_passphrase_change_with_sync_off_marks_nothing() {
+    let a = unlocked();
+    block_on(a.change_passphrase(PASS, "another passphrase 12", crate::crypto::kdf::KdfParams::MINIMUM)).unwrap();
+    assert!(a.store().raw().iter().all(|(s, k, _)| !(*s == StoreName::Meta && k.starts_with("sync"))));
+}

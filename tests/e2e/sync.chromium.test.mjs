@@ -12,6 +12,7 @@ import { startApache, startRclone, filesOf, USER, PASS } from './webdav.mjs';
 
 const PASSPHRASE = 'orchid lantern mountain seven';
 const SECRET = 'Quokka-Meridian-4417';
+const NEW_PASSPHRASE = 'copper window harbour nine';
 let apache, rclone;
 const browsers = [];
 /** Every request of every browser: [{url, worker}]. */
@@ -229,6 +230,30 @@ test('the server down: nothing is lost, the error is in words, the next sync res
   assert.deepEqual(await everything(a), await everything(b));
 });
 
+/** Changes `x`'s passphrase and syncs; a new profile joins with the new one, not the old. */
+async function changePassphraseThenJoin(x, server, from, to) {
+  ok(await send(x.ext, { type: 'vault.changePassphrase', oldPassphrase: from, newPassphrase: to, kdf: FAST_KDF }));
+  ok(await send(x.ext, { type: 'sync.now' }));
+  assert.equal(ok(await send(x.ext, { type: 'sync.status' })).error, undefined);
+  const old = await join(server, from);
+  assert.equal(old.reply.ok, false);
+  assert.equal(old.reply.error.code, 'wrong_passphrase');
+  assert.equal(ok(await send(old.b.ext, { type: 'vault.status' })).state, 'new');
+  await old.b.close();
+  const fresh = await join(server, to);
+  ok(fresh.reply);
+  ok(await send(fresh.b.ext, { type: 'sync.now' }));
+  assert.deepEqual(await everything(fresh.b), await everything(x));
+  ok(await send(fresh.b.ext, { type: 'vault.lock' }));
+  ok(await send(fresh.b.ext, { type: 'vault.unlock', passphrase: to }));
+  return fresh.b;
+}
+
+test('after a passphrase change the folder opens with the new passphrase only (Apache: If-Match)', async () => {
+  const c = await changePassphraseThenJoin(a, apache, PASSPHRASE, NEW_PASSPHRASE);
+  await c.close();
+});
+
 test('leaving sync keeps every conversation here', async () => {
   const before = await everything(b);
   const left = ok(await send(b.ext, { type: 'sync.leave' }));
@@ -249,6 +274,9 @@ test('rclone serve webdav: set up, join, converge', async () => {
   assert.equal((await conversations(x)).length, 2);
   assert.deepEqual(await everything(x), await everything(y));
   for (const f of filesOf(rclone.dir)) assert.equal(f.bytes.includes(Buffer.from('Rclone-Secret-31')), false);
+  // rclone ignores If-Match: the new meta is read back.
+  const z = await changePassphraseThenJoin(y, rclone, PASSPHRASE, NEW_PASSPHRASE);
+  await z.close();
 });
 
 test('the vault page: set up in the Sync panel, join from the first-run page, sync now, see both devices', async () => {
