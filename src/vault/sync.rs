@@ -39,8 +39,10 @@
 //!    ([`Vault::sync_segment_name`]) and apply it ([`Vault::sync_apply_segment`]) until
 //!    one is missing, then [`Vault::sync_check_missing`].
 //! 3. Push: [`Vault::sync_prepare_push`], `PUT` with `If-None-Match: *` (a 412 whose
-//!    body is the same bytes is success), [`Vault::sync_confirm_push`], then `PUT` the
-//!    device record it returns with `If-Match`.
+//!    body is the same bytes is success), [`Vault::sync_confirm_push`]; again until it
+//!    gives `None` (each segment holds at most [`SEGMENT_CAP`] of plaintext); then `PUT`
+//!    this device's record with `If-Match`. After a passphrase change here,
+//!    [`Vault::sync_meta_update`] gives the `meta` object to write over the folder's.
 //! 4. Compact, now and then: [`Vault::sync_lock`] until it says take and the `PUT`
 //!    succeeds; [`Vault::sync_make_snapshot`]; `PUT` it; apply it; delete what it
 //!    lists as obsolete; `DELETE` the lock with `If-Match`.
