@@ -652,7 +652,7 @@ impl<S: Store> Vault<S> {
 
     /// The segment to write next: the one sealed before if the folder does not have it
     /// yet, else the changes since the last push sealed as a new one (`None`: nothing to
-    /// push). A segment holds at most [`SEGMENT_CAP`] bytes of plaintext (a conversation
+    /// push). A segment holds at most `SEGMENT_CAP` (4 MiB) of plaintext (a conversation
     /// bigger than that goes alone); what does not fit stays in the outbox for the next
     /// segment. Sealing it records this device's entries and takes them out of the
     /// outbox in one atomic write; write it with `If-None-Match: *`, then
