@@ -297,19 +297,46 @@ async function pull(vault, dav, found) {
   return { pulled, errors };
 }
 
-/** Pushes what changed here: the sealed segment, then this device's record. */
+/**
+ * Pushes what changed here, one segment at a time (the core caps each one's size), each
+ * confirmed before the next is sealed; then this device's record once. A failure
+ * mid-way leaves the unconfirmed segment sealed in the vault and the rest in the outbox:
+ * the next sync uploads the same bytes under the same number, then goes on.
+ */
 async function push(vault, dav, own) {
   const before = await vault.syncStatus();
-  const segment = await vault.syncPreparePush();
-  if (segment) {
+  let segments = 0;
+  for (let segment = await vault.syncPreparePush(); segment; segment = await vault.syncPreparePush()) {
     await dav.putOnce(segment.name, segment.bytes);
-    const record = await vault.syncConfirmPush();
-    await putOwnRecord(vault, dav, record, own?.etag);
-    return before.pending ? 0 : before.outbox;
+    await vault.syncConfirmPush();
+    segments++;
   }
-  // Nothing new; a record left behind by an interrupted push (or missing) is written again.
-  if (!own || own.head < own.applied) await putOwnRecord(vault, dav, await vault.syncDeviceRecord(), own?.etag);
-  return 0;
+  // A record left behind by an interrupted push (or missing) is written again too.
+  if (segments || !own || own.head < own.applied) {
+    await putOwnRecord(vault, dav, await vault.syncDeviceRecord(), own?.etag);
+  }
+  return segments ? before.outbox : 0;
+}
+
+/**
+ * After a passphrase change here, writes the folder's meta object again so that a new
+ * device joins with the new passphrase (and no longer with the old one): `If-Match` the
+ * ETag read when the server gave a strong one, then read back (rclone ignores
+ * conditional headers): the core says whether what is there is current.
+ */
+async function pushMeta(vault, dav) {
+  if (!(await vault.syncStatus()).metaStale) return;
+  const there = await dav.get('meta');
+  if (!there) throw new SyncError('sync_empty', 'The sync folder no longer holds the vault\'s meta file. Leave sync and set it up again.');
+  const update = await vault.syncMetaUpdate(there.bytes);
+  if (!update) return;
+  const strong = there.etag && !there.etag.startsWith('W/') ? there.etag : undefined;
+  const put = await dav.put(update.name, update.bytes, strong ? { ifMatch: strong } : {});
+  if (!put.ok) throw new SyncError('sync_conflict', 'Another device changed the sync folder\'s passphrase at the same moment. Sync again.');
+  const back = await dav.get(update.name);
+  if (!back || (await vault.syncMetaUpdate(back.bytes))) {
+    throw new SyncError('sync_server', 'The sync server did not keep the vault\'s new passphrase. Nothing was lost; sync tries again later.');
+  }
 }
 
 /**
@@ -327,6 +354,7 @@ export async function syncOnce(vault) {
     const found = await readDevices(vault, dav);
     const { pulled, errors } = await pull(vault, dav, found);
     const pushed = await push(vault, dav, found.find((d) => d.own));
+    await pushMeta(vault, dav);
     devices = (await readDevices(vault, dav)).map((d) => ({ label: d.label, own: d.own, head: d.head, applied: d.applied }));
     const now = Date.now();
     const error = errors.length ? `Part of the sync folder was refused, so some changes were not applied: ${errors.join(' ')}` : null;

@@ -2,6 +2,7 @@
 
 import { passphraseStrength } from '../../build/web/threadkeeper.js';
 import { enableDeviceUnlock, disableDeviceUnlock, deviceUnlockEnabled } from '../device.js';
+import { scheduleSync } from '../sync.js';
 import { check } from './check.js';
 
 const { fields, none } = check;
@@ -68,6 +69,9 @@ export default {
       const vault = await env.vaultReady();
       await vault.changePassphrase(oldPassphrase, newPassphrase, kdf);
       await env.rememberSession(vault);
+      // With sync set up, the folder's copy of the wrapped key is replaced on the next
+      // sync (now; or later when the server cannot be reached).
+      if (await vault.syncConfigured()) scheduleSync(0);
       return {};
     },
   },

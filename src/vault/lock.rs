@@ -158,7 +158,13 @@ impl<S: Store> Vault<S> {
         meta.kdf = params;
         meta.salt = B64.encode(salt);
         meta.wrapped_key = B64.encode(keys.data.wrap(&kek).map_err(random_error)?);
-        self.write_meta(&meta).await
+        // With sync set up, the folder's copy of this record is marked for rewriting in
+        // the same write (the next sync puts it there).
+        let value = serde_json::to_vec(&meta).expect("meta serialises");
+        let mut ops = vec![Op::Put { store: StoreName::Meta, key: META_KEY.into(), value }];
+        ops.extend(self.meta_stale_op().await?);
+        self.store.apply(ops).await?;
+        Ok(())
     }
 
     /// The opaque id under which a site's conversation is stored.

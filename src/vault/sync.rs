@@ -16,6 +16,10 @@
 //! - `meta/"sync-pending"`: the sealed segment pushed last, until the folder has it
 //!   ([`Vault::sync_confirm_push`]): a push is sealed once and uploaded until it lands,
 //!   so a number is never sealed twice with different content.
+//! - `meta/"sync-meta-stale"`: a flag (one plain byte, no content): the passphrase
+//!   changed here since the folder's `meta` object was written, so the folder's still
+//!   wraps the key under the old one; the next sync writes the new one
+//!   ([`Vault::sync_meta_update`]) and the flag goes.
 //! - `meta/"sync.k.<K>"`: the [`Known`] of conversation `K`: the base of the last
 //!   snapshot and each device's latest entry since.
 //!
@@ -35,8 +39,10 @@
 //!    ([`Vault::sync_segment_name`]) and apply it ([`Vault::sync_apply_segment`]) until
 //!    one is missing, then [`Vault::sync_check_missing`].
 //! 3. Push: [`Vault::sync_prepare_push`], `PUT` with `If-None-Match: *` (a 412 whose
-//!    body is the same bytes is success), [`Vault::sync_confirm_push`], then `PUT` the
-//!    device record it returns with `If-Match`.
+//!    body is the same bytes is success), [`Vault::sync_confirm_push`]; again until it
+//!    gives `None` (each segment holds at most [`SEGMENT_CAP`] of plaintext); then `PUT`
+//!    this device's record with `If-Match`. After a passphrase change here,
+//!    [`Vault::sync_meta_update`] gives the `meta` object to write over the folder's.
 //! 4. Compact, now and then: [`Vault::sync_lock`] until it says take and the `PUT`
 //!    succeeds; [`Vault::sync_make_snapshot`]; `PUT` it; apply it; delete what it
 //!    lists as obsolete; `DELETE` the lock with `If-Match`.
@@ -75,8 +81,17 @@ use crate::sync::{names, now_ms, resolve, DeviceId, Entry, Folded, Known, SyncEr
 const SYNC_KEY: &str = "sync";
 const OUTBOX_KEY: &str = "sync-outbox";
 const PENDING_KEY: &str = "sync-pending";
+const META_STALE_KEY: &str = "sync-meta-stale";
 const KNOWN_PREFIX: &str = "sync.k.";
 const SYNC_FORMAT: u32 = 1;
+/// The most plaintext (JSON) a segment holds, but for a single conversation bigger than
+/// this, which goes alone: servers cap request bodies (nginx in front of Nextcloud:
+/// 1 MiB by default, raised by its guides to gigabytes; many NAS: tens of MiB), and a
+/// first push of 100k messages as one object (about 100 MiB) fails in browsers' own
+/// plumbing. 4 MiB is about 4,000 messages of ordinary chats.
+pub const SEGMENT_CAP: usize = 4 << 20;
+/// How many conversations a push reads at a time while filling a segment.
+const READ_BATCH: usize = 64;
 
 /// What `meta/"sync"` holds, sealed.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -159,6 +174,8 @@ pub struct SyncStatus {
     pub outbox: usize,
     /// A sealed segment waits for the folder to take it.
     pub pending: bool,
+    /// The passphrase changed here; the folder's `meta` object is to be written again.
+    pub meta_stale: bool,
     /// Per other device: the last segment applied.
     pub applied: BTreeMap<String, u64>,
     pub epoch: u64,
@@ -552,6 +569,7 @@ impl<S: Store> Vault<S> {
             pushed: rec.pushed.seq,
             outbox: self.outbox(&keys).await.len(),
             pending: self.store.get(StoreName::Meta, PENDING_KEY).await?.is_some(),
+            meta_stale: self.store.get(StoreName::Meta, META_STALE_KEY).await?.is_some(),
             applied: rec.cursors.iter().map(|(d, h)| (d.clone(), h.seq)).collect(),
             epoch: rec.epoch,
         }))
@@ -560,7 +578,7 @@ impl<S: Store> Vault<S> {
     /// Stops syncing on this device: its sync state goes; the vault stays as it is.
     pub async fn sync_leave(&self) -> Result<(), VaultError> {
         let keys = self.keys()?;
-        let mut ops: Vec<Op> = [SYNC_KEY, OUTBOX_KEY, PENDING_KEY]
+        let mut ops: Vec<Op> = [SYNC_KEY, OUTBOX_KEY, PENDING_KEY, META_STALE_KEY]
             .iter()
             .map(|k| Op::Delete { store: StoreName::Meta, key: (*k).into() })
             .collect();
@@ -568,6 +586,50 @@ impl<S: Store> Vault<S> {
         self.write(&keys, ops).await?;
         self.sync_on.set(Some(false));
         Ok(())
+    }
+
+    // ----- the passphrase -----
+
+    /// For `Vault::change_passphrase`, in the same write as the new meta record: the flag
+    /// saying the folder's `meta` object wraps the key under the old passphrase (`None`
+    /// while sync is off).
+    pub(super) async fn meta_stale_op(&self) -> Result<Option<Op>, VaultError> {
+        Ok(self.sync_set_up().await?.then(|| Op::Put {
+            store: StoreName::Meta,
+            key: META_STALE_KEY.into(),
+            value: vec![1],
+        }))
+    }
+
+    /// After a passphrase change here: the meta object to write over the folder's
+    /// (`current`, its bytes as read), wrapping the key under the new passphrase; `None`
+    /// when there is nothing to write (no change since, or the folder's already holds
+    /// this vault's meta record as it is here: then the flag goes). Write it with
+    /// `If-Match`, read it back and give it here again: `None` says it landed.
+    ///
+    /// # Errors
+    /// [`VaultError::Damaged`] when `current` is not this vault's meta object.
+    pub async fn sync_meta_update(&self, current: &[u8]) -> Result<Option<SyncObject>, VaultError> {
+        let keys = self.keys()?;
+        if self.store.get(StoreName::Meta, META_STALE_KEY).await?.is_none() {
+            return Ok(None);
+        }
+        let rec = self.sync_record(&keys).await?;
+        let sk = rec.keys(&keys);
+        let there = format::decode_meta(current).map_err(sync_error)?;
+        let aad = format::aad(format::Kind::Meta, &rec.vault_id, &[]);
+        let proof = B64.decode(&there.proof).ok();
+        if there.vault_id != rec.vault_id || proof.is_none_or(|p| sk.open(&aad, &p).is_err()) {
+            return Err(sync_error(SyncError::Refused("the meta object of another vault")));
+        }
+        let meta = serde_json::to_value(self.read_meta().await?.ok_or(VaultError::NoVault)?).expect("meta serialises");
+        if there.vault == meta {
+            self.write(&keys, vec![Op::Delete { store: StoreName::Meta, key: META_STALE_KEY.into() }]).await?;
+            return Ok(None);
+        }
+        let proof = sk.seal(&aad, &[]).map_err(random_error)?;
+        let server = ServerMeta { vault_id: rec.vault_id, proof: B64.encode(proof), vault: meta };
+        Ok(Some(SyncObject { name: names::META.into(), bytes: format::encode_meta(&server) }))
     }
 
     // ----- names -----
@@ -590,32 +652,61 @@ impl<S: Store> Vault<S> {
 
     /// The segment to write next: the one sealed before if the folder does not have it
     /// yet, else the changes since the last push sealed as a new one (`None`: nothing to
-    /// push). Sealing it records this device's entries and clears the outbox in one
-    /// atomic write; write it with `If-None-Match: *`, then [`Vault::sync_confirm_push`].
+    /// push). A segment holds at most `SEGMENT_CAP` (4 MiB) of plaintext (a conversation
+    /// bigger than that goes alone); what does not fit stays in the outbox for the next
+    /// segment. Sealing it records this device's entries and takes them out of the
+    /// outbox in one atomic write; write it with `If-None-Match: *`, then
+    /// [`Vault::sync_confirm_push`], then ask again until this gives `None`.
     pub async fn sync_prepare_push(&self, now: i64) -> Result<Option<SyncObject>, VaultError> {
+        self.prepare_push_capped(now, SEGMENT_CAP).await
+    }
+
+    pub(super) async fn prepare_push_capped(&self, now: i64, cap: usize) -> Result<Option<SyncObject>, VaultError> {
         let keys = self.keys()?;
         let mut rec = self.sync_record(&keys).await?;
         let sk = rec.keys(&keys);
         if let Some(bytes) = self.store.get(StoreName::Meta, PENDING_KEY).await? {
             return Ok(Some(SyncObject { name: names::segment(&sk, &rec.device, rec.pushed.seq), bytes }));
         }
-        let outbox = self.outbox(&keys).await;
+        let mut outbox = self.outbox(&keys).await;
         if outbox.is_empty() {
             return Ok(None);
         }
-        let ks: Vec<String> = outbox.keys().cloned().collect();
-        let mut entries = Vec::with_capacity(ks.len());
-        for ((k, out), stored) in outbox.iter().zip(self.read_stored(&ks).await?) {
-            let entry = match (out.deleted, stored) {
-                (false, Stored::Whole(conversation)) => Entry::Write { at: out.at, conversation },
-                (false, Stored::Partial(p)) => {
-                    let readable = p.blocks.into_iter().flatten().flatten().collect();
-                    Entry::Write { at: out.at, conversation: p.record.into_conversation(readable) }
+        let all: Vec<String> = outbox.keys().cloned().collect();
+        let mut ks = Vec::new();
+        let mut entries = Vec::new();
+        let mut size = 0usize;
+        'fill: for batch in all.chunks(READ_BATCH) {
+            for (k, stored) in batch.iter().zip(self.read_stored(batch).await?) {
+                let out = outbox[k];
+                let entry = match (out.deleted, stored) {
+                    (false, Stored::Whole(conversation)) => Some(Entry::Write { at: out.at, conversation }),
+                    (false, Stored::Partial(p)) => {
+                        let readable = p.blocks.into_iter().flatten().flatten().collect();
+                        Some(Entry::Write { at: out.at, conversation: p.record.into_conversation(readable) })
+                    }
+                    (false, Stored::DamagedRecord(_)) => None,
+                    (true, _) | (false, Stored::Missing) => Some(Entry::Tombstone { deleted_at: out.at }),
+                };
+                let Some(entry) = entry else {
+                    // Unreadable here: nothing to send (as before the cap), dropped from the outbox.
+                    outbox.remove(k);
+                    continue;
+                };
+                let entry = KeyedEntry { key: k.clone(), entry };
+                let len = json_len(&entry);
+                if !entries.is_empty() && size + len > cap {
+                    break 'fill;
                 }
-                (false, Stored::DamagedRecord(_)) => continue,
-                (true, _) | (false, Stored::Missing) => Entry::Tombstone { deleted_at: out.at },
-            };
-            entries.push(KeyedEntry { key: k.clone(), entry });
+                size += len;
+                outbox.remove(k);
+                ks.push(k.clone());
+                entries.push(entry);
+            }
+        }
+        if entries.is_empty() {
+            self.write(&keys, vec![Op::Delete { store: StoreName::Meta, key: OUTBOX_KEY.into() }]).await?;
+            return Ok(None);
         }
         let seq = rec.pushed.seq + 1;
         let body = SegmentBody { device: rec.device, seq, prev: rec.pushed.hash, at: now, entries };
@@ -628,7 +719,11 @@ impl<S: Store> Vault<S> {
         }
         let mut change = Change { from_sync: true, ..Change::default() };
         self.settle(&keys, &rec.device, known, &Outbox::new(), &mut change).await?;
-        change.ops.push(Op::Delete { store: StoreName::Meta, key: OUTBOX_KEY.into() });
+        change.ops.push(if outbox.is_empty() {
+            Op::Delete { store: StoreName::Meta, key: OUTBOX_KEY.into() }
+        } else {
+            record_put(StoreName::Meta, OUTBOX_KEY.into(), &outbox)
+        });
         change.ops.push(Op::Put { store: StoreName::Meta, key: PENDING_KEY.into(), value: bytes.clone() });
         change.ops.push(record_put(StoreName::Meta, SYNC_KEY.into(), &rec));
         self.commit(&keys, change).await?;
@@ -867,6 +962,23 @@ impl<S: Store> Vault<S> {
         self.commit(&keys, change).await?;
         Ok(SegmentApplied::Applied { written, deleted })
     }
+}
+
+/// The length of `value` as JSON, without keeping the text.
+fn json_len<T: Serialize>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value).expect("sync bodies serialise");
+    count.0
 }
 
 /// A new sync record: random device id, nothing pushed or applied.

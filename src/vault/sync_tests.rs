@@ -462,3 +462,115 @@ fn the_servers_credentials_are_sealed_usable_only_unlocked_and_go_when_leaving()
     assert!(!block_on(v.sync_configured()).unwrap());
     assert_eq!(block_on(v.sync_server()).unwrap(), None);
 }
+
+/// Seals segments with `cap` until nothing is left; their plaintext sizes.
+fn push_capped(v: &Vault<MemoryStore>, folder: &mut Folder, cap: usize) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    while let Some(segment) = block_on(v.prepare_push_capped(3, cap)).unwrap() {
+        sizes.push(segment.bytes.len());
+        folder.insert(segment.name, segment.bytes);
+        let record = block_on(v.sync_confirm_push(3)).unwrap();
+        folder.insert(record.name, record.bytes);
+    }
+    sizes
+}
+
+#[test]
+fn a_push_is_cut_into_segments_of_bounded_size_and_a_big_conversation_goes_alone() {
+    let a = unlocked();
+    let mut folder = set_up(&a);
+    let text = "x".repeat(1000);
+    for i in 0..20 {
+        block_on(a.put_conversation(&conversation(&format!("c{i}"), &[&text, &text]))).unwrap();
+    }
+    let big = "y".repeat(20_000);
+    block_on(a.put_conversation(&conversation("big", &[&big]))).unwrap();
+    let sizes = push_capped(&a, &mut folder, 5_000);
+    // 20 conversations of about 2.3 KB, at most two a segment (one when the big one,
+    // which goes alone, comes between a pair in the outbox's order).
+    assert!((11..=12).contains(&sizes.len()), "{sizes:?}");
+    assert_eq!(sizes.iter().filter(|&&s| s > 20_000).count(), 1, "{sizes:?}");
+    assert!(sizes.iter().filter(|&&s| s <= 20_000).all(|&s| s <= 5_000 + 200), "{sizes:?}");
+    let status = block_on(a.sync_status()).unwrap().unwrap();
+    assert_eq!((status.pushed, status.outbox, status.pending), (sizes.len() as u64, 0, false));
+
+    let b = join(&mut folder);
+    pull(&b, &folder);
+    assert_eq!(everything(&b), everything(&a));
+    assert_eq!(everything(&b).len(), 21);
+}
+
+#[test]
+fn a_push_interrupted_between_segments_resumes_without_sealing_a_number_twice() {
+    let a = unlocked();
+    let mut folder = set_up(&a);
+    let text = "z".repeat(3000);
+    for i in 0..6 {
+        block_on(a.put_conversation(&conversation(&format!("c{i}"), &[&text]))).unwrap();
+    }
+    // The first segment lands; the second is sealed, its upload fails (never confirmed).
+    let first = block_on(a.prepare_push_capped(3, 7_000)).unwrap().unwrap();
+    folder.insert(first.name.clone(), first.bytes.clone());
+    block_on(a.sync_confirm_push(3)).unwrap();
+    let second = block_on(a.prepare_push_capped(3, 7_000)).unwrap().unwrap();
+    assert_ne!(second.name, first.name);
+    let left = block_on(a.sync_status()).unwrap().unwrap();
+    assert!(left.pending && left.outbox > 0, "{left:?}");
+    // A capture while the push is interrupted joins the outbox.
+    block_on(a.put_conversation(&conversation("while-down", &["new"]))).unwrap();
+    // The next sync: the same sealed bytes again under the same number, then the rest.
+    let again = block_on(a.prepare_push_capped(3, 7_000)).unwrap().unwrap();
+    assert_eq!(again, second);
+    folder.insert(again.name, again.bytes);
+    block_on(a.sync_confirm_push(3)).unwrap();
+    push_capped(&a, &mut folder, 7_000);
+    let status = block_on(a.sync_status()).unwrap().unwrap();
+    assert_eq!((status.outbox, status.pending), (0, false));
+
+    let b = join(&mut folder);
+    pull(&b, &folder);
+    assert_eq!(everything(&b), everything(&a));
+    assert_eq!(everything(&b).len(), 7);
+}
+
+#[test]
+fn after_a_passphrase_change_the_folder_gets_the_new_meta_and_only_the_new_passphrase_joins() {
+    let a = unlocked();
+    block_on(a.put_conversation(&conversation("kept", &["1", "2"]))).unwrap();
+    let mut folder = set_up(&a);
+    push(&a, &mut folder);
+    let old_meta = folder[names::META].clone();
+    assert_eq!(block_on(a.sync_meta_update(&old_meta)).unwrap(), None, "nothing changed yet");
+    const NEW: &str = "a brand new passphrase 77";
+    block_on(a.change_passphrase(PASS, NEW, crate::crypto::kdf::KdfParams::MINIMUM)).unwrap();
+    assert!(block_on(a.sync_status()).unwrap().unwrap().meta_stale);
+    // Another vault's meta object is refused.
+    let other = unlocked();
+    let other_meta = block_on(other.sync_setup("x", 1)).unwrap().meta.bytes;
+    assert!(matches!(block_on(a.sync_meta_update(&other_meta)), Err(VaultError::Damaged(_))));
+    let update = block_on(a.sync_meta_update(&old_meta)).unwrap().expect("the new meta");
+    assert_eq!(update.name, names::META);
+    folder.insert(update.name, update.bytes.clone());
+    // Read back: it landed, the flag goes.
+    assert_eq!(block_on(a.sync_meta_update(&update.bytes)).unwrap(), None);
+    assert!(!block_on(a.sync_status()).unwrap().unwrap().meta_stale);
+    assert_eq!(block_on(a.sync_meta_update(&old_meta)).unwrap(), None, "flag gone");
+
+    let meta = folder[names::META].clone();
+    let refused = Vault::new(MemoryStore::new());
+    assert_eq!(block_on(refused.sync_join(&meta, PASS, "old", 1, 2)), Err(VaultError::WrongPassphrase));
+    let b = Vault::new(MemoryStore::new());
+    let device = block_on(b.sync_join(&meta, NEW, "new", 1, 2)).unwrap();
+    folder.insert(device.name, device.bytes);
+    pull(&b, &folder);
+    assert_eq!(everything(&b), everything(&a));
+    b.lock();
+    block_on(b.unlock(NEW)).unwrap();
+}
+
+#[test]
+fn a_passphrase_change_with_sync_off_marks_nothing() {
+    let a = unlocked();
+    block_on(a.change_passphrase(PASS, "another passphrase 12", crate::crypto::kdf::KdfParams::MINIMUM)).unwrap();
+    assert!(a.store().raw().iter().all(|(s, k, _)| !(*s == StoreName::Meta && k.starts_with("sync"))));
+}

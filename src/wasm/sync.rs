@@ -68,7 +68,7 @@ impl WasmVault {
         self.inner.sync_configured().await.map_err(err)
     }
 
-    /// `syncStatus()`: `{device, slot, label, pushed, outbox, pending, applied, epoch}` or null.
+    /// `syncStatus()`: `{device, slot, label, pushed, outbox, pending, metaStale, applied, epoch}` or null.
     #[wasm_bindgen(js_name = syncStatus)]
     pub async fn sync_status(&self) -> Result<JsValue, JsValue> {
         match self.inner.sync_status().await.map_err(err)? {
@@ -124,6 +124,16 @@ impl WasmVault {
     #[wasm_bindgen(js_name = syncCheckMissing)]
     pub async fn sync_check_missing(&self, device: String) -> Result<(), JsValue> {
         self.inner.sync_check_missing(&device).await.map_err(err)
+    }
+
+    /// `syncMetaUpdate(current)`: after a passphrase change, the meta object to write
+    /// over the folder's (`current`: its bytes), or null when the folder's is current.
+    #[wasm_bindgen(js_name = syncMetaUpdate)]
+    pub async fn sync_meta_update(&self, current: Vec<u8>) -> Result<JsValue, JsValue> {
+        match self.inner.sync_meta_update(&current).await.map_err(err)? {
+            Some(meta) => object(meta),
+            None => Ok(JsValue::NULL),
+        }
     }
 
     /// `syncPreparePush()`: the segment to write (`If-None-Match: *`), or null.

@@ -5,6 +5,7 @@
 // server stores, byte for byte.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { launch, send, sampleConversation, rawDatabaseText, waitFor, FAST_KDF } from './chromium.mjs';
@@ -12,6 +13,7 @@ import { startApache, startRclone, filesOf, USER, PASS } from './webdav.mjs';
 
 const PASSPHRASE = 'orchid lantern mountain seven';
 const SECRET = 'Quokka-Meridian-4417';
+const NEW_PASSPHRASE = 'copper window harbour nine';
 let apache, rclone;
 const browsers = [];
 /** Every request of every browser: [{url, worker}]. */
@@ -229,6 +231,30 @@ test('the server down: nothing is lost, the error is in words, the next sync res
   assert.deepEqual(await everything(a), await everything(b));
 });
 
+/** Changes `x`'s passphrase and syncs; a new profile joins with the new one, not the old. */
+async function changePassphraseThenJoin(x, server, from, to) {
+  ok(await send(x.ext, { type: 'vault.changePassphrase', oldPassphrase: from, newPassphrase: to, kdf: FAST_KDF }));
+  ok(await send(x.ext, { type: 'sync.now' }));
+  assert.equal(ok(await send(x.ext, { type: 'sync.status' })).error, undefined);
+  const old = await join(server, from);
+  assert.equal(old.reply.ok, false);
+  assert.equal(old.reply.error.code, 'wrong_passphrase');
+  assert.equal(ok(await send(old.b.ext, { type: 'vault.status' })).state, 'new');
+  await old.b.close();
+  const fresh = await join(server, to);
+  ok(fresh.reply);
+  ok(await send(fresh.b.ext, { type: 'sync.now' }));
+  assert.deepEqual(await everything(fresh.b), await everything(x));
+  ok(await send(fresh.b.ext, { type: 'vault.lock' }));
+  ok(await send(fresh.b.ext, { type: 'vault.unlock', passphrase: to }));
+  return fresh.b;
+}
+
+test('after a passphrase change the folder opens with the new passphrase only (Apache: If-Match)', async () => {
+  const c = await changePassphraseThenJoin(a, apache, PASSPHRASE, NEW_PASSPHRASE);
+  await c.close();
+});
+
 test('leaving sync keeps every conversation here', async () => {
   const before = await everything(b);
   const left = ok(await send(b.ext, { type: 'sync.leave' }));
@@ -249,6 +275,55 @@ test('rclone serve webdav: set up, join, converge', async () => {
   assert.equal((await conversations(x)).length, 2);
   assert.deepEqual(await everything(x), await everything(y));
   for (const f of filesOf(rclone.dir)) assert.equal(f.bytes.includes(Buffer.from('Rclone-Secret-31')), false);
+  // rclone ignores If-Match: the new meta is read back.
+  const z = await changePassphraseThenJoin(y, rclone, PASSPHRASE, NEW_PASSPHRASE);
+  await z.close();
+});
+
+/** A conversation of `messages` turns of about `kib` KiB each of text that does not compress. */
+function bigConversation(id, messages, kib) {
+  const turn = (i) => `${id} turn ${i}: ${crypto.randomBytes(kib * 768).toString('base64')}`;
+  return { ...sampleConversation(`Big-${id}`, id), messages: Array.from({ length: messages }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', markdown: turn(i) })) };
+}
+
+test('the server killed mid-upload (SIGKILL): nothing local is lost, the error is in words, the next sync resumes and both converge', async () => {
+  const server = await startRclone();
+  try {
+    const x = await firstDevice(server, 'Killed-Server-51', 'killed-1');
+    ok(await send(x.ext, { type: 'sync.now' }));
+    const { b: y, reply } = await join(server);
+    ok(reply);
+    ok(await send(y.ext, { type: 'sync.now' }));
+    // About 38 MiB in 12 conversations of 3.2 MiB: one segment each (the cap is 4 MiB).
+    for (let i = 0; i < 12; i++) ok(await send(x.ext, { type: 'conversation.put', conversation: bigConversation(`killed-big-${i}`, 4, 800) }));
+    const count = () => fs.readdirSync(server.dir).length;
+    const before = count();
+    const syncing = send(x.ext, { type: 'sync.now' });
+    // Killed as soon as the first segment's file appears (its upload under way).
+    await waitFor(async () => count() > before, { what: 'the first segment on the server', timeout: 60000, interval: 5 });
+    await server.kill();
+    const landed = count() - before;
+    const down = await syncing;
+    assert.equal(down.ok, false, `the push was over before the kill (${landed} files landed)`);
+    assert.equal(down.error.code, 'unreachable');
+    const status = ok(await send(x.ext, { type: 'sync.status' }));
+    assert.match(status.error, /could not be reached.*Nothing was lost/);
+    assert.ok(status.waiting > 0, JSON.stringify(status));
+    assert.equal((await conversations(x)).length, 13, 'every conversation still here');
+    // A sync while the server is down changes nothing either.
+    assert.equal((await send(x.ext, { type: 'sync.now' })).ok, false);
+    await server.restart();
+    ok(await send(x.ext, { type: 'sync.now' }));
+    const after = ok(await send(x.ext, { type: 'sync.status' }));
+    assert.equal(after.error, undefined);
+    assert.equal(after.waiting, 0);
+    ok(await send(y.ext, { type: 'sync.now' }));
+    assert.equal(ok(await send(y.ext, { type: 'sync.status' })).error, undefined);
+    assert.equal((await conversations(y)).length, 13);
+    assert.deepEqual(await everything(y), await everything(x));
+  } finally {
+    await server.close();
+  }
 });
 
 test('the vault page: set up in the Sync panel, join from the first-run page, sync now, see both devices', async () => {

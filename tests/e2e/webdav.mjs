@@ -156,12 +156,20 @@ export async function startRclone() {
     child.kill('SIGTERM');
     await exited;
   };
+  /** Kills the server at once (SIGKILL: no request finishes, nothing is flushed). */
+  const kill = async () => {
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  };
   return {
     name: 'rclone',
     port,
     dir: path.join(dir, 'tk'),
     url: `http://127.0.0.1:${port}/tk/`,
     stop,
+    kill,
     restart: start,
     async close() {
       await stop();
