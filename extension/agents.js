@@ -80,10 +80,17 @@ export async function readLog() {
   return Array.isArray(log) ? log : [];
 }
 
-async function addLog(entry) {
-  const log = await readLog();
-  log.push({ at: Date.now(), ...entry });
-  await ext.storage.session.set({ [LOG_KEY]: log.slice(-LOG_LEN) });
+// Entries are added one after another: calls answered at once would otherwise read the
+// same log and each write it back with only its own entry added.
+let logged = Promise.resolve();
+function addLog(entry) {
+  const at = Date.now();
+  logged = logged.catch(() => {}).then(async () => {
+    const log = await readLog();
+    log.push({ at, ...entry });
+    await ext.storage.session.set({ [LOG_KEY]: log.slice(-LOG_LEN) });
+  });
+  return logged;
 }
 
 /** What a call asked, for the log: the query, the conversation or the note's title. */

@@ -169,9 +169,13 @@ test('a denied agent gets nothing, and a locked vault says so', async () => {
 
 test('a flood is limited and logged; revoking makes the agent ask again', async () => {
   const claude = await agent('Claude Code');
+  const started = Date.now();
   const replies = await Promise.all(Array.from({ length: 70 }, () => claude.callTool({ name: 'list_recent', arguments: {} })));
   const limited = replies.filter((r) => r.isError && /Too many requests from Claude Code/.test(text(r)));
   assert.ok(limited.length >= 20, `${limited.length} of 70 limited`);
+  // Every answered call is in the log, none lost to calls answered at once.
+  const logged = (await send(page, { type: 'agents.status' })).log.filter((e) => e.at >= started && e.outcome === 'answered');
+  assert.equal(logged.length, replies.filter((r) => !r.isError).length);
   await page.reload();
   await page.locator('#agents-log tr', { hasText: 'rate-limited' }).first().waitFor();
   await new Promise((r) => setTimeout(r, 10500)); // the window passes

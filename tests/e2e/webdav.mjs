@@ -22,6 +22,14 @@ export function freePort() {
   });
 }
 
+/** Stops a server started here, if it still runs; resolves once it has exited. */
+async function stopChild(child, signal = 'SIGTERM') {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  await exited;
+}
+
 async function waitForPort(port, child, log) {
   const end = Date.now() + 15000;
   while (Date.now() < end) {
@@ -116,12 +124,7 @@ LimitRequestBody 0
     await waitForPort(port, child, path.join(root, 'error.log'));
   };
   await start();
-  const stop = async () => {
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  };
+  const stop = () => stopChild(child);
   return {
     name: 'apache',
     port,
@@ -150,19 +153,9 @@ export async function startRclone() {
     await waitForPort(port, child, log);
   };
   await start();
-  const stop = async () => {
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  };
+  const stop = () => stopChild(child);
   /** Kills the server at once (SIGKILL: no request finishes, nothing is flushed). */
-  const kill = async () => {
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
-  };
+  const kill = () => stopChild(child, 'SIGKILL');
   return {
     name: 'rclone',
     port,
