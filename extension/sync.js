@@ -137,6 +137,14 @@ export class Dav {
     return { bytes, etag: response.headers.get('ETag') };
   }
 
+  /** Whether the object is there (HEAD: no body). */
+  async exists(name) {
+    const { response, what } = await this.request('HEAD', name);
+    if (response.status === 404) return false;
+    if (!response.ok) throw new SyncError('sync_server', statusWords(response.status, what), response.status);
+    return true;
+  }
+
   /**
    * Writes `bytes` to `name`: `{create: true}` only if absent (`If-None-Match: *`),
    * `{ifMatch}` only if unchanged. Gives `{ok, status, etag}`; a 412 is `ok: false`.
@@ -254,21 +262,62 @@ async function putOwnRecord(vault, dav, record, etag) {
 }
 
 /**
- * Pulls: the next snapshot, every device's new segments in order. Errors of one device's
- * history are collected (that device waits), the others go on. Gives `{pulled, errors}`.
+ * Goes to the newest snapshot past the epoch applied here, directly: probes the epochs
+ * upward (HEAD, no body) until `misses` in a row are not there, then reads and applies
+ * only the newest found. A compaction deletes the snapshot before its own, so a device
+ * two compactions behind finds no snapshot at `epoch + 1`: a history cut short
+ * (segments deleted under it) makes the caller probe again with a wider window.
+ * Gives the conversations written or deleted.
+ */
+async function pullSnapshot(vault, dav, misses = 1) {
+  const { epoch } = await vault.syncStatus();
+  let newest = 0;
+  for (let e = epoch + 1, missed = 0; missed < misses; e++) {
+    const [, name] = await vault.syncNames(0, e);
+    if (await dav.exists(name)) {
+      newest = e;
+      missed = 0;
+    } else {
+      missed++;
+    }
+  }
+  if (!newest) return 0;
+  const [, name] = await vault.syncNames(0, newest);
+  const got = await dav.get(name);
+  if (!got) return 0; // deleted since (a newer compaction): the next sync finds that one
+  const r = await vault.syncApplySnapshot(newest, got.bytes);
+  return r.outcome === 'applied' ? r.written + r.deleted : 0;
+}
+
+/** How many epochs past a missing one a wider probe looks (compactions missed). */
+const SNAPSHOT_WINDOW = 16;
+
+/**
+ * Pulls: the newest snapshot, every device's new segments in order. Errors of one
+ * device's history are collected (that device waits), the others go on; when one was
+ * cut short, snapshots are looked for further (compactions missed) and, one found, the
+ * devices are read again. Gives `{pulled, errors}`.
  */
 async function pull(vault, dav, found) {
+  let pulled = await pullSnapshot(vault, dav);
+  let { pulled: more, errors, cut } = await pullSegments(vault, dav, found);
+  pulled += more;
+  if (cut) {
+    const before = (await vault.syncStatus()).epoch;
+    pulled += await pullSnapshot(vault, dav, SNAPSHOT_WINDOW);
+    if ((await vault.syncStatus()).epoch > before) {
+      ({ pulled: more, errors } = await pullSegments(vault, dav, found));
+      pulled += more;
+    }
+  }
+  return { pulled, errors };
+}
+
+async function pullSegments(vault, dav, found) {
   let pulled = 0;
+  let cut = false;
   const errors = [];
   const count = (r) => (r.outcome === 'applied' ? r.written + r.deleted : 0);
-  let { epoch } = await vault.syncStatus();
-  for (;;) {
-    const [, name] = await vault.syncNames(0, epoch + 1);
-    const got = await dav.get(name);
-    if (!got) break;
-    pulled += count(await vault.syncApplySnapshot(epoch + 1, got.bytes));
-    epoch += 1;
-  }
   for (const d of found) {
     if (d.own) continue;
     try {
@@ -278,7 +327,12 @@ async function pull(vault, dav, found) {
         const name = await vault.syncSegmentName(d.device, next);
         const got = await dav.get(name);
         if (!got) {
-          await vault.syncCheckMissing(d.device);
+          try {
+            await vault.syncCheckMissing(d.device);
+          } catch (err) {
+            cut = true;
+            throw err;
+          }
           break;
         }
         const applied = await vault.syncApplySegment(d.device, next, got.bytes);
@@ -294,7 +348,7 @@ async function pull(vault, dav, found) {
       errors.push(`${d.label}: ${words(err)}`);
     }
   }
-  return { pulled, errors };
+  return { pulled, errors, cut };
 }
 
 /**
@@ -339,11 +393,79 @@ async function pushMeta(vault, dav) {
   }
 }
 
+// ----- compaction -----
+
 /**
- * One sync, in the caller's serial-queue task: pull, then push. Gives `{pushed, pulled}`
- * and records the outcome; throws (in words) when the server or the vault failed.
+ * After a push, when the folder holds more than this many segments past the last
+ * snapshot (as this device knows them), it is compacted: one snapshot replaces them.
  */
-export async function syncOnce(vault) {
+export const COMPACT_AFTER = 64;
+
+const strongEtag = (etag) => (etag && !etag.startsWith('W/') ? etag : undefined);
+
+/**
+ * Takes the compaction lock, or gives null when another device holds it (or took it
+ * at the same moment). A new lock is written with `If-None-Match: *`, an expired one
+ * (or ours) `If-Match` its ETag; then read back, as rclone ignores both conditions:
+ * the lock is ours only if the folder holds our bytes. Gives `{name, bytes, etag}`.
+ */
+async function takeLock(vault, dav) {
+  const probe = await vault.syncLock(null);
+  const name = probe.take.name;
+  const current = await dav.get(name);
+  const step = current ? await vault.syncLock({ bytes: current.bytes, etag: current.etag ?? '' }) : probe;
+  if (!step.take) return null; // another device's live lock: it compacts
+  const { bytes, ifMatch } = step.take;
+  if (ifMatch !== null && !strongEtag(ifMatch)) return null; // a weak ETag never matches: changed within the second, so live
+  const put = await dav.put(name, bytes, ifMatch === null ? { create: true } : { ifMatch });
+  if (!put.ok) return null;
+  const back = await dav.get(name);
+  if (!back || !bytesEqual(back.bytes, bytes)) return null;
+  return { name, bytes, etag: strongEtag(back.etag) ?? strongEtag(put.etag) };
+}
+
+/** Releases the lock: `If-Match` its strong ETag, else only while it still holds our bytes. */
+async function releaseLock(dav, lock) {
+  if (lock.etag) {
+    await dav.delete(lock.name, lock.etag);
+    return;
+  }
+  const there = await dav.get(lock.name);
+  if (there && bytesEqual(there.bytes, lock.bytes)) await dav.delete(lock.name);
+}
+
+/**
+ * Compacts when due (or `force`): under the lock, catches up with the newest snapshot,
+ * writes the next one (`If-None-Match: *`), applies it here, deletes the segments and
+ * the snapshot it makes obsolete, releases the lock. Another device's live lock skips
+ * it (that device compacts). Gives the number of objects deleted.
+ */
+async function compact(vault, dav, force) {
+  const status = await vault.syncStatus();
+  if (!force && status.sinceSnapshot <= COMPACT_AFTER) return 0;
+  const lock = await takeLock(vault, dav);
+  if (!lock) return 0;
+  try {
+    await pullSnapshot(vault, dav, SNAPSHOT_WINDOW);
+    const { epoch } = await vault.syncStatus();
+    const snapshot = await vault.syncMakeSnapshot(epoch + 1);
+    const put = await dav.put(snapshot.name, snapshot.bytes, { create: true });
+    if (!put.ok) return 0; // written by another device meanwhile: the next sync reads it
+    await vault.syncApplySnapshot(epoch + 1, snapshot.bytes);
+    let deleted = 0;
+    for (const name of snapshot.obsolete) if (await dav.delete(name)) deleted++;
+    return deleted;
+  } finally {
+    await releaseLock(dav, lock).catch(() => {}); // left behind, it expires
+  }
+}
+
+/**
+ * One sync, in the caller's serial-queue task: pull, then push, then compact when due
+ * (`compact: true` forces it: tests). Gives `{pushed, pulled, compacted}` and records
+ * the outcome; throws (in words) when the server or the vault failed.
+ */
+export async function syncOnce(vault, { compact: forceCompact = false } = {}) {
   if (!vault.isUnlocked()) throw new SyncError('locked', 'The vault is locked: sync waits until you unlock it.');
   const server = await vault.syncServer();
   if (!server) throw new SyncError('not_configured', 'Sync is not set up on this device.');
@@ -355,12 +477,13 @@ export async function syncOnce(vault) {
     const { pulled, errors } = await pull(vault, dav, found);
     const pushed = await push(vault, dav, found.find((d) => d.own));
     await pushMeta(vault, dav);
+    const compacted = errors.length ? 0 : await compact(vault, dav, forceCompact);
     devices = (await readDevices(vault, dav)).map((d) => ({ label: d.label, own: d.own, head: d.head, applied: d.applied }));
     const now = Date.now();
     const error = errors.length ? `Part of the sync folder was refused, so some changes were not applied: ${errors.join(' ')}` : null;
     await writeReport({ lastSync: now, lastAttempt: now, pushed, pulled, error });
     if (error) throw new SyncError('sync_refused', error);
-    return { pushed, pulled };
+    return { pushed, pulled, compacted };
   } catch (err) {
     const error = words(err);
     await writeReport({ ...report, lastAttempt: Date.now(), error });

@@ -131,15 +131,18 @@ export default {
       return syncStatus(vault);
     },
   },
-  /** Syncs now: `{pushed, pulled}` (conversations), or the failure in words. */
+  /**
+   * Syncs now: `{pushed, pulled, compacted}` (conversations; objects deleted), or the
+   * failure in words. `compact: true` compacts whatever the count (tests).
+   */
   'sync.now': {
     tier: 'page',
-    check: none,
-    async handler(_input, _sender, env) {
+    check: fields({ compact: check.yes }),
+    async handler(input, _sender, env) {
       const vault = await env.vaultReady();
       if (!vault.isUnlocked()) throw new RequestError('locked', 'Unlock the vault first.');
       if (!(await vault.syncConfigured())) throw new RequestError('not_configured', 'Sync is not set up on this device.');
-      return syncOnce(vault);
+      return syncOnce(vault, { compact: input.compact });
     },
   },
   /** Stops syncing here: every conversation stays; the folder is left as it is. */

@@ -179,6 +179,9 @@ pub struct SyncStatus {
     /// Per other device: the last segment applied.
     pub applied: BTreeMap<String, u64>,
     pub epoch: u64,
+    /// Segments applied or pushed here that the snapshot applied last does not cover
+    /// (what a compaction would make obsolete, the previous snapshot aside).
+    pub since_snapshot: u64,
 }
 
 /// What a device record says, checked.
@@ -562,6 +565,7 @@ impl<S: Store> Vault<S> {
             return Ok(None);
         }
         let rec = self.sync_record(&keys).await?;
+        let own = hex(&rec.device);
         Ok(Some(SyncStatus {
             device: hex(&rec.device),
             slot: rec.slot,
@@ -572,6 +576,13 @@ impl<S: Store> Vault<S> {
             meta_stale: self.store.get(StoreName::Meta, META_STALE_KEY).await?.is_some(),
             applied: rec.cursors.iter().map(|(d, h)| (d.clone(), h.seq)).collect(),
             epoch: rec.epoch,
+            since_snapshot: rec
+                .cursors
+                .iter()
+                .map(|(d, h)| (d.as_str(), h.seq))
+                .chain(std::iter::once((own.as_str(), rec.pushed.seq)))
+                .map(|(d, seq)| seq.saturating_sub(rec.covers.get(d).copied().unwrap_or(0)))
+                .sum(),
         }))
     }
 

@@ -305,6 +305,7 @@ fn a_device_joining_after_compaction_reads_the_snapshot_and_what_follows() {
     let gone = a.conversation_key(&Site::ChatGpt, "gone").unwrap();
     block_on(a.delete_conversation(&gone)).unwrap();
     push(&a, &mut folder);
+    assert_eq!(block_on(a.sync_status()).unwrap().unwrap().since_snapshot, 2);
     // a compacts: takes the lock, writes the snapshot, applies it, deletes what it covers.
     let LockStep::Take { name, if_match: None, bytes } = block_on(a.sync_lock(None, 10)).unwrap() else {
         panic!("no lock yet")
@@ -321,8 +322,10 @@ fn a_device_joining_after_compaction_reads_the_snapshot_and_what_follows() {
         assert!(folder.remove(&n).is_some());
     }
     folder.remove(&name);
+    assert_eq!(block_on(a.sync_status()).unwrap().unwrap().since_snapshot, 0);
     block_on(a.put_conversation(&conversation("after", &["3"]))).unwrap();
     push(&a, &mut folder);
+    assert_eq!(block_on(a.sync_status()).unwrap().unwrap().since_snapshot, 1);
     // Another device holds no lock: b waits for a's live one.
     let b = join(&mut folder);
     assert!(matches!(block_on(b.sync_lock(Some((&bytes, "e")), 11)).unwrap(), LockStep::Wait { .. }));

@@ -368,3 +368,89 @@ test('the vault page: set up in the Sync panel, join from the first-run page, sy
     await server.close();
   }
 });
+
+test('compaction (Apache): a snapshot replaces the segments; a new profile joins from it, profiles that synced before (one or two compactions behind) keep converging', async () => {
+  const server = await startApache();
+  const x = await firstDevice(server, 'Compact-Secret-0', 'compact-0');
+  ok(await send(x.ext, { type: 'sync.now' }));
+  const { b: c, reply: cJoined } = await join(server);
+  ok(cJoined);
+  ok(await send(c.ext, { type: 'sync.now' }));
+  const { b: d, reply: dJoined } = await join(server);
+  ok(dJoined);
+  ok(await send(d.ext, { type: 'sync.now' }));
+  try {
+    // c's own segment goes under the snapshot too.
+    ok(await send(c.ext, { type: 'conversation.put', conversation: sampleConversation('Compact-From-C', 'compact-c') }));
+    ok(await send(c.ext, { type: 'sync.now' }));
+    for (let i = 1; i <= 10; i++) {
+      ok(await send(x.ext, { type: 'conversation.put', conversation: sampleConversation(`Compact-Secret-${i}`, `compact-${i}`) }));
+      const r = ok(await send(x.ext, { type: 'sync.now' }));
+      assert.equal(r.compacted, 0, 'not due yet: no compaction');
+    }
+    const before = new Set(filesOf(server.dir).map((f) => f.name));
+    const compacted = ok(await send(x.ext, { type: 'sync.now', compact: true }));
+    assert.ok(compacted.compacted >= 12, JSON.stringify(compacted));
+    const after = filesOf(server.dir);
+    const added = after.filter((f) => !before.has(f.name));
+    assert.equal(added.length, 1, 'one new object: the snapshot (the lock is gone)');
+    assert.ok(after.length <= before.size - 11, `${before.size} objects before, ${after.length} after`);
+    for (const f of after) assert.equal(f.bytes.includes(Buffer.from('Compact-Secret-3')), false);
+
+    // A new profile gets everything from the snapshot.
+    const { b: y, reply } = await join(server);
+    ok(reply);
+    ok(await send(y.ext, { type: 'sync.now' }));
+    assert.equal((await conversations(y)).length, 12);
+    const found = ok(await send(y.ext, { type: 'search', query: 'Compact-Secret-7', limit: 10 }));
+    assert.equal(found.results.length, 1);
+    assert.deepEqual(await everything(y), await everything(x));
+
+    // c synced before the compaction: its next sync reads the snapshot and converges.
+    const fromC = ok(await send(c.ext, { type: 'sync.now' }));
+    assert.equal(fromC.error, undefined);
+    assert.deepEqual(await everything(c), await everything(x));
+    ok(await send(c.ext, { type: 'conversation.put', conversation: sampleConversation('After-Compaction-C', 'compact-after') }));
+    ok(await send(c.ext, { type: 'sync.now' }));
+    ok(await send(x.ext, { type: 'sync.now' }));
+    ok(await send(y.ext, { type: 'sync.now' }));
+    assert.deepEqual(await everything(x), await everything(c));
+    assert.deepEqual(await everything(y), await everything(c));
+
+    // A second compaction deletes the first snapshot: d, two behind, finds the newest.
+    ok(await send(y.ext, { type: 'conversation.put', conversation: sampleConversation('Second-Round-Y', 'compact-y') }));
+    ok(await send(y.ext, { type: 'sync.now' }));
+    ok(await send(x.ext, { type: 'sync.now', compact: true }));
+    ok(await send(d.ext, { type: 'sync.now' }));
+    assert.deepEqual(await everything(d), await everything(x));
+    assert.equal((await conversations(d)).length, 14);
+    assert.equal(ok(await send(d.ext, { type: 'sync.status' })).error, undefined);
+    await y.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('compaction on rclone (which ignores conditional requests: the lock is read back)', async () => {
+  const server = await startRclone();
+  const x = await firstDevice(server, 'Rclone-Compact-0', 'rclone-compact-0');
+  try {
+    ok(await send(x.ext, { type: 'sync.now' }));
+    for (let i = 1; i <= 4; i++) {
+      ok(await send(x.ext, { type: 'conversation.put', conversation: sampleConversation(`Rclone-Compact-${i}`, `rclone-compact-${i}`) }));
+      ok(await send(x.ext, { type: 'sync.now' }));
+    }
+    const before = filesOf(server.dir).length;
+    const compacted = ok(await send(x.ext, { type: 'sync.now', compact: true }));
+    assert.ok(compacted.compacted >= 5, JSON.stringify(compacted));
+    assert.equal(filesOf(server.dir).length, before - compacted.compacted + 1);
+    const { b: y, reply } = await join(server);
+    ok(reply);
+    ok(await send(y.ext, { type: 'sync.now' }));
+    assert.equal((await conversations(y)).length, 5);
+    assert.deepEqual(await everything(y), await everything(x));
+    await y.close();
+  } finally {
+    await server.close();
+  }
+});
