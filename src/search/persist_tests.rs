@@ -135,6 +135,25 @@ fn stored_index(store: &mut Bytes, docs: Vec<Doc>, chunk_bytes: usize) -> Persis
     ix
 }
 
+/// Each of `bad` in `target`'s place (`None`: removed) makes a query for `first` (a
+/// term the segment holds) fail as damaged, naming `target`; then `target` is put back.
+fn each_is_named_damaged<const N: usize>(store: &mut Bytes, target: &str, first: &[u8], bad: [Option<Vec<u8>>; N]) {
+    let good = store.map[target].clone();
+    let query = format!("{} ", String::from_utf8(first.to_vec()).unwrap());
+    for bytes in bad {
+        match bytes {
+            Some(bytes) => store.map.insert(target.to_owned(), bytes),
+            None => store.map.remove(target),
+        };
+        let mut ix = store.open().unwrap();
+        match store.search(&mut ix, &query, 10) {
+            Err(SearchError::Damaged(what)) => assert!(what.contains(target), "{what}"),
+            other => panic!("{target}: {other:?}"),
+        }
+    }
+    store.map.insert(target.to_owned(), good);
+}
+
 fn put_names(w: &Writes) -> Vec<&str> {
     w.put.iter().map(|(k, _)| k.as_str()).collect()
 }
@@ -358,21 +377,8 @@ fn a_damaged_or_moved_chunk_is_reported_as_damaged() {
         let target = format!("t.1.{i}");
         let good = store.map[&target].clone();
         // A query for the chunk's first term reads it.
-        let query = format!("{} ", String::from_utf8(first.clone()).unwrap());
-        let mut cut = good.clone();
-        cut.truncate(good.len() / 2);
-        for bad in [Some(cut), None] {
-            match bad {
-                Some(bytes) => store.map.insert(target.clone(), bytes),
-                None => store.map.remove(&target),
-            };
-            let mut ix = store.open().unwrap();
-            match store.search(&mut ix, &query, 10) {
-                Err(SearchError::Damaged(what)) => assert!(what.contains(&target), "{what}"),
-                other => panic!("{target}: {other:?}"),
-            }
-        }
-        store.map.insert(target, good);
+        let cut = good[..good.len() / 2].to_vec();
+        each_is_named_damaged(&mut store, &target, first, [Some(cut), None]);
     }
 
     // A chunk moved into another chunk's slot holds terms outside that slot's range.
@@ -629,21 +635,10 @@ fn a_damaged_missing_or_moved_delta_part_is_reported_as_damaged() {
     assert!(meta.part_first.len() >= 3);
     for (j, first) in meta.part_first.iter().enumerate().skip(1) {
         let target = meta.part_key(j);
-        let good = store.map[&target].clone();
-        let query = format!("{} ", String::from_utf8(first.clone()).unwrap());
+        let good = &store.map[&target];
+        let cut = good[..good.len() / 2].to_vec();
         let moved = store.map[&meta.part_key(j - 1)].clone();
-        for bad in [Some(good[..good.len() / 2].to_vec()), None, Some(moved)] {
-            match bad {
-                Some(bytes) => store.map.insert(target.clone(), bytes),
-                None => store.map.remove(&target),
-            };
-            let mut ix = store.open().unwrap();
-            match store.search(&mut ix, &query, 10) {
-                Err(SearchError::Damaged(what)) => assert!(what.contains(&target), "{what}"),
-                other => panic!("{target}: {other:?}"),
-            }
-        }
-        store.map.insert(target, good);
+        each_is_named_damaged(&mut store, &target, first, [Some(cut), None, Some(moved)]);
     }
 }
 

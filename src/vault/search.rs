@@ -377,11 +377,8 @@ mod tests {
         assert_eq!(block_on(v.search("zeppelin", 10)).unwrap().total, 0);
     }
 
-    #[test]
-    fn a_damaged_index_is_rebuilt_from_the_records_and_the_person_is_told() {
-        let v = vault();
-        block_on(v.capture(&snap("a", &["quasar brightness", "very bright"]), 1)).unwrap();
-        v.lock();
+    /// Flips the last byte of every stored index segment.
+    fn damage_every_index_segment(v: &Vault<crate::store::memory::MemoryStore>) {
         for (store, key, mut value) in v.store().raw() {
             if store == StoreName::Index {
                 let last = value.len() - 1;
@@ -389,6 +386,14 @@ mod tests {
                 v.store().put_raw(store, &key, value);
             }
         }
+    }
+
+    #[test]
+    fn a_damaged_index_is_rebuilt_from_the_records_and_the_person_is_told() {
+        let v = vault();
+        block_on(v.capture(&snap("a", &["quasar brightness", "very bright"]), 1)).unwrap();
+        v.lock();
+        damage_every_index_segment(&v);
         block_on(v.unlock(PASS)).unwrap();
         let out = block_on(v.search("quasar", 10)).unwrap();
         assert!(out.rebuilt);
@@ -457,13 +462,7 @@ mod tests {
 
         // Damaged: the warm-up neither rebuilds nor keeps anything; the search rebuilds and says so.
         v.lock();
-        for (store, key, mut value) in v.store().raw() {
-            if store == StoreName::Index {
-                let last = value.len() - 1;
-                value[last] ^= 1;
-                v.store().put_raw(store, &key, value);
-            }
-        }
+        damage_every_index_segment(&v);
         block_on(v.unlock(PASS)).unwrap();
         block_on(v.warm_search());
         assert!(v.index.borrow().is_none());
