@@ -15,6 +15,7 @@ import { listenForStagedBatches } from './staging.js';
 import { readSettings, refreshBadge, DEFAULT_SETTINGS } from './settings.js';
 import { startAgents } from './agents.js';
 import { startSync } from './sync.js';
+import { UNLOCKED_HINT } from './session-hint.js';
 
 // User Timing marks (names only, no data) let bench/search/popup.mjs tell where a cold
 // worker's time goes: the script evaluated, the core ready, the vault open.
@@ -78,7 +79,7 @@ async function openVault() {
       if (!saved) await rememberSession(vault);
       await vault.drainInbox();
     } catch {
-      if (!vault.isUnlocked()) await ext.storage.session.remove(SESSION_KEY);
+      if (!vault.isUnlocked()) await ext.storage.session.remove([SESSION_KEY, UNLOCKED_HINT]);
     }
   }
   performance.mark('tk:vault-open');
@@ -87,12 +88,12 @@ async function openVault() {
 
 async function rememberSession(vault) {
   await restrictSessionStorage();
-  await ext.storage.session.set({ [SESSION_KEY]: toBase64(vault.sessionKey()), [ACTIVE_KEY]: Date.now() });
+  await ext.storage.session.set({ [SESSION_KEY]: toBase64(vault.sessionKey()), [ACTIVE_KEY]: Date.now(), [UNLOCKED_HINT]: true });
 }
 
 /** Every lock: the session key goes, and so do blocks still waiting for a tab. */
 async function forgetSession() {
-  await ext.storage.session.remove([SESSION_KEY, ACTIVE_KEY]);
+  await ext.storage.session.remove([SESSION_KEY, ACTIVE_KEY, UNLOCKED_HINT]);
   await forgetCarries();
 }
 

@@ -4,6 +4,7 @@
 
 import { el, show, send, siteName, formatDate, plural, openVaultPage, carryControls, pathLines } from './ui.js';
 import { ADAPTERS } from '../extension/sites/index.js';
+import { unlockedHint } from '../extension/session-hint.js';
 
 const main = document.getElementById('main');
 const statusLine = document.getElementById('status');
@@ -64,8 +65,14 @@ function optionFor(c, i, id, hit) {
   hit ? snippetNode(hit.snippet, hit.ranges) : null);
 }
 
-async function renderUnlocked(status) {
+/** The vault's size in the header. */
+function showCounts(status) {
   statusLine.textContent = `${plural(status.conversations, 'conversation', 'conversations')}, ${plural(status.messages, 'message', 'messages')}`;
+}
+
+/** The search field and the recent conversations (the counts come with the vault's status). */
+function renderUnlocked() {
+  statusLine.textContent = '';
   const search = el('input', { type: 'search', id: 'search', 'aria-label': 'Search your chats', placeholder: 'Search your chats', autocomplete: 'off', 'aria-controls': 'results', 'aria-autocomplete': 'list', role: 'combobox', 'aria-expanded': 'true' });
   const results = el('ul', { id: 'results', role: 'listbox', 'aria-label': 'Conversations' });
   const info = el('p', { id: 'search-info', class: 'muted', 'aria-live': 'polite' });
@@ -155,7 +162,7 @@ async function renderUnlocked(status) {
   search.addEventListener('input', run);
   search.focus();
   performance.mark('tk:ready');
-  await showRecent();
+  showRecent();
 }
 
 /** Capture switches: a global pause and one switch per site, applied at once. */
@@ -186,20 +193,28 @@ async function captureControls() {
 
 async function render() {
   performance.mark('tk:popup-script'); // names only: bench/search/popup.mjs reads these
-  const status = await send({ type: 'vault.status' });
+  // The first message starts a stopped worker, which then loads the core and opens the
+  // vault (100 ms or more); meanwhile, when the session says the vault is unlocked, the
+  // search field shows at once and what the person types waits in the worker's queue.
+  // The worker's answer decides: a vault found locked replaces the field.
+  const asked = send({ type: 'vault.status' });
+  const early = await unlockedHint();
+  if (early) renderUnlocked();
+  const status = await asked;
   if (!status.ok) {
     statusLine.textContent = '';
     return show(main, errorLine(status));
   }
   if (status.state === 'new') return renderNew();
   if (status.state === 'locked') renderLocked();
-  else await renderUnlocked(status);
-  const asked = captureControls();
+  else if (!early) renderUnlocked();
+  if (status.state === 'unlocked') showCounts(status);
+  const controls = captureControls();
   // The worker loads what every search reads first once the popup's first messages are
   // answered (queued after them), while the person types.
   if (status.state === 'unlocked') send({ type: 'search', warm: true });
-  const controls = await asked;
-  if (controls) main.append(controls);
+  const ready = await controls;
+  if (ready) main.append(ready);
 }
 
 render();

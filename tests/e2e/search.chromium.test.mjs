@@ -95,6 +95,39 @@ test('a stopped worker answers from the saved index without rebuilding it', asyn
   await popup.close();
 });
 
+test('a stopped worker: the popup shows the search field before the vault is open, and the query typed then is answered', async () => {
+  const opener = await browser.page('popup.html');
+  await stopServiceWorker(opener);
+  await opener.close();
+  const popup = await browser.context.newPage();
+  await popup.goto(`${browser.base}/popup.html`);
+  await popup.locator('input[type=search]').fill('Zermatt');
+  await popup.locator('[role=option]', { hasText: 'Zermatt' }).waitFor();
+  await popup.locator('#status', { hasText: 'conversations' }).waitFor();
+  // On one clock: the field showed (the popup's tk:ready) before the restarted worker
+  // had its vault open (tk:vault-open), which the worker's answer to vault.status needs.
+  const at = (mark) => `performance.timeOrigin + performance.getEntriesByName('${mark}')[0].startTime`;
+  const ready = await popup.evaluate(at('tk:ready'));
+  const opened = await browser.context.serviceWorkers().at(-1).evaluate(at('tk:vault-open'));
+  assert.ok(ready < opened, `the field showed ${Math.round(ready - opened)} ms after the vault opened`);
+  await popup.close();
+});
+
+test('a vault that locked while the worker was stopped: the popup ends on the unlock form', async () => {
+  const popup = await browser.page('popup.html');
+  await popup.evaluate(() => chrome.storage.session.set({ lastActive: Date.now() - 24 * 60 * 60000 }));
+  await stopServiceWorker(popup);
+  await popup.close();
+  const again = await browser.page('popup.html');
+  await again.locator('#unlock-passphrase').waitFor();
+  assert.equal(await again.locator('input[type=search]').count(), 0);
+  assert.equal(await again.evaluate(() => chrome.storage.session.get('unlockedHint')).then((s) => s.unlockedHint), undefined);
+  await again.locator('#unlock-passphrase').fill(PASSPHRASE);
+  await again.getByRole('button', { name: 'Unlock' }).click();
+  await again.locator('input[type=search]').waitFor();
+  await again.close();
+});
+
 test('with the vault locked, the popup asks to unlock and shows no results', async () => {
   await send(ext, { type: 'vault.lock' });
   const popup = await browser.page('popup.html');

@@ -85,7 +85,8 @@ test('after the service worker is stopped, the vault is still unlocked and reada
   assert.equal(await now.evaluate(() => globalThis.__tkMarker ?? 'fresh worker'), 'fresh worker');
   // The key lives only in session storage, and not as the passphrase.
   const session = await page.evaluate(() => chrome.storage.session.get(null));
-  assert.deepEqual(Object.keys(session).sort(), ['dataKey', 'lastActive']);
+  assert.deepEqual(Object.keys(session).sort(), ['dataKey', 'lastActive', 'unlockedHint']);
+  assert.equal(session.unlockedHint, true); // a hint for the popup, nothing more
   const local = await page.evaluate(() => chrome.storage.local.get(null));
   assert.ok(!JSON.stringify(local).includes(PASSPHRASE));
   await page.close();
