@@ -199,7 +199,12 @@ async function render() {
   // The worker's answer decides: a vault found locked replaces the field.
   const asked = send({ type: 'vault.status' });
   const early = await unlockedHint();
-  if (early) renderUnlocked();
+  // The worker loads what every search reads first (queued after the popup's first
+  // messages), while the person types.
+  if (early) {
+    renderUnlocked();
+    send({ type: 'search', warm: true });
+  }
   const status = await asked;
   if (!status.ok) {
     statusLine.textContent = '';
@@ -210,9 +215,7 @@ async function render() {
   else if (!early) renderUnlocked();
   if (status.state === 'unlocked') showCounts(status);
   const controls = captureControls();
-  // The worker loads what every search reads first once the popup's first messages are
-  // answered (queued after them), while the person types.
-  if (status.state === 'unlocked') send({ type: 'search', warm: true });
+  if (status.state === 'unlocked' && !early) send({ type: 'search', warm: true });
   const ready = await controls;
   if (ready) main.append(ready);
 }

@@ -324,6 +324,68 @@ impl DocTable {
     }
 }
 
+/// An id chunk kept as read (version 1 or compact), its documents named only when a
+/// query's hits need them: naming every document of the chunks a query touches (up to
+/// 70 chunks of 1,024 at 100k messages) cost a cold query most of its time.
+pub struct RawIds {
+    version: u8,
+    /// The chunk's bytes after its header.
+    body: Vec<u8>,
+    count: u32,
+}
+
+impl RawIds {
+    /// Checks the chunk's `count` documents (as [`DocTable::decode_ids`] or
+    /// [`DocTable::decode_ids_compact`] would read them) and keeps its bytes.
+    pub fn check(version: u8, count: u32, plain: &[u8], body_at: usize) -> Result<Self, Bad> {
+        let body = plain.get(body_at..).ok_or("truncated")?;
+        let mut r = Reader::new(body);
+        let mut ids = IdReader::default();
+        for _ in 0..count {
+            if version == 1 {
+                r.str()?;
+                r.str()?;
+            } else {
+                ids.skip(&mut r)?;
+            }
+        }
+        r.end()?;
+        Ok(RawIds { version, body: body.to_vec(), count })
+    }
+
+    /// `(message id, conversation id)` of the chunk's `at`-th document.
+    pub fn name(&self, at: u32) -> Result<(String, String), Bad> {
+        if at >= self.count {
+            return Err("document outside its id chunk");
+        }
+        let mut r = Reader::new(&self.body);
+        if self.version == 1 {
+            for _ in 0..at {
+                r.str()?;
+                r.str()?;
+            }
+            return Ok((r.str()?.to_owned(), r.str()?.to_owned()));
+        }
+        let mut ids = IdReader::default();
+        for _ in 0..at {
+            ids.skip(&mut r)?;
+        }
+        let (id, conv) = ids.next(&mut r)?;
+        Ok((id, conv.to_owned()))
+    }
+
+    /// Names every document of the chunk, documents `from..` of `docs`.
+    pub fn name_all(&self, docs: &mut DocTable, from: u32) -> Result<(), Bad> {
+        let mut r = Reader::new(&self.body);
+        let to = from + self.count;
+        if self.version == 1 {
+            docs.decode_ids(from, to, &mut r)
+        } else {
+            docs.decode_ids_compact(from, to, &mut r)
+        }
+    }
+}
+
 /// Message and conversation ids, compactly: a conversation's id is written once for a
 /// run of its documents, and a message id of the form `<conversation id>:<position>`
 /// (every message of the vault) as its position.
@@ -369,16 +431,33 @@ pub struct IdReader<'a> {
 
 impl<'a> IdReader<'a> {
     pub fn next(&mut self, r: &mut Reader<'a>) -> Result<(String, &'a str), Bad> {
+        let (position, conv) = self.head(r)?;
+        let id = match position {
+            None => r.str()?.to_owned(),
+            Some(p) => format!("{conv}:{p}"),
+        };
+        Ok((id, conv))
+    }
+
+    /// Reads past one document, checking it as [`IdReader::next`] does, naming nothing.
+    pub fn skip(&mut self, r: &mut Reader<'a>) -> Result<(), Bad> {
+        if self.head(r)?.0.is_none() {
+            r.str()?;
+        }
+        Ok(())
+    }
+
+    /// The document's position (`None`: its id follows as bytes) and conversation id.
+    fn head(&mut self, r: &mut Reader<'a>) -> Result<(Option<u64>, &'a str), Bad> {
         let head = r.u64()?;
         if head & 1 == 1 {
             self.conv = Some(r.str()?);
         }
         let conv = self.conv.ok_or("no conversation")?;
-        let id = match head >> 1 {
-            0 => r.str()?.to_owned(),
-            p if p <= 1_000_000_000 => format!("{conv}:{}", p - 1),
-            _ => return Err("position out of range"),
-        };
-        Ok((id, conv))
+        match head >> 1 {
+            0 => Ok((None, conv)),
+            p if p <= 1_000_000_000 => Ok((Some(p - 1), conv)),
+            _ => Err("position out of range"),
+        }
     }
 }

@@ -52,12 +52,12 @@
 //! a word query reads one chunk, a typed prefix one to three, and as much of each delta.
 
 use super::codec::{self, Bad, Reader};
-use super::docs::{DocTable, IdReader, IdWriter};
+use super::docs::{DocTable, IdReader, IdWriter, RawIds};
 use super::engine::{self, Terms};
 use super::index::{add_doc, hits, merge_live, Merged, Scratch};
-use super::postings::{merge_sorted, MutTerms, PostingRef, Segment};
+use super::postings::{merge_sorted, FxMap, MutTerms, PostingRef, Segment};
 use super::query::{self, Clause, Query};
-use super::{Doc, SearchError, SearchResults};
+use super::{Doc, Hit, SearchError, SearchResults};
 
 pub const CHUNK_BYTES: usize = 128 * 1024;
 pub const ATTR_CHUNK_DOCS: u32 = 8192;
@@ -250,7 +250,12 @@ pub struct PersistentIndex {
     manifest: Manifest,
     docs: DocTable,
     attrs_loaded: Vec<bool>,
+    /// Id chunks whose documents are named in `docs`.
     ids_loaded: Vec<bool>,
+    /// Id chunks read for a query's hits and kept as read (named when an update needs them).
+    ids_raw: FxMap<usize, RawIds>,
+    /// A query's ranking kept while it waits for its hits' id chunks (query, limit, ranking).
+    ranked: Option<(String, usize, engine::Ranked)>,
     chunks: Vec<Option<Segment>>,
     /// The parts of each delta of `manifest.deltas`, each once loaded.
     deltas: Vec<Vec<Option<Segment>>>,
@@ -437,6 +442,8 @@ impl PersistentIndex {
             docs: DocTable::default(),
             attrs_loaded: Vec::new(),
             ids_loaded: Vec::new(),
+            ids_raw: FxMap::default(),
+            ranked: None,
             chunks: Vec::new(),
             deltas: Vec::new(),
             chunk_bytes,
@@ -479,6 +486,8 @@ impl PersistentIndex {
             chunks: vec![None; manifest.chunk_first.len()],
             deltas: manifest.deltas.iter().map(|d| vec![None; d.part_first.len()]).collect(),
             ids_loaded: vec![false; slots.div_ceil(ID_CHUNK_DOCS) as usize],
+            ids_raw: FxMap::default(),
+            ranked: None,
             attrs_loaded: vec![false; slots.div_ceil(ATTR_CHUNK_DOCS) as usize],
             manifest,
             docs,
@@ -536,20 +545,22 @@ impl PersistentIndex {
                 self.attrs_loaded[k] = true;
             }
             "d" => {
-                let Some(k) = rest.parse::<usize>().ok().filter(|&k| self.ids_loaded.get(k) == Some(&false)) else {
+                let Some(k) = rest
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&k| self.ids_loaded.get(k) == Some(&false) && !self.ids_raw.contains_key(&k))
+                else {
                     return Ok(());
                 };
+                // Checked whole now, kept as read: a query names only its hits.
                 let from = k as u32 * ID_CHUNK_DOCS;
                 let to = (from + ID_CHUNK_DOCS).min(self.docs.slots());
                 let mut r = Reader::new(&plain);
-                r.header_upto(IDS_MAGIC, IDS_VERSION)
-                    .and_then(|v| match v {
-                        1 => self.docs.decode_ids(from, to, &mut r),
-                        _ => self.docs.decode_ids_compact(from, to, &mut r),
-                    })
-                    .and_then(|_| r.end())
+                let raw = r
+                    .header_upto(IDS_MAGIC, IDS_VERSION)
+                    .and_then(|v| RawIds::check(v, to - from, &plain, r.at))
                     .map_err(bad(name))?;
-                self.ids_loaded[k] = true;
+                self.ids_raw.insert(k, raw);
             }
             "x" => {
                 // `x.{seq}.{j}`, or `x.{seq}` for a whole delta (version 1).
@@ -656,7 +667,11 @@ impl PersistentIndex {
         if !need.is_empty() {
             return Ok(Step::Need(need));
         }
-        let ranked = {
+        // Asked again once its hits' id chunks are loaded: the ranking is the same.
+        let kept = self.ranked.take().filter(|(q0, l0, _)| q0 == query && *l0 == limit).map(|(_, _, r)| r);
+        let ranked = if let Some(ranked) = kept {
+            ranked
+        } else {
             let loaded = Loaded {
                 chunk_first: &self.manifest.chunk_first,
                 chunks: &self.chunks,
@@ -667,14 +682,44 @@ impl PersistentIndex {
         };
         for &(d, _) in &ranked.top {
             let k = (d / ID_CHUNK_DOCS) as usize;
-            if self.ids_loaded.get(k) == Some(&false) && !need.contains(&ids_key(k)) {
+            if self.ids_loaded.get(k) == Some(&false) && !self.ids_raw.contains_key(&k) && !need.contains(&ids_key(k)) {
                 need.push(ids_key(k));
             }
         }
         if !need.is_empty() {
+            self.ranked = Some((query.to_owned(), limit, ranked));
             return Ok(Step::Need(need));
         }
-        Ok(Step::Done(SearchResults { total: ranked.total, hits: hits(&self.docs, &ranked.top), hint: q.hint }))
+        let hits = self.name_hits(&ranked.top)?;
+        Ok(Step::Done(SearchResults { total: ranked.total, hits, hint: q.hint }))
+    }
+
+    /// The hits named: from `docs` where their id chunk is named there, else from the
+    /// chunk as read.
+    fn name_hits(&self, top: &[(u32, f32)]) -> Result<Vec<Hit>, SearchError> {
+        let mut named = Vec::with_capacity(top.len());
+        for &(d, score) in top {
+            let k = (d / ID_CHUNK_DOCS) as usize;
+            match self.ids_raw.get(&k) {
+                Some(raw) if self.ids_loaded.get(k) == Some(&false) => {
+                    let (id, conversation_id) = raw.name(d % ID_CHUNK_DOCS).map_err(bad(&ids_key(k)))?;
+                    named.push(Hit { id, conversation_id, score });
+                }
+                _ => named.extend(hits(&self.docs, &[(d, score)])),
+            }
+        }
+        Ok(named)
+    }
+
+    /// Names in `docs` the documents of every id chunk kept as read (an update needs them all).
+    fn name_raw_ids(&mut self) -> Result<(), SearchError> {
+        for (k, raw) in std::mem::take(&mut self.ids_raw) {
+            if self.ids_loaded.get(k) == Some(&false) {
+                raw.name_all(&mut self.docs, k as u32 * ID_CHUNK_DOCS).map_err(bad(&ids_key(k)))?;
+                self.ids_loaded[k] = true;
+            }
+        }
+        Ok(())
     }
 
     /// What every query needs before its own terms (the documents' attributes), for a
@@ -691,7 +736,13 @@ impl PersistentIndex {
         let mut need = Vec::new();
         self.missing_attrs(&mut need);
         self.missing_delta_parts(None, &mut need);
-        need.extend(self.ids_loaded.iter().enumerate().filter(|(_, l)| !**l).map(|(k, _)| ids_key(k)));
+        need.extend(
+            self.ids_loaded
+                .iter()
+                .enumerate()
+                .filter(|&(k, l)| !*l && !self.ids_raw.contains_key(&k))
+                .map(|(k, _)| ids_key(k)),
+        );
         need
     }
 
@@ -705,6 +756,8 @@ impl PersistentIndex {
         if let Some(name) = self.stage_needs().into_iter().next() {
             return Err(SearchError::Damaged(format!("search index segment {name} was not loaded")));
         }
+        self.name_raw_ids()?;
+        self.ranked = None;
         for c in removed_conversations {
             self.docs.remove_conversation(c);
         }

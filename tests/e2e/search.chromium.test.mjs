@@ -115,8 +115,10 @@ test('a stopped worker: the popup shows the search field before the vault is ope
 
 test('a vault that locked while the worker was stopped: the popup ends on the unlock form', async () => {
   const popup = await browser.page('popup.html');
-  await popup.evaluate(() => chrome.storage.session.set({ lastActive: Date.now() - 24 * 60 * 60000 }));
+  await popup.locator('#capture-settings').waitFor(); // its messages all sent
+  // Stopped first: a message still running would put the person's last use back to now.
   await stopServiceWorker(popup);
+  await popup.evaluate(() => chrome.storage.session.set({ lastActive: Date.now() - 24 * 60 * 60000 }));
   await popup.close();
   const again = await browser.page('popup.html');
   await again.locator('#unlock-passphrase').waitFor();
