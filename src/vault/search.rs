@@ -104,7 +104,6 @@ impl<S: Store> Vault<S> {
         // Fetch every conversation record and message block the results need at once.
         let groups: Vec<_> = group_by_conversation(&found.hits).into_iter().take(limit).collect();
         let record_keys: Vec<String> = groups.iter().map(|g| g.conversation_id.clone()).collect();
-        let sealed_records = self.store.get_many(StoreName::Conversations, &record_keys).await?;
         let mut wanted: Vec<(usize, String, usize)> = Vec::new(); // (group, message id, position)
         for (gi, group) in groups.iter().enumerate() {
             for hit in group.hits.iter().take(HITS_PER_CONVERSATION) {
@@ -119,7 +118,13 @@ impl<S: Store> Vault<S> {
             .collect();
         block_keys.sort_unstable();
         block_keys.dedup();
-        let sealed_blocks = self.store.get_many(StoreName::Messages, &block_keys).await?;
+        // Both read together (one round to the browser's database, not two).
+        let (sealed_records, sealed_blocks) = futures_util::future::join(
+            self.store.get_many(StoreName::Conversations, &record_keys),
+            self.store.get_many(StoreName::Messages, &block_keys),
+        )
+        .await;
+        let (sealed_records, sealed_blocks) = (sealed_records?, sealed_blocks?);
         // The records and blocks opened at once (in the browser by WebCrypto, like the
         // index segments: `crypto::bulk`); one that does not open is left out.
         let to_open: Vec<ToOpen<'_>> = stored(StoreName::Conversations, &record_keys, &sealed_records)
