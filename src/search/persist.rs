@@ -55,6 +55,7 @@ use super::codec::{self, Bad, Reader};
 use super::docs::{DocTable, IdReader, IdWriter};
 use super::engine::{self, Terms};
 use super::index::{add_doc, hits, merge_live, Merged, Scratch};
+use super::meaning::{self, fuse::Fused};
 use super::postings::{merge_sorted, MutTerms, PostingRef, Segment};
 use super::query::{self, Clause, Query};
 use super::{Doc, SearchError, SearchResults};
@@ -663,9 +664,12 @@ impl PersistentIndex {
                 delta_meta: &self.manifest.deltas,
                 deltas: &self.deltas,
             };
-            engine::run(&q, &loaded, &self.docs, limit)
+            meaning::rank(&q, None, &self.docs, limit, |depth, probe| {
+                engine::run(&q, &loaded, &self.docs, depth, probe)
+            })
         };
-        for &(d, _) in &ranked.top {
+        let (total, top) = ranked;
+        for &Fused { doc: d, .. } in &top {
             let k = (d / ID_CHUNK_DOCS) as usize;
             if self.ids_loaded.get(k) == Some(&false) && !need.contains(&ids_key(k)) {
                 need.push(ids_key(k));
@@ -674,7 +678,7 @@ impl PersistentIndex {
         if !need.is_empty() {
             return Ok(Step::Need(need));
         }
-        Ok(Step::Done(SearchResults { total: ranked.total, hits: hits(&self.docs, &ranked.top), hint: q.hint }))
+        Ok(Step::Done(SearchResults { total, hits: hits(&self.docs, &top), hint: q.hint }))
     }
 
     /// What every query needs before its own terms (the documents' attributes), for a

@@ -1,0 +1,93 @@
+//! Recall by meaning: a static embedding model ([`model`]), the messages' vectors and
+//! their exact scan ([`vectors`]), and the fusion with the word leg ([`fuse`]).
+//!
+//! Every message gets a vector when it is indexed (its conversation's title and its
+//! text); a query's words get one too, and the nearest messages are fused with BM25's
+//! ranking. A hit that the words do not match at all is marked `by_meaning`.
+
+pub mod fuse;
+pub mod model;
+pub mod vectors;
+
+use std::sync::Arc;
+
+pub use model::{Model, ModelError};
+pub use vectors::Vectors;
+
+use super::docs::DocTable;
+use super::engine::{filters, Ranked};
+use super::query::{Clause, Query};
+
+/// How many of each leg's best are fused.
+pub const DEPTH: usize = 100;
+
+/// The model and the vectors of an index's documents.
+#[derive(Debug, Clone)]
+pub struct Meaning {
+    pub model: Arc<Model>,
+    pub vectors: Vectors,
+}
+
+impl Meaning {
+    pub fn new(model: Arc<Model>) -> Self {
+        let dims = model.dims();
+        Meaning { model, vectors: Vectors::new(dims) }
+    }
+
+    /// What a message's vector is made of.
+    pub fn embed_doc(&self, title: &str, text: &str) -> Option<Vec<f32>> {
+        let mut both = String::with_capacity(title.len() + text.len() + 1);
+        both.push_str(title);
+        both.push('\n');
+        both.push_str(text);
+        self.model.embed(&both)
+    }
+
+    /// The vector of a query's words (filters left out); `None` when it has none.
+    pub fn embed_query(&self, q: &Query) -> Option<Vec<f32>> {
+        let mut text = String::new();
+        for c in &q.clauses {
+            match c {
+                Clause::Term(t) | Clause::Prefix(t) => text.push_str(t),
+                Clause::Phrase(p) => p.iter().for_each(|(t, _)| {
+                    text.push_str(t);
+                    text.push(' ');
+                }),
+            }
+            text.push(' ');
+        }
+        self.model.embed(&text)
+    }
+}
+
+/// A query's ranking with both legs: `words(depth, probe)` runs the word leg (BM25)
+/// for its best `depth` and says which `probe` documents it matches. Without a
+/// meaning leg (`meaning` is `None`, or the query has no word with a vector) this is
+/// the word leg alone, unchanged. `total` counts the word leg's matches and the hits
+/// found only by meaning.
+pub(crate) fn rank(
+    q: &Query,
+    meaning: Option<&Meaning>,
+    docs: &DocTable,
+    limit: usize,
+    words: impl FnOnce(usize, &[u32]) -> Ranked,
+) -> (usize, Vec<fuse::Fused>) {
+    let nearest = meaning.and_then(|m| {
+        let v = m.embed_query(q)?;
+        let passes = filters(q, docs);
+        Some(m.vectors.nearest(&v, DEPTH, |d| docs.is_live(d) && passes(d)))
+    });
+    let Some(nearest) = nearest.filter(|n| !n.is_empty()) else {
+        let ranked = words(limit, &[]);
+        let top = ranked.top.iter().map(|&(doc, score)| fuse::Fused { doc, score, by_meaning: false }).collect();
+        return (ranked.total, top);
+    };
+    let probe: Vec<u32> = nearest.iter().map(|n| n.0).collect();
+    let ranked = words(limit.max(DEPTH), &probe);
+    let fused = fuse::fuse(&ranked.top, &nearest, &ranked.probed, limit);
+    let only = fused.iter().filter(|f| f.by_meaning).count();
+    (ranked.total + only, fused)
+}
+
+#[cfg(test)]
+mod tests;
