@@ -165,6 +165,14 @@ impl SearchIndex {
         SearchIndex { meaning: Some(Meaning::new(model)), ..Self::default() }
     }
 
+    /// Sets the meaning leg's weight in the fusion (the words weigh 1); nothing
+    /// without the meaning leg.
+    pub fn set_meaning_weight(&mut self, weight: f32) {
+        if let Some(m) = &mut self.meaning {
+            m.weight = weight;
+        }
+    }
+
     /// Bytes held by the vectors of the meaning leg.
     pub fn vector_memory(&self) -> usize {
         self.meaning.as_ref().map_or(0, |m| m.vectors.memory())
@@ -219,6 +227,16 @@ impl SearchIndex {
             engine::run(&q, &sources, &self.docs, depth, probe)
         });
         SearchResults { total, hits: hits(&self.docs, &top), hint: q.hint }
+    }
+
+    /// The meaning leg alone (for the benchmark's comparison): the messages nearest
+    /// to the query's words, filters applied, all marked `by_meaning`; nothing without
+    /// a model.
+    pub fn search_by_meaning(&mut self, query: &str, limit: usize) -> SearchResults {
+        let q = query::parse(query);
+        let top = meaning::nearest(&q, self.meaning.as_ref(), &self.docs, limit);
+        let top: Vec<Fused> = top.into_iter().map(|(doc, score)| Fused { doc, score, by_meaning: true }).collect();
+        SearchResults { total: top.len(), hits: hits(&self.docs, &top), hint: q.hint }
     }
 
     /// The whole index as bytes.

@@ -32,7 +32,7 @@ pub(crate) fn meaning_model() -> Result<Arc<Model>, JsValue> {
 }
 
 /// `new SearchIndex()` (`new SearchIndex({meaning: true})` adds the meaning leg, with
-/// the model of [`load_meaning_model`]), `add({id, conversationId, title, text, site,
+/// the model of [`load_meaning_model`]; the setter `meaningWeight` its weight in the fusion), `add({id, conversationId, title, text, site,
 /// role, ts})`, `search(query, limit)` → `{total, hits: [{id, conversationId, score,
 /// byMeaning?}], hint?}`, `toBytes()`, `SearchIndex.fromBytes(bytes)`.
 #[wasm_bindgen(js_name = SearchIndex)]
@@ -49,6 +49,14 @@ impl WasmSearchIndex {
         let inner =
             if meaning { search::SearchIndex::with_meaning(meaning_model()?) } else { search::SearchIndex::new() };
         Ok(WasmSearchIndex { inner })
+    }
+
+    /// The meaning leg's weight in the fusion (the words weigh 1).
+    #[wasm_bindgen(setter, js_name = meaningWeight)]
+    pub fn set_meaning_weight(&mut self, weight: f64) {
+        if weight.is_finite() && weight >= 0.0 {
+            self.inner.set_meaning_weight(weight as f32);
+        }
     }
 
     /// Bytes held by the vectors of the meaning leg (0 without it).
@@ -75,6 +83,13 @@ impl WasmSearchIndex {
 
     pub fn search(&mut self, query: &str, limit: usize) -> Result<JsValue, JsValue> {
         to_js(&self.inner.search(query, limit))
+    }
+
+    /// `searchByMeaning(query, limit)`: the meaning leg alone (for benchmarks), the
+    /// same shape as `search`.
+    #[wasm_bindgen(js_name = searchByMeaning)]
+    pub fn search_by_meaning(&mut self, query: &str, limit: usize) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.search_by_meaning(query, limit))
     }
 
     /// `toBytes()`, the name of the node package's contract (DESIGN.md); it takes `&mut`

@@ -26,12 +26,14 @@ pub const DEPTH: usize = 100;
 pub struct Meaning {
     pub model: Arc<Model>,
     pub vectors: Vectors,
+    /// The meaning leg's weight in the fusion (the words weigh 1).
+    pub weight: f32,
 }
 
 impl Meaning {
     pub fn new(model: Arc<Model>) -> Self {
         let dims = model.dims();
-        Meaning { model, vectors: Vectors::new(dims) }
+        Meaning { model, vectors: Vectors::new(dims), weight: fuse::MEANING_WEIGHT }
     }
 
     /// What a message's vector is made of.
@@ -60,6 +62,16 @@ impl Meaning {
     }
 }
 
+/// The meaning leg: the `n` live documents nearest to the query's words that pass
+/// its filters, best first; nothing without a model or a word with a vector.
+pub(crate) fn nearest(q: &Query, meaning: Option<&Meaning>, docs: &DocTable, n: usize) -> Vec<(u32, f32)> {
+    let Some((m, v)) = meaning.and_then(|m| Some((m, m.embed_query(q)?))) else {
+        return Vec::new();
+    };
+    let passes = filters(q, docs);
+    m.vectors.nearest(&v, n, |d| docs.is_live(d) && passes(d))
+}
+
 /// A query's ranking with both legs: `words(depth, probe)` runs the word leg (BM25)
 /// for its best `depth` and says which `probe` documents it matches. Without a
 /// meaning leg (`meaning` is `None`, or the query has no word with a vector) this is
@@ -72,19 +84,16 @@ pub(crate) fn rank(
     limit: usize,
     words: impl FnOnce(usize, &[u32]) -> Ranked,
 ) -> (usize, Vec<fuse::Fused>) {
-    let nearest = meaning.and_then(|m| {
-        let v = m.embed_query(q)?;
-        let passes = filters(q, docs);
-        Some(m.vectors.nearest(&v, DEPTH, |d| docs.is_live(d) && passes(d)))
-    });
-    let Some(nearest) = nearest.filter(|n| !n.is_empty()) else {
+    let nearest = nearest(q, meaning, docs, DEPTH);
+    if nearest.is_empty() {
         let ranked = words(limit, &[]);
         let top = ranked.top.iter().map(|&(doc, score)| fuse::Fused { doc, score, by_meaning: false }).collect();
         return (ranked.total, top);
-    };
+    }
     let probe: Vec<u32> = nearest.iter().map(|n| n.0).collect();
     let ranked = words(limit.max(DEPTH), &probe);
-    let fused = fuse::fuse(&ranked.top, &nearest, &ranked.probed, limit);
+    let weight = meaning.map_or(fuse::MEANING_WEIGHT, |m| m.weight);
+    let fused = fuse::fuse(&ranked.top, &nearest, &ranked.probed, weight, limit);
     let only = fused.iter().filter(|f| f.by_meaning).count();
     (ranked.total + only, fused)
 }

@@ -61,11 +61,11 @@ fn a_removed_conversation_is_not_found_by_meaning_and_its_vector_is_gone() {
 fn fusion_puts_the_word_legs_best_before_a_hit_found_only_by_meaning() {
     let words = [(1, 9.0), (2, 5.0)];
     let meaning = [(3, 0.9), (2, 0.8)];
-    let fused = fuse(&words, &meaning, &[false, true], 10);
+    let fused = fuse(&words, &meaning, &[false, true], fuse::MEANING_WEIGHT, 10);
     let order: Vec<u32> = fused.iter().map(|f| f.doc).collect();
     assert_eq!(order, vec![2, 1, 3], "found by both legs first, then the words' best");
     assert_eq!(fused[2], Fused { doc: 3, score: fuse::MEANING_WEIGHT / (fuse::K + 1.0), by_meaning: true });
-    assert!(fuse(&words, &meaning, &[true, true], 10).iter().all(|f| !f.by_meaning), "matched by words");
+    assert!(fuse(&words, &meaning, &[true, true], fuse::MEANING_WEIGHT, 10).iter().all(|f| !f.by_meaning), "matched by words");
 }
 
 #[test]
