@@ -44,7 +44,7 @@ fn index(meaning: bool) -> SearchIndex {
 const PARAPHRASES: [(&str, &str); 4] = [
     ("paying less income levy on employee equity", "c-iso"),
     ("fermented dough feeding schedule", "c-bread"),
-    ("houseplant overwatered dying", "c-plant"),
+    ("indoor plant drowning", "c-plant"),
     ("squeaky brakes automobile", "c-car"),
 ];
 

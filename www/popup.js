@@ -53,6 +53,13 @@ function snippetNode(snippet, ranges) {
   return out;
 }
 
+/** Marks a result its words did not match: found by the meaning of the query only. */
+function meaningBadge() {
+  const badge = el('span', { class: 'by-meaning', title: 'The words you typed are not in this chat: it was found by their meaning' });
+  badge.textContent = 'by meaning';
+  return badge;
+}
+
 /** One result; `id` is the conversation's vault id (what conversation.get takes). */
 function optionFor(c, i, id, hit) {
   return el('li', {
@@ -61,11 +68,13 @@ function optionFor(c, i, id, hit) {
   el('span', { class: `site site-${c.site}` }, siteName(c.site)),
   el('span', { class: 'title' }, c.title || 'Untitled'),
   el('span', { class: 'muted' }, formatDate(c.updatedAt)),
-  hit ? snippetNode(hit.snippet, hit.ranges) : null);
+  hit ? snippetNode(hit.snippet, hit.ranges) : null,
+  hit?.byMeaning ? meaningBadge() : null);
 }
 
 async function renderUnlocked(status) {
   statusLine.textContent = `${plural(status.conversations, 'conversation', 'conversations')}, ${plural(status.messages, 'message', 'messages')}`;
+  if (status.meaning) statusLine.textContent += ` · preparing search by meaning ${Math.floor((100 * status.meaning.done) / status.meaning.total)}%`;
   const search = el('input', { type: 'search', id: 'search', 'aria-label': 'Search your chats', placeholder: 'Search your chats', autocomplete: 'off', 'aria-controls': 'results', 'aria-autocomplete': 'list', role: 'combobox', 'aria-expanded': 'true' });
   const results = el('ul', { id: 'results', role: 'listbox', 'aria-label': 'Conversations' });
   const info = el('p', { id: 'search-info', class: 'muted', 'aria-live': 'polite' });

@@ -45,7 +45,8 @@ impl Meaning {
         self.model.embed(&both)
     }
 
-    /// The vector of a query's words (filters left out); `None` when it has none.
+    /// The vector of a query's words (filters left out, whole-word tokens only:
+    /// [`Model::embed_query`]); `None` when it has none.
     pub fn embed_query(&self, q: &Query) -> Option<Vec<f32>> {
         let mut text = String::new();
         for c in &q.clauses {
@@ -58,7 +59,7 @@ impl Meaning {
             }
             text.push(' ');
         }
-        self.model.embed(&text)
+        self.model.embed_query(&text)
     }
 }
 

@@ -65,7 +65,10 @@ fn fusion_puts_the_word_legs_best_before_a_hit_found_only_by_meaning() {
     let order: Vec<u32> = fused.iter().map(|f| f.doc).collect();
     assert_eq!(order, vec![2, 1, 3], "found by both legs first, then the words' best");
     assert_eq!(fused[2], Fused { doc: 3, score: fuse::MEANING_WEIGHT / (fuse::K + 1.0), by_meaning: true });
-    assert!(fuse(&words, &meaning, &[true, true], fuse::MEANING_WEIGHT, 10).iter().all(|f| !f.by_meaning), "matched by words");
+    assert!(
+        fuse(&words, &meaning, &[true, true], fuse::MEANING_WEIGHT, 10).iter().all(|f| !f.by_meaning),
+        "matched by words"
+    );
 }
 
 #[test]

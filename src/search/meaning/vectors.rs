@@ -8,8 +8,9 @@ use std::collections::BinaryHeap;
 use super::model::quantize;
 use crate::search::codec::{self, Bad, Reader};
 
-/// One int8 vector and its scale per document number; a scale of 0 is "no vector"
-/// (a document with no known word, one not embedded yet, or a deleted one).
+/// One int8 vector and its scale per document number; a scale of 0 is "no vector" (a
+/// document with no known word, or a deleted one), [`PENDING`] "not embedded yet" (a
+/// vault's messages from before the model, or whose vectors were lost).
 #[derive(Default, Debug, Clone, PartialEq)]
 pub struct Vectors {
     dims: usize,
@@ -18,6 +19,8 @@ pub struct Vectors {
 }
 
 pub const VECTORS_MAGIC: &[u8; 4] = b"TKVE";
+/// The scale of a document not embedded yet.
+pub const PENDING: f32 = -1.0;
 pub const VECTORS_VERSION: u8 = 1;
 
 /// A score with a total order, for the heap.
@@ -59,7 +62,20 @@ impl Vectors {
     }
 
     pub fn has(&self, doc: u32) -> bool {
-        self.scale.get(doc as usize).is_some_and(|&s| s != 0.0)
+        self.scale.get(doc as usize).is_some_and(|&s| s > 0.0)
+    }
+
+    /// Whether `doc` waits for its vector (never true past the table's end).
+    pub fn is_pending(&self, doc: u32) -> bool {
+        self.scale.get(doc as usize).is_some_and(|&s| s == PENDING)
+    }
+
+    /// Marks documents `range` as waiting for their vectors.
+    pub fn set_pending(&mut self, range: std::ops::Range<u32>) {
+        for d in range {
+            self.set(d, None);
+            self.scale[d as usize] = PENDING;
+        }
     }
 
     /// Stores the unit vector `v` of `doc` (`None`: the document has none).
@@ -75,6 +91,22 @@ impl Vectors {
         };
         self.scale[d] = scale;
         self.q[d * self.dims..(d + 1) * self.dims].copy_from_slice(&q);
+    }
+
+    /// Copies document `d`'s vector from `other` (of the same dimensions).
+    pub fn copy_from(&mut self, other: &Vectors, d: u32) {
+        let i = d as usize;
+        if self.scale.len() <= i {
+            self.scale.resize(i + 1, 0.0);
+            self.q.resize((i + 1) * self.dims, 0);
+        }
+        self.scale[i] = other.scale.get(i).copied().unwrap_or(0.0);
+        let src = other.q.get(i * self.dims..(i + 1) * self.dims);
+        let dst = &mut self.q[i * self.dims..(i + 1) * self.dims];
+        match src {
+            Some(src) => dst.copy_from_slice(src),
+            None => dst.fill(0),
+        }
     }
 
     /// Forgets the vector of every document `keep` refuses (deleted ones).
@@ -96,7 +128,7 @@ impl Vectors {
         let (qs, qq) = quantize(query);
         let mut heap: BinaryHeap<Reverse<(Score, Reverse<u32>)>> = BinaryHeap::with_capacity(n + 1);
         for (d, (row, &scale)) in self.q.chunks_exact(self.dims).zip(&self.scale).enumerate() {
-            if scale == 0.0 {
+            if scale <= 0.0 {
                 continue;
             }
             let dot: i32 = row.iter().zip(&qq).map(|(&a, &b)| a as i32 * b as i32).sum();
@@ -122,7 +154,8 @@ impl Vectors {
     ///
     /// ```text
     /// vectors := "TKVE" version:u8=1 dims:u8 from:varint count:varint
-    ///            scale{count}         scale := f32 little-endian, 0 = no vector
+    ///            scale{count}         scale := f32 little-endian: > 0 a vector,
+    ///                                          0 none, -1 not embedded yet
     ///            weight{count * dims} weight := i8; v[d] ≈ weight[d] * scale[d]
     /// ```
     pub fn encode(&self, from: u32, to: u32, keep: impl Fn(u32) -> bool, out: &mut Vec<u8>) {
@@ -133,7 +166,11 @@ impl Vectors {
         codec::put_u32(out, to.saturating_sub(from));
         let live = |d: u32| self.has(d) && keep(d);
         for d in from..to {
-            let s = if live(d) { self.scale[d as usize] } else { 0.0 };
+            let s = match (live(d), self.is_pending(d) && keep(d)) {
+                (true, _) => self.scale[d as usize],
+                (false, true) => PENDING,
+                (false, false) => 0.0,
+            };
             out.extend_from_slice(&s.to_le_bytes());
         }
         for d in from..to {
@@ -171,7 +208,7 @@ impl Vectors {
         }
         for (i, b) in scales.chunks_exact(4).enumerate() {
             let s = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            if !s.is_finite() || s < 0.0 {
+            if !s.is_finite() || (s < 0.0 && s != PENDING) {
                 return Err("a vector's scale is not a number");
             }
             self.scale[from as usize + i] = s;

@@ -36,6 +36,8 @@ pub const MAX_TOKENS: usize = 512;
 /// BERT's WordPiece limit: a longer word is unknown.
 const MAX_WORD_CHARS: usize = 100;
 const CONTINUATION: &str = "##";
+/// A query word split in two counts when both pieces are at least this long.
+const QUERY_PIECE_CHARS: usize = 3;
 
 #[derive(Debug, Error, PartialEq, Eq, Clone)]
 pub enum ModelError {
@@ -104,6 +106,14 @@ impl Model {
 
     /// The rows of the tokens of `text`, in order, at most [`MAX_TOKENS`].
     pub fn tokens(&self, text: &str) -> Vec<u32> {
+        self.tokens_of(text, false)
+    }
+
+    /// [`Model::tokens`], or with `whole_words` only the words that are one token of
+    /// the vocabulary or two long pieces ([`Model::query_word`]: in a query, a word
+    /// being typed, a typo or a made-up word would otherwise become short pieces that
+    /// mean nothing, and find something anyway).
+    fn tokens_of(&self, text: &str, whole_words: bool) -> Vec<u32> {
         let mut out = Vec::new();
         let mut buf = String::new();
         let mut utf8 = [0u8; 4];
@@ -112,6 +122,7 @@ impl Model {
                 return;
             }
             match run {
+                Run::Word { term, .. } if whole_words => self.query_word(term, &mut out),
                 Run::Word { term, .. } => self.word_pieces(term, &mut out),
                 Run::Cjk { text, .. } => {
                     for c in text.chars() {
@@ -122,6 +133,27 @@ impl Model {
         });
         out.truncate(MAX_TOKENS);
         out
+    }
+
+    /// A query's word: one token, or two pieces of at least 3 characters each
+    /// (`houseplant`: `house` `##plant`); nothing otherwise.
+    fn query_word(&self, word: &str, out: &mut Vec<u32>) {
+        let mark = out.len();
+        self.word_pieces(word, out);
+        let pieces = out.len() - mark;
+        let long = |s: &str| s.chars().count() >= QUERY_PIECE_CHARS;
+        let ok = pieces == 1
+            || (pieces == 2
+                && (1..word.len()).any(|i| {
+                    word.is_char_boundary(i)
+                        && long(&word[..i])
+                        && long(&word[i..])
+                        && self.words.get(&word[..i]) == out.get(mark)
+                        && self.pieces.get(&word[i..]) == out.get(mark + 1)
+                }));
+        if !ok {
+            out.truncate(mark);
+        }
     }
 
     /// Greedy longest-match WordPiece; nothing when a part of the word is unknown.
@@ -160,9 +192,18 @@ impl Model {
     /// The unit vector of `text` (the mean of its tokens' rows, normalised); `None`
     /// when no word of it is in the vocabulary.
     pub fn embed(&self, text: &str) -> Option<Vec<f32>> {
+        self.mean(&self.tokens_of(text, false))
+    }
+
+    /// The vector of a query: [`Model::embed`] of its whole-word tokens only; `None`
+    /// when it has none (then nothing is found by meaning).
+    pub fn embed_query(&self, text: &str) -> Option<Vec<f32>> {
+        self.mean(&self.tokens_of(text, true))
+    }
+
+    fn mean(&self, tokens: &[u32]) -> Option<Vec<f32>> {
         let mut sum = vec![0f32; self.dims];
-        let tokens = self.tokens(text);
-        for &row in &tokens {
+        for &row in tokens {
             let r = row as usize;
             let scale = self.scales[r];
             for (s, &w) in sum.iter_mut().zip(&self.weights[r * self.dims..(r + 1) * self.dims]) {

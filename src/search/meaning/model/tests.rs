@@ -80,3 +80,12 @@ fn packing_refuses_files_that_are_not_a_wordpiece_model2vec_model() {
     assert!(matches!(pack(&st, b"{}"), Err(ModelError::Source(_))));
     assert!(matches!(pack(&st, &tokenizer(&["a", "b"])), Err(ModelError::Source(_))));
 }
+
+#[test]
+fn a_query_made_of_unknown_or_split_words_has_no_vector() {
+    let model = Model::from_bytes(&tiny()).unwrap();
+    assert!(model.embed("taxes").is_some(), "a message's words may be split into pieces");
+    assert_eq!(model.embed_query("taxes"), None, "a query's only into two long ones: `##es` is short");
+    assert!(model.embed_query("taxes levy").is_some());
+    assert_eq!(model.embed_query("breadless"), None, "an unknown part");
+}
