@@ -235,11 +235,13 @@ impl<S: Store> Vault<S> {
             return Ok(EmbedProgress { done: 0, total: 0 });
         }
         let cached = self.index.borrow_mut().take();
+        // An index that does not open is left for the next search to rebuild (and to
+        // tell the person so); the backfill waits for it.
         let mut index = match cached {
             Some(index) => index,
             None => match self.open_index(&keys).await {
                 Ok(index) => index,
-                Err(_) => self.rebuild_index(&keys).await?,
+                Err(_) => return Ok(EmbedProgress { done: 0, total: 0 }),
             },
         };
         let asked = match self.drive_index(&keys, &mut index, |ix| ix.embed_needs(max)).await {

@@ -76,8 +76,8 @@ pub(crate) fn nearest(q: &Query, meaning: Option<&Meaning>, docs: &DocTable, n: 
 /// A query's ranking with both legs: `words(depth, probe)` runs the word leg (BM25)
 /// for its best `depth` and says which `probe` documents it matches. Without a
 /// meaning leg (`meaning` is `None`, or the query has no word with a vector) this is
-/// the word leg alone, unchanged. `total` counts the word leg's matches and the hits
-/// found only by meaning.
+/// the word leg alone, unchanged. Hits found only by meaning are kept only when the
+/// words match nothing. `total` counts the word leg's matches and those hits.
 pub(crate) fn rank(
     q: &Query,
     meaning: Option<&Meaning>,
@@ -94,7 +94,14 @@ pub(crate) fn rank(
     let probe: Vec<u32> = nearest.iter().map(|n| n.0).collect();
     let ranked = words(limit.max(DEPTH), &probe);
     let weight = meaning.map_or(fuse::MEANING_WEIGHT, |m| m.weight);
-    let fused = fuse::fuse(&ranked.top, &nearest, &ranked.probed, weight, limit);
+    let mut fused = fuse::fuse(&ranked.top, &nearest, &ranked.probed, weight, limit);
+    // Hits found only by meaning are shown when the words match nothing: a person who
+    // typed words that are in their chats sees those chats, reordered a little by
+    // meaning, and not a list padded with loosely related ones (the e2e tests of
+    // agents and imports count results; bench/meaning's figures are the same).
+    if ranked.total > 0 {
+        fused.retain(|f| !f.by_meaning);
+    }
     let only = fused.iter().filter(|f| f.by_meaning).count();
     (ranked.total + only, fused)
 }

@@ -38,6 +38,7 @@ fn a_message_with_the_words_ranks_first_and_is_not_marked_by_meaning() {
     let found = index(true).search("bread", 10);
     assert_eq!(found.hits[0].id, "m2");
     assert!(!found.hits[0].by_meaning);
+    assert_eq!((found.total, found.hits.len()), (1, 1), "no hit found only by meaning when the words match");
     assert_eq!(index(false).search("bread", 10).hits[0].id, "m2");
 }
 
