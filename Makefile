@@ -124,3 +124,5 @@ bench: all
 	node bench/tokens/compare.mjs
 	node bench/vault/reencrypt.mjs
 	node bench/agents/run.mjs
+	node bench/meaning/run.mjs
+	node bench/meaning/chromium.mjs
