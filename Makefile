@@ -6,6 +6,8 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 WASM := target/wasm32-unknown-unknown/release/threadkeeper.wasm
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml $(wildcard Cargo.lock)
 WEB_SRC := $(shell find extension www -type f) scripts/build.mjs package.json
+# Recall by meaning's model, converted from a registry package at build time (scripts/model.sh).
+MODEL := build/meaning/model.tkem
 BRIDGE_SRC := $(shell find bridge/src -name '*.rs') bridge/Cargo.toml Cargo.toml $(wildcard Cargo.lock)
 # -O3, not -Oz: AES-GCM and JSON in wasm run 13% faster for 0.7% more gzip (measured on
 # the 100k-message archive: check pass 655 -> 570 ms; 449 -> 452 KB gzip).
@@ -31,15 +33,20 @@ build/web/threadkeeper_bg.wasm: $(WASM) node_modules/.installed
 	wasm-bindgen --target web --out-dir build/web $(WASM)
 	$(WASM_OPT) build/web/threadkeeper_bg.wasm -o build/web/threadkeeper_bg.wasm
 
-dist/.built: build/web/threadkeeper_bg.wasm $(WEB_SRC) node_modules/.installed
+$(MODEL): scripts/model.sh src/search/meaning/model/mod.rs src/bin/pack-model.rs
+	scripts/model.sh
+
+dist/.built: build/web/threadkeeper_bg.wasm $(MODEL) $(WEB_SRC) node_modules/.installed
 	node scripts/build.mjs
 	@touch $@
 
 # The core for node (benchmarks and node tests).
-dist/node/threadkeeper.js: $(WASM) node_modules/.installed
+dist/node/threadkeeper.js: $(WASM) $(MODEL) scripts/node-meaning.js node_modules/.installed
 	rm -rf dist/node && mkdir -p dist/node
 	wasm-bindgen --target nodejs --out-dir dist/node $(WASM)
 	$(WASM_OPT) dist/node/threadkeeper_bg.wasm -o dist/node/threadkeeper_bg.wasm
+	cp $(MODEL) dist/node/meaning.tkem
+	cat scripts/node-meaning.js >> dist/node/threadkeeper.js
 	echo '{"name":"threadkeeper-core","version":"0.1.0","main":"threadkeeper.js","type":"commonjs"}' > dist/node/package.json
 
 # The agent bridge (native binary, bridge/): built for this machine, symbols stripped.
@@ -117,3 +124,5 @@ bench: all
 	node bench/tokens/compare.mjs
 	node bench/vault/reencrypt.mjs
 	node bench/agents/run.mjs
+	node bench/meaning/run.mjs
+	node bench/meaning/chromium.mjs

@@ -16,6 +16,7 @@ import { readSettings, refreshBadge, DEFAULT_SETTINGS } from './settings.js';
 import { startAgents } from './agents.js';
 import { startSync } from './sync.js';
 import { UNLOCKED_HINT } from './session-hint.js';
+import { modelBytes, useModel, startMeaning } from './meaning.js';
 
 // User Timing marks (names only, no data) let bench/search/popup.mjs tell where a cold
 // worker's time goes: the script evaluated, the core ready, the vault open.
@@ -62,11 +63,13 @@ function coreReady() {
 
 async function openVault() {
   // The session key and the "stay unlocked" switch are read while the core compiles.
-  const [vault, session, stayUnlocked] = await Promise.all([
+  const [vault, session, stayUnlocked, model] = await Promise.all([
     coreReady().then(() => WasmVault.open(DB_NAME)),
     ext.storage.session.get(SESSION_KEY),
     deviceUnlockEnabled(),
+    modelBytes(),
   ]);
+  useModel(vault, model); // recall by meaning (meaning.js)
   let saved = session[SESSION_KEY];
   if (saved && !stayUnlocked && (await idleTooLong())) {
     await forgetSession();
@@ -162,3 +165,6 @@ ext.runtime.onStartup.addListener(() => {});
 
 // Sync: after writes, on unlock and on an alarm, while set up and unlocked (sync.js).
 startSync(env);
+
+// Recall by meaning: a vault from before the model is embedded once (meaning.js).
+startMeaning(env);

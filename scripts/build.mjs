@@ -1,6 +1,6 @@
 // Bundles the extension for each browser into dist/<browser>/ and zips it.
-// Inputs: extension/, www/, and build/web/ (the wasm core after wasm-bindgen and wasm-opt,
-// made by the Makefile). Run through `make`, not by hand.
+// Inputs: extension/, www/, build/web/ (the wasm core after wasm-bindgen and wasm-opt,
+// made by the Makefile) and build/meaning/model.tkem (scripts/model.sh). Run through `make`, not by hand.
 
 import { build } from 'esbuild';
 import { zipSync } from 'fflate';
@@ -91,6 +91,10 @@ async function buildBrowser(browser) {
   await build({ ...common, entryPoints: { popup: 'www/popup.js', vault: 'www/vault.js', content: 'extension/content/main.js' }, format: 'iife', outdir: out, absWorkingDir: root });
   for (const page of ['popup.html', 'vault.html', 'style.css']) fs.copyFileSync(path.join(root, 'www', page), path.join(out, page));
   fs.copyFileSync(path.join(root, 'build/web/threadkeeper_bg.wasm'), path.join(out, 'threadkeeper_bg.wasm'));
+  // Recall by meaning's model (scripts/model.sh) and its licence, read by the worker
+  // from the extension's own files.
+  fs.copyFileSync(path.join(root, 'build/meaning/model.tkem'), path.join(out, 'meaning.tkem'));
+  fs.copyFileSync(path.join(root, 'extension/meaning/LICENSE-potion-base-2M.txt'), path.join(out, 'LICENSE-potion-base-2M.txt'));
   for (const size of [16, 32, 48, 128]) fs.writeFileSync(path.join(out, 'icons', `${size}.png`), icon(size));
   fs.writeFileSync(path.join(out, 'manifest.json'), JSON.stringify(manifestFor(browser), null, 2) + '\n');
   const files = Object.fromEntries(listFiles(out).sort().map((f) => [f, [fs.readFileSync(path.join(out, f)), { mtime: new Date('2026-01-01T00:00:00Z') }]]));

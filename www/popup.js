@@ -54,6 +54,13 @@ function snippetNode(snippet, ranges) {
   return out;
 }
 
+/** Marks a result its words did not match: found by the meaning of the query only. */
+function meaningBadge() {
+  const badge = el('span', { class: 'by-meaning', title: 'The words you typed are not in this chat: it was found by their meaning' });
+  badge.textContent = 'by meaning';
+  return badge;
+}
+
 /** One result; `id` is the conversation's vault id (what conversation.get takes). */
 function optionFor(c, i, id, hit) {
   return el('li', {
@@ -62,12 +69,14 @@ function optionFor(c, i, id, hit) {
   el('span', { class: `site site-${c.site}` }, siteName(c.site)),
   el('span', { class: 'title' }, c.title || 'Untitled'),
   el('span', { class: 'muted' }, formatDate(c.updatedAt)),
-  hit ? snippetNode(hit.snippet, hit.ranges) : null);
+  hit ? snippetNode(hit.snippet, hit.ranges) : null,
+  hit?.byMeaning ? meaningBadge() : null);
 }
 
 /** The vault's size in the header. */
 function showCounts(status) {
   statusLine.textContent = `${plural(status.conversations, 'conversation', 'conversations')}, ${plural(status.messages, 'message', 'messages')}`;
+  if (status.meaning) statusLine.textContent += ` · preparing search by meaning ${Math.floor((100 * status.meaning.done) / status.meaning.total)}%`;
 }
 
 /** The search field and the recent conversations (the counts come with the vault's status). */

@@ -3,6 +3,7 @@
 import { passphraseStrength } from '../../build/web/threadkeeper.js';
 import { enableDeviceUnlock, disableDeviceUnlock, deviceUnlockEnabled } from '../device.js';
 import { scheduleSync } from '../sync.js';
+import { meaningProgress } from '../meaning.js';
 import { check } from './check.js';
 
 const { fields, none } = check;
@@ -16,7 +17,8 @@ export default {
     check: none,
     async handler(_input, _sender, env) {
       const vault = await env.vaultReady();
-      return vault.status();
+      const meaning = meaningProgress();
+      return meaning ? { ...(await vault.status()), meaning } : vault.status();
     },
   },
   'vault.create': {

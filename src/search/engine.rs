@@ -29,6 +29,8 @@ pub struct Ranked {
     pub total: usize,
     /// `(doc, score)`, best first.
     pub top: Vec<(u32, f32)>,
+    /// For each document of `probe` given to [`run`]: whether the query matches it.
+    pub probed: Vec<bool>,
 }
 
 struct Bm25<'d> {
@@ -256,7 +258,23 @@ fn adjacency_bonus(terms: &impl Terms, words: &[&str], top: &mut [(u32, f32)]) {
     }
 }
 
-pub fn run(q: &Query, terms: &impl Terms, docs: &DocTable, limit: usize) -> Ranked {
+/// Whether a document passes the query's filters (`site:`, `role:`, `before:`, `after:`).
+pub fn filters<'a>(q: &'a Query, docs: &'a DocTable) -> impl Fn(u32) -> bool + 'a {
+    let sites: Vec<u16> = q.sites.iter().filter_map(|s| docs.site_code(s)).collect();
+    let roles: Vec<u8> = q.roles.iter().filter_map(|r| docs.role_code(r)).collect();
+    let (want_site, want_role) = (!q.sites.is_empty(), !q.roles.is_empty());
+    move |d: u32| {
+        let d = d as usize;
+        (!want_site || sites.contains(&docs.site[d]))
+            && (!want_role || roles.contains(&docs.role[d]))
+            && q.before.is_none_or(|b| docs.ts[d] < b)
+            && q.after.is_none_or(|a| docs.ts[d] >= a)
+    }
+}
+
+/// Runs `q`: every match counted, the best `limit` ranked, and for each document of
+/// `probe` whether it matches (the meaning leg's candidates).
+pub fn run(q: &Query, terms: &impl Terms, docs: &DocTable, limit: usize, probe: &[u32]) -> Ranked {
     let bm = Bm25::new(docs);
     let mut matched: Option<Vec<(u32, f32)>> = None;
     // Cheapest clauses first: single terms, then phrases, then expansions.
@@ -288,18 +306,12 @@ pub fn run(q: &Query, terms: &impl Terms, docs: &DocTable, limit: usize) -> Rank
         None => Vec::new(),
     };
     if q.has_filters() {
-        let sites: Vec<u16> = q.sites.iter().filter_map(|s| docs.site_code(s)).collect();
-        let roles: Vec<u8> = q.roles.iter().filter_map(|r| docs.role_code(r)).collect();
-        let (want_site, want_role) = (!q.sites.is_empty(), !q.roles.is_empty());
-        matched.retain(|&(d, _)| {
-            let d = d as usize;
-            (!want_site || sites.contains(&docs.site[d]))
-                && (!want_role || roles.contains(&docs.role[d]))
-                && q.before.is_none_or(|b| docs.ts[d] < b)
-                && q.after.is_none_or(|a| docs.ts[d] >= a)
-        });
+        let passes = filters(q, docs);
+        matched.retain(|&(d, _)| passes(d));
     }
     let total = matched.len();
+    // `matched` is in document order: every clause's documents are.
+    let probed = probe.iter().map(|d| matched.binary_search_by_key(d, |m| m.0).is_ok()).collect();
     let words: Vec<&str> =
         q.clauses.iter().filter_map(|c| if let Clause::Term(t) = c { Some(t.as_str()) } else { None }).collect();
     let postings: u32 = words.iter().map(|w| sources(terms, w).1).sum();
@@ -310,5 +322,5 @@ pub fn run(q: &Query, terms: &impl Terms, docs: &DocTable, limit: usize) -> Rank
     } else {
         keep_best(docs, matched, limit)
     };
-    Ranked { total, top }
+    Ranked { total, top, probed }
 }

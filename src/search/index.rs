@@ -1,9 +1,12 @@
 //! [`SearchIndex`]: the whole index in memory (node package, tests, and the in-memory
 //! half of the persisted index), and how one document becomes postings.
 
+use std::sync::Arc;
+
 use super::codec::{self, Bad, Reader};
 use super::docs::DocTable;
 use super::engine::{self, Terms};
+use super::meaning::{self, fuse::Fused, Meaning, Model};
 use super::postings::{merge_sorted, MutPostings, MutTerms, PosCursor, PostingRef, Segment};
 use super::query;
 use super::tokenize::{self, Run};
@@ -123,6 +126,8 @@ pub struct SearchIndex {
     frozen: Option<Segment>,
     terms: MutTerms,
     scratch: Scratch,
+    /// The meaning leg, when the index was made [with a model](SearchIndex::with_meaning).
+    pub(crate) meaning: Option<Meaning>,
 }
 
 struct Sources<'a> {
@@ -154,6 +159,25 @@ impl SearchIndex {
         Self::default()
     }
 
+    /// An index that also finds messages by meaning: each message added gets a vector
+    /// from `model`, and searches fuse both legs ([`super::meaning`]).
+    pub fn with_meaning(model: Arc<Model>) -> Self {
+        SearchIndex { meaning: Some(Meaning::new(model)), ..Self::default() }
+    }
+
+    /// Sets the meaning leg's weight in the fusion (the words weigh 1); nothing
+    /// without the meaning leg.
+    pub fn set_meaning_weight(&mut self, weight: f32) {
+        if let Some(m) = &mut self.meaning {
+            m.weight = weight;
+        }
+    }
+
+    /// Bytes held by the vectors of the meaning leg.
+    pub fn vector_memory(&self) -> usize {
+        self.meaning.as_ref().map_or(0, |m| m.vectors.memory())
+    }
+
     /// Documents that can be found (not deleted or replaced).
     pub fn len(&self) -> usize {
         self.docs.live as usize
@@ -168,12 +192,29 @@ impl SearchIndex {
         if self.docs.slots().is_multiple_of(1024) {
             grow_heap_in_steps();
         }
+        if let Some(m) = &mut self.meaning {
+            let v = m.embed_doc(&doc.title, &doc.text);
+            m.vectors.set(self.docs.slots(), v.as_deref());
+        }
         add_doc(&mut self.docs, &mut self.terms, &mut self.scratch, &doc);
+        self.forget_deleted_vectors();
+    }
+
+    /// A replaced or deleted message's vector is dropped with it.
+    fn forget_deleted_vectors(&mut self) {
+        if let Some(m) = &mut self.meaning {
+            if self.docs.live < m.vectors.slots() {
+                let docs = &self.docs;
+                m.vectors.retain(|d| docs.is_live(d));
+            }
+        }
     }
 
     /// Removes every message of a conversation; returns how many.
     pub fn remove_conversation(&mut self, conversation_id: &str) -> usize {
-        self.docs.remove_conversation(conversation_id)
+        let n = self.docs.remove_conversation(conversation_id);
+        self.forget_deleted_vectors();
+        n
     }
 
     /// Searches; see the crate's query syntax in [`super::query`]. Never fails: input
@@ -182,8 +223,20 @@ impl SearchIndex {
         self.terms.sort();
         let q = query::parse(query);
         let sources = Sources { frozen: self.frozen.as_ref(), terms: &self.terms };
-        let ranked = engine::run(&q, &sources, &self.docs, limit);
-        SearchResults { total: ranked.total, hits: hits(&self.docs, &ranked.top), hint: q.hint }
+        let (total, top) = meaning::rank(&q, self.meaning.as_ref(), &self.docs, limit, |depth, probe| {
+            engine::run(&q, &sources, &self.docs, depth, probe)
+        });
+        SearchResults { total, hits: hits(&self.docs, &top), hint: q.hint }
+    }
+
+    /// The meaning leg alone (for the benchmark's comparison): the messages nearest
+    /// to the query's words, filters applied, all marked `by_meaning`; nothing without
+    /// a model.
+    pub fn search_by_meaning(&mut self, query: &str, limit: usize) -> SearchResults {
+        let q = query::parse(query);
+        let top = meaning::nearest(&q, self.meaning.as_ref(), &self.docs, limit);
+        let top: Vec<Fused> = top.into_iter().map(|(doc, score)| Fused { doc, score, by_meaning: true }).collect();
+        SearchResults { total: top.len(), hits: hits(&self.docs, &top), hint: q.hint }
     }
 
     /// The whole index as bytes.
@@ -244,7 +297,7 @@ impl SearchIndex {
             return Err("the segment does not end the index");
         }
         let segment = Segment::decode_from(bytes, start)?;
-        Ok(SearchIndex { docs, frozen: Some(segment), terms: MutTerms::default(), scratch: Scratch::default() })
+        Ok(SearchIndex { docs, frozen: Some(segment), ..Self::default() })
     }
 }
 
@@ -316,12 +369,13 @@ pub(crate) fn merge_live<'a>(
     out
 }
 
-pub(crate) fn hits(docs: &DocTable, top: &[(u32, f32)]) -> Vec<Hit> {
+pub(crate) fn hits(docs: &DocTable, top: &[Fused]) -> Vec<Hit> {
     top.iter()
-        .map(|&(d, score)| Hit {
-            id: docs.ids[d as usize].to_string(),
-            conversation_id: docs.conversation_of(d).to_owned(),
-            score,
+        .map(|f| Hit {
+            id: docs.ids[f.doc as usize].to_string(),
+            conversation_id: docs.conversation_of(f.doc).to_owned(),
+            score: f.score,
+            by_meaning: f.by_meaning,
         })
         .collect()
 }

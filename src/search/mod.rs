@@ -10,13 +10,14 @@
 //! `role:user`, `before:2024-05-01` (earlier than that day, UTC), `after:2024-05-01`
 //! (that day or later, UTC).
 
-mod codec;
+pub(crate) mod codec;
 mod docs;
 mod engine;
 mod fold_table;
 mod index;
+pub mod meaning;
 pub mod persist;
-mod postings;
+pub(crate) mod postings;
 pub mod query;
 mod snippet;
 pub mod tokenize;
@@ -55,6 +56,9 @@ pub struct Hit {
     pub id: String,
     pub conversation_id: String,
     pub score: f32,
+    /// Found by the meaning of the query only: its words do not match this message.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub by_meaning: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -120,6 +124,15 @@ impl SearchError {
             SearchError::NewerVersion
         } else {
             SearchError::Damaged(format!("{what}: {bad}"))
+        }
+    }
+}
+
+impl From<meaning::ModelError> for VaultError {
+    fn from(e: meaning::ModelError) -> Self {
+        match e {
+            meaning::ModelError::NewerVersion => VaultError::NewerVersion,
+            other => VaultError::Damaged(other.to_string()),
         }
     }
 }

@@ -12,6 +12,7 @@
 //! | `t.{gen}.{i}`  | a `Segment` of the terms from chunk `i`'s first term up to the next chunk's | a query names a term in it |
 //! | `x.{seq}.{j}`  | a `Segment`: part `j` of the documents of one update (a delta), split by term range like the chunks | a query names a term in it; every update |
 //! | `p`            | nothing (sealed empty): a bulk import is under way and the rest is behind | [`PersistentIndex::open`]: present means rebuild |
+//! | `v.{k}`        | the vectors of documents `k*8192..` (`meaning::Vectors`, recall by meaning) | a query or an update, with a model set |
 //!
 //! Updates write a delta, the attribute and id chunks of the new documents and the
 //! manifest. Deltas are size-tiered: the newest are merged together while they
@@ -47,14 +48,26 @@
 //! documents go into memory), then [`PersistentIndex::writes`] until it is done (a full
 //! merge asks for every term chunk).
 //!
+//! Recall by meaning ([`PersistentIndex::set_model`]): every document staged gets its
+//! vector then, and the vector chunks of the documents an update adds or deletes are
+//! written with the same [`Writes`] (a deleted message's vector is zeroed in them).
+//! Documents indexed without the model (a vault from before it) wait for theirs
+//! ([`PersistentIndex::embed_needs`], [`PersistentIndex::embed`]: the vault's
+//! resumable backfill); a vector chunk that is missing or does not decode is not an
+//! error: its documents wait for their vectors again and it is written anew.
+//!
 //! Chunk size: [`CHUNK_BYTES`] = 128 KiB of plaintext, about 3.4 ms to decrypt at
 //! 38 MiB/s (AES-GCM in wasm, the fallback; the vault opens them with WebCrypto, faster);
 //! a word query reads one chunk, a typed prefix one to three, and as much of each delta.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::codec::{self, Bad, Reader};
 use super::docs::{DocTable, IdReader, IdWriter, RawIds};
 use super::engine::{self, Terms};
 use super::index::{add_doc, hits, merge_live, Merged, Scratch};
+use super::meaning::{self, fuse::Fused, Meaning, Model, Vectors};
 use super::postings::{merge_sorted, FxMap, MutTerms, PostingRef, Segment};
 use super::query::{self, Clause, Query};
 use super::{Doc, Hit, SearchError, SearchResults};
@@ -64,6 +77,8 @@ pub const ATTR_CHUNK_DOCS: u32 = 8192;
 pub const ID_CHUNK_DOCS: u32 = 1024;
 pub const MAX_DELTAS: usize = 16;
 pub const MERGE_DELTA_BYTES: usize = 2 * 1024 * 1024;
+/// Documents per vector chunk: 8192 x 68 bytes (64 dimensions) = 544 KiB.
+pub const VECTOR_CHUNK_DOCS: u32 = 8192;
 
 /// When an update merges deltas (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,7 +270,7 @@ pub struct PersistentIndex {
     /// Id chunks read for a query's hits and kept as read (named when an update needs them).
     ids_raw: FxMap<usize, RawIds>,
     /// A query's ranking kept while it waits for its hits' id chunks (query, limit, ranking).
-    ranked: Option<(String, usize, engine::Ranked)>,
+    ranked: Option<(String, usize, (usize, Vec<Fused>))>,
     chunks: Vec<Option<Segment>>,
     /// The parts of each delta of `manifest.deltas`, each once loaded.
     deltas: Vec<Vec<Option<Segment>>>,
@@ -268,6 +283,12 @@ pub struct PersistentIndex {
     scratch: Scratch,
     /// Documents staged and not written yet.
     pending: Option<Pending>,
+    /// The meaning leg, once a model is [set](PersistentIndex::set_model).
+    meaning: Option<Meaning>,
+    /// Which vector chunks are loaded (with a model only).
+    vectors_loaded: Vec<bool>,
+    /// Vector chunks to write with the next writes.
+    vectors_dirty: BTreeSet<usize>,
 }
 
 /// Documents staged by [`PersistentIndex::stage`], not written yet.
@@ -343,6 +364,10 @@ fn attrs_key(k: usize) -> String {
 
 fn ids_key(k: usize) -> String {
     format!("d.{k}")
+}
+
+fn vectors_key(k: usize) -> String {
+    format!("v.{k}")
 }
 
 /// The loaded pieces, as the engine sees them.
@@ -451,7 +476,51 @@ impl PersistentIndex {
             merge_bytes: MERGE_DELTA_BYTES,
             scratch: Scratch::default(),
             pending: None,
+            meaning: None,
+            vectors_loaded: Vec::new(),
+            vectors_dirty: BTreeSet::new(),
         }
+    }
+
+    /// Turns recall by meaning on: from now on documents staged get their vectors,
+    /// searches fuse the meaning leg, and queries and updates load the vector chunks.
+    pub fn set_model(&mut self, model: Arc<Model>) {
+        if self.meaning.is_none() {
+            self.meaning = Some(Meaning::new(model));
+            self.vectors_loaded = vec![false; self.docs.slots().div_ceil(VECTOR_CHUNK_DOCS) as usize];
+        }
+    }
+
+    /// The vector chunks not loaded yet (none without a model).
+    fn missing_vectors(&self, out: &mut Vec<String>) {
+        out.extend(self.vectors_loaded.iter().enumerate().filter(|(_, l)| !**l).map(|(k, _)| vectors_key(k)));
+    }
+
+    /// Takes in vector chunk `k` (`None`: not stored). One missing or damaged leaves
+    /// its documents waiting for their vectors, and is written anew.
+    fn load_vectors(&mut self, k: usize, plain: Option<Vec<u8>>) {
+        let (Some(m), Some(false)) = (self.meaning.as_mut(), self.vectors_loaded.get(k).copied()) else { return };
+        let from = k as u32 * VECTOR_CHUNK_DOCS;
+        let to = (from + VECTOR_CHUNK_DOCS).min(self.docs.slots());
+        let decoded = plain.as_deref().map(|p| {
+            let mut r = Reader::new(p);
+            let mut v = Vectors::new(m.vectors.dims());
+            v.decode_into(&mut r).and_then(|range| r.end().map(|_| range)).map(|range| (v, range))
+        });
+        match decoded {
+            Some(Ok((v, range))) if range == (from..to) => {
+                for d in range {
+                    m.vectors.copy_from(&v, d);
+                }
+            }
+            _ => {
+                m.vectors.set_pending(from..to);
+                if plain.is_some() {
+                    self.vectors_dirty.insert(k);
+                }
+            }
+        }
+        self.vectors_loaded[k] = true;
     }
 
     /// The segments [`PersistentIndex::open`] takes: the manifest and the marker of an
@@ -496,6 +565,9 @@ impl PersistentIndex {
             merge_bytes: MERGE_DELTA_BYTES,
             scratch: Scratch::default(),
             pending: None,
+            meaning: None,
+            vectors_loaded: Vec::new(),
+            vectors_dirty: BTreeSet::new(),
         })
     }
 
@@ -522,6 +594,10 @@ impl PersistentIndex {
     /// outside its range; [`SearchError::NewerVersion`] for a newer format.
     pub fn load(&mut self, opened: Opened) -> Result<(), SearchError> {
         for (name, plain) in opened {
+            if let Some(k) = name.strip_prefix("v.").and_then(|k| k.parse::<usize>().ok()) {
+                self.load_vectors(k, plain);
+                continue;
+            }
             let plain = plain.ok_or_else(|| SearchError::Damaged(format!("search index segment {name} is missing")))?;
             self.load_one(&name, plain)?;
         }
@@ -664,6 +740,7 @@ impl PersistentIndex {
         self.missing_attrs(&mut need);
         self.missing_delta_parts(Some(&q), &mut need);
         self.missing_chunks(Self::needed_ranges(&self.manifest.chunk_first, &q), &mut need);
+        self.missing_vectors(&mut need);
         if !need.is_empty() {
             return Ok(Step::Need(need));
         }
@@ -678,9 +755,11 @@ impl PersistentIndex {
                 delta_meta: &self.manifest.deltas,
                 deltas: &self.deltas,
             };
-            engine::run(&q, &loaded, &self.docs, limit)
+            meaning::rank(&q, self.meaning.as_ref(), &self.docs, limit, |depth, probe| {
+                engine::run(&q, &loaded, &self.docs, depth, probe)
+            })
         };
-        for &(d, _) in &ranked.top {
+        for &Fused { doc: d, .. } in &ranked.1 {
             let k = (d / ID_CHUNK_DOCS) as usize;
             if self.ids_loaded.get(k) == Some(&false) && !self.ids_raw.contains_key(&k) && !need.contains(&ids_key(k)) {
                 need.push(ids_key(k));
@@ -690,22 +769,23 @@ impl PersistentIndex {
             self.ranked = Some((query.to_owned(), limit, ranked));
             return Ok(Step::Need(need));
         }
-        let hits = self.name_hits(&ranked.top)?;
-        Ok(Step::Done(SearchResults { total: ranked.total, hits, hint: q.hint }))
+        let (total, top) = ranked;
+        let hits = self.name_hits(&top)?;
+        Ok(Step::Done(SearchResults { total, hits, hint: q.hint }))
     }
 
     /// The hits named: from `docs` where their id chunk is named there, else from the
     /// chunk as read.
-    fn name_hits(&self, top: &[(u32, f32)]) -> Result<Vec<Hit>, SearchError> {
+    fn name_hits(&self, top: &[Fused]) -> Result<Vec<Hit>, SearchError> {
         let mut named = Vec::with_capacity(top.len());
-        for &(d, score) in top {
-            let k = (d / ID_CHUNK_DOCS) as usize;
+        for f in top {
+            let k = (f.doc / ID_CHUNK_DOCS) as usize;
             match self.ids_raw.get(&k) {
                 Some(raw) if self.ids_loaded.get(k) == Some(&false) => {
-                    let (id, conversation_id) = raw.name(d % ID_CHUNK_DOCS).map_err(bad(&ids_key(k)))?;
-                    named.push(Hit { id, conversation_id, score });
+                    let (id, conversation_id) = raw.name(f.doc % ID_CHUNK_DOCS).map_err(bad(&ids_key(k)))?;
+                    named.push(Hit { id, conversation_id, score: f.score, by_meaning: f.by_meaning });
                 }
-                _ => named.extend(hits(&self.docs, &[(d, score)])),
+                _ => named.extend(hits(&self.docs, std::slice::from_ref(f))),
             }
         }
         Ok(named)
@@ -743,6 +823,7 @@ impl PersistentIndex {
                 .filter(|&(k, l)| !*l && !self.ids_raw.contains_key(&k))
                 .map(|(k, _)| ids_key(k)),
         );
+        self.missing_vectors(&mut need);
         need
     }
 
@@ -758,19 +839,117 @@ impl PersistentIndex {
         }
         self.name_raw_ids()?;
         self.ranked = None;
+        // The documents this update deletes (their vectors go with them).
+        let mut deleted = Vec::new();
         for c in removed_conversations {
+            deleted.extend(self.docs.conversation_docs(c));
             self.docs.remove_conversation(c);
         }
         let slots = self.docs.slots();
         let pending =
             self.pending.get_or_insert_with(|| Pending { terms: MutTerms::default(), first: slots, marked: false });
         for doc in &added {
+            // A replaced message: its chunk is written again with a model, and left
+            // as it is without one (its vector is of the same message).
+            if self.meaning.is_some() {
+                deleted.extend(self.docs.doc_of(&doc.id));
+            }
+            let n = self.docs.slots();
+            if let Some(m) = &mut self.meaning {
+                let v = m.embed_doc(&doc.title, &doc.text);
+                m.vectors.set(n, v.as_deref());
+                self.vectors_dirty.insert((n / VECTOR_CHUNK_DOCS) as usize);
+            }
             add_doc(&mut self.docs, &mut pending.terms, &mut self.scratch, doc);
+        }
+        for d in deleted {
+            if let Some(m) = &mut self.meaning {
+                m.vectors.set(d, None);
+            }
+            self.vectors_dirty.insert((d / VECTOR_CHUNK_DOCS) as usize);
         }
         let slots = self.docs.slots();
         self.attrs_loaded.resize(slots.div_ceil(ATTR_CHUNK_DOCS) as usize, true);
         self.ids_loaded.resize(slots.div_ceil(ID_CHUNK_DOCS) as usize, true);
+        if self.meaning.is_some() {
+            self.vectors_loaded.resize(slots.div_ceil(VECTOR_CHUNK_DOCS) as usize, true);
+        }
         Ok(())
+    }
+
+    /// The vector chunks this index changed: written with a model, removed without one
+    /// (they held the vectors of deleted documents; the backfill embeds the rest again).
+    fn write_vectors(&mut self, writes: &mut Writes) {
+        let slots = self.docs.slots();
+        for k in std::mem::take(&mut self.vectors_dirty) {
+            let name = vectors_key(k);
+            match &self.meaning {
+                Some(m) => {
+                    let from = k as u32 * VECTOR_CHUNK_DOCS;
+                    let to = (from + VECTOR_CHUNK_DOCS).min(slots);
+                    let mut out = Vec::new();
+                    m.vectors.encode(from, to, |d| self.docs.is_live(d), &mut out);
+                    writes.put.push((name, out));
+                }
+                None => writes.removed.push(Removal::Segment(name)),
+            }
+        }
+    }
+
+    /// Recall by meaning's backfill: how many live messages have their vector (or have
+    /// none to have), of how many. Meaningful once a query or update loaded the vectors.
+    pub fn embed_progress(&self) -> (usize, usize) {
+        let Some(m) = &self.meaning else { return (0, 0) };
+        let total = self.docs.live as usize;
+        let waiting = (0..self.docs.slots()).filter(|&d| self.docs.is_live(d) && m.vectors.is_pending(d)).count();
+        (total - waiting, total)
+    }
+
+    /// The ids of up to `max` messages waiting for their vectors (for the vault to read
+    /// them and hand them to [`PersistentIndex::embed`]), or the segments needed first.
+    ///
+    /// # Errors
+    /// None today; the `Result` is the engine's to use.
+    pub fn embed_needs(&mut self, max: usize) -> Result<Step<Vec<String>>, SearchError> {
+        let Some(m) = &self.meaning else { return Ok(Step::Done(Vec::new())) };
+        let mut need = Vec::new();
+        self.missing_attrs(&mut need);
+        self.missing_vectors(&mut need);
+        if !need.is_empty() {
+            return Ok(Step::Need(need));
+        }
+        let waiting: Vec<u32> =
+            (0..self.docs.slots()).filter(|&d| self.docs.is_live(d) && m.vectors.is_pending(d)).take(max).collect();
+        for &d in &waiting {
+            let k = (d / ID_CHUNK_DOCS) as usize;
+            if self.ids_loaded.get(k) == Some(&false) && !self.ids_raw.contains_key(&k) && !need.contains(&ids_key(k)) {
+                need.push(ids_key(k));
+            }
+        }
+        if !need.is_empty() {
+            return Ok(Step::Need(need));
+        }
+        self.name_raw_ids()?; // `embed` finds them by id
+        Ok(Step::Done(waiting.into_iter().map(|d| self.docs.ids[d as usize].to_string()).collect()))
+    }
+
+    /// Embeds the messages [`PersistentIndex::embed_needs`] named: `asked` their ids,
+    /// `docs` those the vault could read (one it could not gets no vector, so the
+    /// backfill never asks for it again). Returns the vector chunks to write.
+    ///
+    /// # Errors
+    /// None today; the `Result` is the engine's to use.
+    pub fn embed(&mut self, asked: &[String], docs: &[Doc]) -> Result<Writes, SearchError> {
+        let mut writes = Writes::default();
+        let Some(m) = &mut self.meaning else { return Ok(writes) };
+        for id in asked {
+            let Some(d) = self.docs.doc_of(id).filter(|&d| m.vectors.is_pending(d)) else { continue };
+            let v = docs.iter().find(|doc| &doc.id == id).and_then(|doc| m.embed_doc(&doc.title, &doc.text));
+            m.vectors.set(d, v.as_deref());
+            self.vectors_dirty.insert((d / VECTOR_CHUNK_DOCS) as usize);
+        }
+        self.write_vectors(&mut writes);
+        Ok(writes)
     }
 
     /// The writes of what was staged, to go into the same atomic write as the records,
@@ -866,6 +1045,7 @@ impl PersistentIndex {
             }
         }
         self.write_docs(old_slots, &mut writes);
+        self.write_vectors(&mut writes);
         writes.put.push((MANIFEST_KEY.to_owned(), self.manifest.encode(&self.docs)));
         Ok(Step::Done(writes))
     }
@@ -921,12 +1101,22 @@ impl PersistentIndex {
     ///
     /// # Errors
     /// [`SearchError::Damaged`] only if a chunk just encoded does not decode (a bug).
-    pub fn rebuild(docs: Vec<Doc>) -> Result<(Self, Writes), SearchError> {
-        Self::rebuild_with(docs, CHUNK_BYTES)
+    /// With a `model`, every document gets its vector.
+    pub fn rebuild(docs: Vec<Doc>, model: Option<Arc<Model>>) -> Result<(Self, Writes), SearchError> {
+        let mut ix = Self::empty(CHUNK_BYTES);
+        if let Some(model) = model {
+            ix.set_model(model);
+        }
+        ix.rebuild_from(docs)
     }
 
+    #[cfg(test)]
     pub(crate) fn rebuild_with(docs: Vec<Doc>, chunk_bytes: usize) -> Result<(Self, Writes), SearchError> {
-        let mut ix = Self::empty(chunk_bytes);
+        Self::empty(chunk_bytes).rebuild_from(docs)
+    }
+
+    fn rebuild_from(self, docs: Vec<Doc>) -> Result<(Self, Writes), SearchError> {
+        let mut ix = self;
         ix.stage(docs, &[])?;
         let Some(Pending { terms: mut fresh, .. }) = ix.pending.take() else { unreachable!("staged") };
         fresh.sort();
@@ -934,6 +1124,7 @@ impl PersistentIndex {
         let mut writes = Writes { removed: vec![Removal::Prefix(String::new())], put: Vec::new() };
         ix.write_chunks(&merged, 1, &mut writes)?;
         ix.write_docs(0, &mut writes);
+        ix.write_vectors(&mut writes);
         writes.put.push((MANIFEST_KEY.to_owned(), ix.manifest.encode(&ix.docs)));
         Ok((ix, writes))
     }

@@ -389,7 +389,7 @@ fn a_damaged_or_moved_chunk_is_reported_as_damaged() {
     assert!(matches!(store.search(&mut ix, &query, 10), Err(SearchError::Damaged(_))));
 
     // And a rebuild repairs it.
-    let (mut fixed, writes) = PersistentIndex::rebuild(corpus(1000)).unwrap();
+    let (mut fixed, writes) = PersistentIndex::rebuild(corpus(1000), None).unwrap();
     store.apply(writes);
     assert_eq!(store.search(&mut fixed, "w999 ", 10).unwrap().total, 1);
     let mut cold = store.open().unwrap();
@@ -483,7 +483,7 @@ fn cold_query_figures() {
     let sealed_bytes = |w: &Writes| w.put.iter().map(|(_, p)| p.len() + ENVELOPE_OVERHEAD).sum::<usize>();
     let kib = |n: usize| n as f64 / 1024.0;
     let mut store = Bytes::default();
-    let (_, writes) = PersistentIndex::rebuild(docs.clone()).unwrap();
+    let (_, writes) = PersistentIndex::rebuild(docs.clone(), None).unwrap();
     let chunks = put_names(&writes).iter().filter(|k| k.starts_with("t.")).count();
     println!(
         "index: {} records, {chunks} term chunks, {:.1} MiB sealed",

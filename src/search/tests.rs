@@ -240,7 +240,7 @@ fn a_few_bytes_claiming_millions_of_documents_are_refused_before_allocating() {
 
 #[test]
 fn hits_are_grouped_by_conversation_best_first() {
-    let hit = |id: &str, c: &str, score| Hit { id: id.into(), conversation_id: c.into(), score };
+    let hit = |id: &str, c: &str, score| Hit { id: id.into(), conversation_id: c.into(), score, by_meaning: false };
     let groups =
         group_by_conversation(&[hit("a", "x", 3.0), hit("b", "y", 2.5), hit("c", "x", 2.0), hit("d", "z", 1.0)]);
     let shape: Vec<(&str, Vec<&str>)> =

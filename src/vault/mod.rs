@@ -40,6 +40,8 @@ mod recent_list;
 mod records;
 mod rekey;
 mod search;
+#[cfg(test)]
+mod search_meaning_tests;
 mod strength;
 mod sync;
 #[cfg(test)]
@@ -96,6 +98,8 @@ pub struct Vault<S: Store> {
     /// The search index, opened on first use after unlock (only its small manifest is
     /// read then; chunks load as queries need them). Dropped on lock.
     index: RefCell<Option<PersistentIndex>>,
+    /// Recall by meaning's model, once handed over ([`Vault::set_meaning_model`]).
+    meaning_model: RefCell<Option<std::sync::Arc<crate::search::meaning::Model>>>,
     /// A re-encryption is under way: every other write waits (see `rekey`).
     rekeying: Cell<bool>,
     /// Whether sync is set up, once known (`None`: not read yet). Only a hint that
@@ -110,6 +114,7 @@ impl<S: Store> Vault<S> {
             unlocked: RefCell::new(None),
             last_captured: RefCell::new(None),
             index: RefCell::new(None),
+            meaning_model: RefCell::new(None),
             rekeying: Cell::new(false),
             sync_on: Cell::new(None),
         }

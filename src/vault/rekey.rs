@@ -320,7 +320,7 @@ fn rebuilt_index(carried: &[Carried]) -> Result<Vec<(String, Vec<u8>)>, VaultErr
         let whole = conv.record.clone().into_conversation(messages);
         docs.extend(index_docs(&conv.new_key, &whole, 0..whole.messages.len()));
     }
-    let (_, writes) = PersistentIndex::rebuild(docs)?;
+    let (_, writes) = PersistentIndex::rebuild(docs, None)?;
     Ok(writes.put)
 }
 

@@ -34,6 +34,16 @@ pub struct FoundMessage {
     pub snippet: String,
     /// `[start, end]` in UTF-16 code units of `snippet`.
     pub ranges: Vec<(usize, usize)>,
+    /// Found by the meaning of the query only: its words are not in this message.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub by_meaning: bool,
+}
+
+/// How far recall by meaning's backfill is: messages with their vector, of all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct EmbedProgress {
+    pub done: usize,
+    pub total: usize,
 }
 
 /// A conversation with matches, best first.
@@ -159,11 +169,13 @@ impl<S: Store> Vault<S> {
                     blocks.get(&bk).and_then(|b| seq.checked_sub(b.first as usize).and_then(|i| b.messages.get(i)));
                 if let Some(message) = message {
                     let cut = snippet(&message.markdown, &query, SNIPPET_CHARS);
+                    let by_meaning = group.hits.iter().any(|h| &h.id == id && h.by_meaning);
                     hits.push(FoundMessage {
                         message_id: id.clone(),
                         role: message.role,
                         snippet: cut.text,
                         ranges: cut.ranges,
+                        by_meaning,
                     });
                 }
             }
@@ -206,6 +218,70 @@ impl<S: Store> Vault<S> {
         }
     }
 
+    /// Hands recall by meaning's model to the vault: searches fuse the meaning leg, and
+    /// every message indexed from now on gets its vector.
+    pub fn set_meaning_model(&self, model: std::sync::Arc<crate::search::meaning::Model>) {
+        if let Some(index) = self.index.borrow_mut().as_mut() {
+            index.set_model(model.clone());
+        }
+        *self.meaning_model.borrow_mut() = Some(model);
+    }
+
+    /// One step of recall by meaning's backfill: embeds up to `max` messages indexed
+    /// before the model (a vault from an earlier version, or vectors that were lost)
+    /// and writes their vectors; returns how far it is. Resumable: what is written
+    /// stays, and the next step goes on from there. Nothing without a model.
+    ///
+    /// # Errors
+    /// [`VaultError::Locked`]; a store failure (nothing is changed then).
+    pub async fn embed_step(&self, max: usize) -> Result<EmbedProgress, VaultError> {
+        let keys = self.keys()?;
+        if self.meaning_model.borrow().is_none() {
+            return Ok(EmbedProgress { done: 0, total: 0 });
+        }
+        let cached = self.index.borrow_mut().take();
+        // An index that does not open is left for the next search to rebuild (and to
+        // tell the person so); the backfill waits for it.
+        let mut index = match cached {
+            Some(index) => index,
+            None => match self.open_index(&keys).await {
+                Ok(index) => index,
+                Err(_) => return Ok(EmbedProgress { done: 0, total: 0 }),
+            },
+        };
+        let asked = match self.drive_index(&keys, &mut index, |ix| ix.embed_needs(max)).await {
+            Ok(asked) => asked,
+            Err(e) => {
+                *self.index.borrow_mut() = Some(index);
+                return Err(e);
+            }
+        };
+        let mut docs = Vec::new();
+        let mut by_conversation: Vec<(String, Vec<usize>)> = Vec::new();
+        for id in &asked {
+            let Some((k, seq)) = id.rsplit_once(':').and_then(|(k, s)| Some((k, s.parse::<usize>().ok()?))) else {
+                continue;
+            };
+            match by_conversation.iter_mut().find(|(c, _)| c == k) {
+                Some((_, seqs)) => seqs.push(seq),
+                None => by_conversation.push((k.to_owned(), vec![seq])),
+            }
+        }
+        for (k, seqs) in by_conversation {
+            if let Ok(conv) = self.get_conversation(&k).await {
+                docs.extend(index_docs(&k, &conv, seqs));
+            }
+        }
+        let writes = index.embed(&asked, &docs)?;
+        let (done, total) = index.embed_progress();
+        if !writes.is_empty() {
+            // Not written: the index, dropped here, is opened again next time.
+            self.write(&keys, index_write_ops(writes)).await?;
+        }
+        *self.index.borrow_mut() = Some(index);
+        Ok(EmbedProgress { done, total })
+    }
+
     /// Builds the search index again from every stored conversation and saves it.
     async fn rebuild_index(&self, keys: &Unlocked) -> Result<PersistentIndex, VaultError> {
         let mut docs = Vec::new();
@@ -220,7 +296,8 @@ impl<S: Store> Vault<S> {
                 docs.extend(index_docs(&k, &conv, 0..conv.messages.len()));
             }
         }
-        let (index, writes) = PersistentIndex::rebuild(docs)?;
+        let model = self.meaning_model.borrow().clone();
+        let (index, writes) = PersistentIndex::rebuild(docs, model)?;
         self.write(keys, index_write_ops(writes)).await?;
         Ok(index)
     }
@@ -228,7 +305,11 @@ impl<S: Store> Vault<S> {
     /// Opens the index from its manifest (see [`PersistentIndex::open`]).
     pub(super) async fn open_index(&self, keys: &Unlocked) -> Result<PersistentIndex, VaultError> {
         let opened = self.open_index_segments(keys, PersistentIndex::open_needs()).await?;
-        Ok(PersistentIndex::open(opened)?)
+        let mut index = PersistentIndex::open(opened)?;
+        if let Some(model) = self.meaning_model.borrow().clone() {
+            index.set_model(model);
+        }
+        Ok(index)
     }
 
     /// The index's update for `added` messages and `removed` conversations: its writes,
@@ -292,6 +373,9 @@ impl<S: Store> Vault<S> {
                     None => None,
                     Some(_) => match opened.next().expect("one per stored segment") {
                         Ok(plain) => Some(plain),
+                        // A vector chunk that does not open is not fatal: handed over
+                        // empty, it fails to decode, and its messages are embedded again.
+                        Err(_) if name.starts_with("v.") => Some(Vec::new()),
                         Err(CryptoError::UnsupportedVersion(_)) => return Err(VaultError::NewerVersion),
                         Err(_) => return Err(VaultError::Damaged(format!("search index segment {name}"))),
                     },

@@ -281,9 +281,23 @@ impl WasmVault {
     }
 
     /// `{total, results: [{conversationId, site, title, url, updatedAt, hits: [{messageId,
-    /// role, snippet, ranges}]}], hint?, rebuilt}`.
+    /// role, snippet, ranges, byMeaning?}]}], hint?, rebuilt}`.
     pub async fn search(&self, query: String, limit: u32) -> Result<JsValue, JsValue> {
         to_js(&self.inner.search(&query, limit as usize).await.map_err(err)?)
+    }
+
+    /// Hands the model of `loadMeaningModel` to the vault: searches fuse the meaning
+    /// leg and captured messages get their vectors.
+    #[wasm_bindgen(js_name = useMeaningModel)]
+    pub fn use_meaning_model(&self) -> Result<(), JsValue> {
+        self.inner.set_meaning_model(search::meaning_model()?);
+        Ok(())
+    }
+
+    /// One step of recall by meaning's backfill (up to `max` messages): `{done, total}`.
+    #[wasm_bindgen(js_name = embedStep)]
+    pub async fn embed_step(&self, max: u32) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.embed_step(max as usize).await.map_err(err)?)
     }
 
     /// Loads what every search needs ahead of the first one (best effort, read-only).

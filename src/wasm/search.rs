@@ -3,12 +3,38 @@
 
 use wasm_bindgen::prelude::*;
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
 use super::{err, from_js, to_js};
+use crate::search::meaning::Model;
 use crate::search::{self, Doc};
 
-/// `new SearchIndex()`, `add({id, conversationId, title, text, site, role, ts})`,
-/// `search(query, limit)` → `{total, hits: [{id, conversationId, score}], hint?}`,
-/// `toBytes()`, `SearchIndex.fromBytes(bytes)`.
+thread_local! {
+    /// The model of recall by meaning, once the page or worker has handed its bytes.
+    static MODEL: RefCell<Option<Arc<Model>>> = const { RefCell::new(None) };
+}
+
+/// `loadMeaningModel(bytes)`: the model file shipped with the extension or package
+/// (`meaning.tkem`), for every index made after it.
+#[wasm_bindgen(js_name = loadMeaningModel)]
+pub fn load_meaning_model(bytes: &[u8]) -> Result<(), JsValue> {
+    let model = Model::from_bytes(bytes).map_err(|e| err(e.into()))?;
+    MODEL.with(|m| *m.borrow_mut() = Some(Arc::new(model)));
+    Ok(())
+}
+
+/// The loaded model, or an error saying it is missing.
+pub(crate) fn meaning_model() -> Result<Arc<Model>, JsValue> {
+    MODEL.with(|m| m.borrow().clone()).ok_or_else(|| {
+        err(crate::error::VaultError::InvalidInput("the model for search by meaning is not loaded".into()))
+    })
+}
+
+/// `new SearchIndex()` (`new SearchIndex({meaning: true})` adds the meaning leg, with
+/// the model of [`load_meaning_model`]; the setter `meaningWeight` its weight in the fusion), `add({id, conversationId, title, text, site,
+/// role, ts})`, `search(query, limit)` → `{total, hits: [{id, conversationId, score,
+/// byMeaning?}], hint?}`, `toBytes()`, `SearchIndex.fromBytes(bytes)`.
 #[wasm_bindgen(js_name = SearchIndex)]
 pub struct WasmSearchIndex {
     inner: search::SearchIndex,
@@ -17,8 +43,26 @@ pub struct WasmSearchIndex {
 #[wasm_bindgen(js_class = SearchIndex)]
 impl WasmSearchIndex {
     #[wasm_bindgen(constructor)]
-    pub fn new() -> WasmSearchIndex {
-        WasmSearchIndex { inner: search::SearchIndex::new() }
+    pub fn new(options: JsValue) -> Result<WasmSearchIndex, JsValue> {
+        let meaning = options.is_object()
+            && js_sys::Reflect::get(&options, &JsValue::from_str("meaning")).is_ok_and(|v| v.is_truthy());
+        let inner =
+            if meaning { search::SearchIndex::with_meaning(meaning_model()?) } else { search::SearchIndex::new() };
+        Ok(WasmSearchIndex { inner })
+    }
+
+    /// The meaning leg's weight in the fusion (the words weigh 1).
+    #[wasm_bindgen(setter, js_name = meaningWeight)]
+    pub fn set_meaning_weight(&mut self, weight: f64) {
+        if weight.is_finite() && weight >= 0.0 {
+            self.inner.set_meaning_weight(weight as f32);
+        }
+    }
+
+    /// Bytes held by the vectors of the meaning leg (0 without it).
+    #[wasm_bindgen(getter, js_name = vectorBytes)]
+    pub fn vector_bytes(&self) -> usize {
+        self.inner.vector_memory()
     }
 
     pub fn add(&mut self, doc: JsValue) -> Result<(), JsValue> {
@@ -39,6 +83,13 @@ impl WasmSearchIndex {
 
     pub fn search(&mut self, query: &str, limit: usize) -> Result<JsValue, JsValue> {
         to_js(&self.inner.search(query, limit))
+    }
+
+    /// `searchByMeaning(query, limit)`: the meaning leg alone (for benchmarks), the
+    /// same shape as `search`.
+    #[wasm_bindgen(js_name = searchByMeaning)]
+    pub fn search_by_meaning(&mut self, query: &str, limit: usize) -> Result<JsValue, JsValue> {
+        to_js(&self.inner.search_by_meaning(query, limit))
     }
 
     /// `toBytes()`, the name of the node package's contract (DESIGN.md); it takes `&mut`
@@ -89,12 +140,6 @@ fn doc_from_js(value: &JsValue) -> Result<Doc, JsValue> {
     })
 }
 
-impl Default for WasmSearchIndex {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// `{text, ranges: [[start, end]]}`: an extract of `text` around the matches of
 /// `query`, ranges in UTF-16 code units.
 #[wasm_bindgen]
@@ -111,11 +156,13 @@ pub fn group_by_conversation(hits: JsValue) -> Result<JsValue, JsValue> {
         id: String,
         conversation_id: String,
         score: f32,
+        #[serde(default)]
+        by_meaning: bool,
     }
     let hits: Vec<H> = from_js(hits, "the hits")?;
     let hits: Vec<search::Hit> = hits
         .into_iter()
-        .map(|h| search::Hit { id: h.id, conversation_id: h.conversation_id, score: h.score })
+        .map(|h| search::Hit { id: h.id, conversation_id: h.conversation_id, score: h.score, by_meaning: h.by_meaning })
         .collect();
     to_js(&search::group_by_conversation(&hits))
 }

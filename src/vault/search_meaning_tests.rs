@@ -1,0 +1,123 @@
+//! Recall by meaning in the vault: vectors sealed beside the index, written with it,
+//! gone with their conversations, rebuilt when damaged, and the backfill of a vault
+//! indexed before the model. The model is the tiny one of the model's tests ("tax"
+//! and "levy" mean nearly the same; "bread" something else).
+
+use std::sync::Arc;
+
+use pollster::block_on;
+
+use super::test_support::{snapshot, unlocked, PASS};
+use super::Vault;
+use crate::model::Site;
+use crate::search::meaning::model::tests::tiny;
+use crate::search::meaning::{Model, Vectors};
+use crate::store::memory::MemoryStore;
+use crate::store::StoreName;
+
+fn model() -> Arc<Model> {
+    Arc::new(Model::from_bytes(&tiny()).unwrap())
+}
+
+fn capture(v: &Vault<MemoryStore>, id: &str, texts: &[&str]) -> String {
+    block_on(v.capture(&snapshot(Site::Claude, id, texts), 1)).unwrap().id.unwrap()
+}
+
+/// The vector chunks stored, opened, decoded.
+fn stored_vectors(v: &Vault<MemoryStore>) -> Vectors {
+    let keys = v.keys().unwrap();
+    let names: Vec<String> = v
+        .store()
+        .raw()
+        .into_iter()
+        .filter(|(s, k, _)| *s == StoreName::Index && k.starts_with("v."))
+        .map(|(_, k, _)| k)
+        .collect();
+    assert!(!names.is_empty(), "vector chunks are stored");
+    let mut vectors = Vectors::default();
+    for (_, plain) in block_on(v.open_index_segments(&keys, names)).unwrap() {
+        let plain = plain.unwrap();
+        vectors.decode_into(&mut crate::search::codec::Reader::new(&plain)).unwrap();
+    }
+    vectors
+}
+
+fn with_vector(vectors: &Vectors) -> usize {
+    (0..vectors.slots()).filter(|&d| vectors.has(d)).count()
+}
+
+#[test]
+fn a_conversation_with_other_words_of_the_same_meaning_is_found_and_marked() {
+    let v = unlocked();
+    v.set_meaning_model(model());
+    capture(&v, "a", &["a levy on imports"]);
+    capture(&v, "b", &["bread"]);
+    let out = block_on(v.search("tax", 10)).unwrap();
+    assert_eq!(out.results[0].title, "Chat a");
+    assert!(out.results[0].hits[0].by_meaning);
+    let words = block_on(v.search("bread", 10)).unwrap();
+    assert!(!words.results[0].hits[0].by_meaning);
+}
+
+#[test]
+fn vectors_are_written_with_the_index_sealed_and_a_deleted_conversations_are_gone() {
+    let v = unlocked();
+    v.set_meaning_model(model());
+    let a = capture(&v, "a", &["a levy on imports", "tax tax"]);
+    capture(&v, "b", &["bread"]);
+    assert_eq!(with_vector(&stored_vectors(&v)), 3, "written in the capture's own write");
+    // Sealed: the plaintext's magic appears in no stored value.
+    for (s, k, value) in v.store().raw() {
+        if s == StoreName::Index && k.starts_with("v.") {
+            assert!(!value.windows(4).any(|w| w == b"TKVE"), "{k} is stored in plain");
+        }
+    }
+    block_on(v.delete_conversation(&a)).unwrap();
+    assert_eq!(with_vector(&stored_vectors(&v)), 1, "the deleted conversation's vectors are zeroed");
+    assert!(block_on(v.search("tax", 10)).unwrap().results.iter().all(|r| r.title != "Chat a"));
+}
+
+#[test]
+fn a_damaged_vector_chunk_is_embedded_again_and_search_goes_on() {
+    let v = unlocked();
+    v.set_meaning_model(model());
+    capture(&v, "a", &["a levy on imports"]);
+    v.lock();
+    let (s, k, mut value) =
+        v.store().raw().into_iter().find(|(s, k, _)| *s == StoreName::Index && k.starts_with("v.")).unwrap();
+    let last = value.len() - 1;
+    value[last] ^= 1;
+    v.store().put_raw(s, &k, value);
+    block_on(v.unlock(PASS)).unwrap();
+    v.set_meaning_model(model());
+    let out = block_on(v.search("levy", 10)).unwrap();
+    assert_eq!((out.total, out.rebuilt), (1, false), "the words still work, the index is not rebuilt");
+    let progress = block_on(v.embed_step(100)).unwrap();
+    assert_eq!((progress.done, progress.total), (1, 1));
+    assert_eq!(with_vector(&stored_vectors(&v)), 1, "written anew");
+    assert!(block_on(v.search("tax", 10)).unwrap().results[0].hits[0].by_meaning);
+}
+
+#[test]
+fn a_vault_indexed_before_the_model_is_embedded_in_resumable_steps() {
+    let v = unlocked();
+    capture(&v, "a", &["a levy on imports", "more on the levy"]);
+    capture(&v, "b", &["bread", "bread again"]);
+    v.set_meaning_model(model());
+    assert!(block_on(v.search("tax", 10)).unwrap().results.is_empty(), "nothing embedded yet");
+    let first = block_on(v.embed_step(1)).unwrap();
+    assert_eq!((first.done, first.total), (1, 4));
+    // A stopped worker: what was embedded is kept.
+    v.lock();
+    block_on(v.unlock(PASS)).unwrap();
+    v.set_meaning_model(model());
+    let mut last = first;
+    while last.done < last.total {
+        let next = block_on(v.embed_step(1)).unwrap();
+        assert!(next.done > last.done, "{next:?} after {last:?}");
+        last = next;
+    }
+    assert_eq!(last.done, 4);
+    assert_eq!(with_vector(&stored_vectors(&v)), 4);
+    assert_eq!(block_on(v.search("tax", 10)).unwrap().results[0].title, "Chat a");
+}
