@@ -102,13 +102,14 @@ export class Dav {
   }
 
   /** One request for the object `name` (empty: the folder itself). */
-  async request(method, name, { body, headers = {}, what = name || 'the folder' } = {}) {
+  async request(method, name, { body, headers = {}, what = name || 'the folder', signal } = {}) {
     const url = new URL(name, this.base);
     // Names are the core's (hex); refuse anything that would leave the folder.
     if (url.origin !== this.base.origin || !url.pathname.startsWith(this.base.pathname) || url.search) {
       throw new SyncError('invalid_input', 'Sync asked for a file outside its folder.');
     }
     const size = body?.length ?? 0;
+    const timeout = AbortSignal.timeout(TIMEOUT_MS + Math.ceil((size / BYTES_PER_SECOND) * 1000));
     let response;
     try {
       response = await fetch(url, {
@@ -118,9 +119,10 @@ export class Dav {
         credentials: 'omit',
         cache: 'no-store',
         redirect: 'error',
-        signal: AbortSignal.timeout(TIMEOUT_MS + Math.ceil((size / BYTES_PER_SECOND) * 1000)),
+        signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
       });
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       if (err?.name === 'TimeoutError') throw new SyncError('unreachable', 'The sync server took too long to answer. Nothing was lost; sync tries again later.');
       throw new SyncError('unreachable', 'The sync server could not be reached (offline, wrong address, or it redirected elsewhere). Nothing was lost; sync tries again later.');
     }
@@ -147,13 +149,14 @@ export class Dav {
 
   /**
    * Writes `bytes` to `name`: `{create: true}` only if absent (`If-None-Match: *`),
-   * `{ifMatch}` only if unchanged. Gives `{ok, status, etag}`; a 412 is `ok: false`.
+   * `{ifMatch}` only if unchanged; `signal` aborts it. Gives `{ok, status, etag}`; a 412
+   * is `ok: false`.
    */
-  async put(name, bytes, { create = false, ifMatch } = {}) {
+  async put(name, bytes, { create = false, ifMatch, signal } = {}) {
     const headers = { 'Content-Type': 'application/octet-stream' };
     if (create) headers['If-None-Match'] = '*';
     else if (ifMatch) headers['If-Match'] = ifMatch;
-    const { response, what } = await this.request('PUT', name, { body: bytes, headers });
+    const { response, what } = await this.request('PUT', name, { body: bytes, headers, signal });
     if (response.status === 412) return { ok: false, status: 412 };
     if (!response.ok) throw new SyncError('sync_server', statusWords(response.status, what), response.status);
     return { ok: true, status: response.status, etag: response.headers.get('ETag') };
@@ -434,29 +437,108 @@ async function releaseLock(dav, lock) {
   if (there && bytesEqual(there.bytes, lock.bytes)) await dav.delete(lock.name);
 }
 
+/** How often the lock's holder asks the core whether a renewal is due (no request). */
+const RENEW_CHECK_MS = 5000;
+
+const lockLost = () => new SyncError('sync_lock_lost', 'This device lost the sync folder\'s compaction lock (it expired, or another device took it): the compaction stopped and deleted nothing.');
+
 /**
- * Compacts when due (or `force`): under the lock, catches up with the newest snapshot,
- * writes the next one (`If-None-Match: *`), applies it here, deletes the segments and
- * the snapshot it makes obsolete, releases the lock. Another device's live lock skips
- * it (that device compacts). Gives the number of objects deleted.
+ * Keeps the compaction lock while a compaction runs: every few seconds the core says
+ * whether a renewal is due (a third of the lock's time gone); then the folder's lock is
+ * read, the renewed one written `If-Match` its ETag and read back (rclone ignores the
+ * condition: the lock is ours only if the folder holds our bytes). When the lock is no
+ * longer ours (gone, another device's, expired, a renewal refused) the keeper aborts
+ * what runs under `signal` (the snapshot's upload) and `ensure()` throws: the
+ * compaction stops, deletes nothing and leaves the lock alone.
+ */
+class LockKeeper {
+  constructor(vault, dav, lock) {
+    Object.assign(this, { vault, dav, lock, lost: false, busy: null });
+    this.controller = new AbortController();
+    this.timer = setInterval(() => this.check().catch(() => {}), RENEW_CHECK_MS);
+  }
+
+  get signal() {
+    return this.controller.signal;
+  }
+
+  /** One check (one at a time); gives whether the lock is still ours. */
+  check() {
+    this.busy ??= this.renew().finally(() => { this.busy = null; });
+    return this.busy;
+  }
+
+  async renew() {
+    if (this.lost) return false;
+    let step = await this.vault.syncRenewLock(this.lock.bytes, undefined);
+    if (step.step === 'due') {
+      // A server that cannot be reached now throws: the next check tries again, and
+      // the core says lost once the lock has expired.
+      const current = await this.dav.get(this.lock.name);
+      step = await this.vault.syncRenewLock(this.lock.bytes, current ? { bytes: current.bytes, etag: current.etag ?? '' } : null);
+    }
+    if (step.step === 'renew') {
+      const ifMatch = strongEtag(step.ifMatch);
+      const put = await this.dav.put(step.name, step.bytes, ifMatch ? { ifMatch } : {});
+      const back = put.ok ? await this.dav.get(step.name) : null;
+      if (back && bytesEqual(back.bytes, step.bytes)) {
+        this.lock = { name: step.name, bytes: step.bytes, etag: strongEtag(back.etag) ?? strongEtag(put.etag) };
+        return true;
+      }
+      step = { step: 'lost' };
+    }
+    if (step.step === 'lost') {
+      this.lost = true;
+      this.controller.abort(lockLost());
+    }
+    return !this.lost;
+  }
+
+  /** Throws unless the lock is still ours (renewed first when due). */
+  async ensure() {
+    if (!(await this.check())) throw lockLost();
+  }
+
+  stop() {
+    clearInterval(this.timer);
+  }
+}
+
+/**
+ * Compacts when due (or `force`): under the lock (renewed while it works), catches up
+ * with the newest snapshot, writes the next one (`If-None-Match: *`), applies it here,
+ * deletes the segments and the snapshot it makes obsolete, releases the lock. Another
+ * device's live lock skips it (that device compacts). A lock lost on the way stops it
+ * before anything is applied or deleted (gives 0). Gives the number of objects deleted.
  */
 async function compact(vault, dav, force) {
   const status = await vault.syncStatus();
   if (!force && status.sinceSnapshot <= COMPACT_AFTER) return 0;
   const lock = await takeLock(vault, dav);
   if (!lock) return 0;
+  const keeper = new LockKeeper(vault, dav, lock);
   try {
     await pullSnapshot(vault, dav, SNAPSHOT_WINDOW);
     const { epoch } = await vault.syncStatus();
     const snapshot = await vault.syncMakeSnapshot(epoch + 1);
-    const put = await dav.put(snapshot.name, snapshot.bytes, { create: true });
+    await keeper.ensure();
+    const put = await dav.put(snapshot.name, snapshot.bytes, { create: true, signal: keeper.signal });
     if (!put.ok) return 0; // written by another device meanwhile: the next sync reads it
+    await keeper.ensure();
     await vault.syncApplySnapshot(epoch + 1, snapshot.bytes);
     let deleted = 0;
-    for (const name of snapshot.obsolete) if (await dav.delete(name)) deleted++;
+    for (const name of snapshot.obsolete) {
+      await keeper.ensure();
+      if (await dav.delete(name)) deleted++;
+    }
     return deleted;
+  } catch (err) {
+    if (keeper.lost) return 0; // stopped cleanly: the next sync that finds it due compacts
+    throw err;
   } finally {
-    await releaseLock(dav, lock).catch(() => {}); // left behind, it expires
+    keeper.stop();
+    await keeper.busy?.catch(() => {});
+    if (!keeper.lost) await releaseLock(dav, keeper.lock).catch(() => {}); // left behind, it expires
   }
 }
 

@@ -45,7 +45,9 @@
 //!    [`Vault::sync_meta_update`] gives the `meta` object to write over the folder's.
 //! 4. Compact, now and then: [`Vault::sync_lock`] until it says take and the `PUT`
 //!    succeeds; [`Vault::sync_make_snapshot`]; `PUT` it; apply it; delete what it
-//!    lists as obsolete; `DELETE` the lock with `If-Match`.
+//!    lists as obsolete; `DELETE` the lock with `If-Match`. Meanwhile, every few
+//!    seconds, [`Vault::sync_renew_lock`]: renew it when due, stop at once (nothing more
+//!    written, applied or deleted, the lock left alone) when it says lost.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -74,7 +76,7 @@ use crate::store::{Op, Store, StoreName};
 use crate::sync::chain::{self, Order};
 use crate::sync::format::{self, hex_bytes, Cover, DeviceRecord, Head, KeyedEntry, KeyedFolded, Place};
 use crate::sync::format::{LockBody, SegmentBody, ServerMeta, SnapshotBody};
-use crate::sync::lock::{self as sync_lock, Condition, LockDecision};
+use crate::sync::lock::{self as sync_lock, Condition, LockDecision, Renewal};
 use crate::sync::merge::{hex, parse_hex};
 use crate::sync::{names, now_ms, resolve, DeviceId, Entry, Folded, Known, SyncError};
 
@@ -217,6 +219,19 @@ pub enum LockStep {
     Take { name: String, if_match: Option<String>, bytes: Vec<u8> },
     /// Another device holds it until `until`.
     Wait { until: i64 },
+}
+
+/// What the holder of the compaction lock does about it while it compacts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LockRenewal {
+    /// Nothing yet.
+    NotDue,
+    /// Read the folder's lock and ask again with it.
+    Due,
+    /// Write `bytes` to `name` `If-Match: if_match`, read it back; hold `bytes` from then.
+    Renew { name: String, if_match: String, bytes: Vec<u8> },
+    /// Not ours any more: stop compacting, delete nothing, leave the lock alone.
+    Lost,
 }
 
 fn sync_error(e: SyncError) -> VaultError {
@@ -864,6 +879,40 @@ impl<S: Store> Vault<S> {
                 Ok(LockStep::Take { name: names::lock(&sk), if_match, bytes })
             }
         }
+    }
+
+    /// While compacting under the lock whose bytes this device wrote last (`held`): is a
+    /// renewal due, and, given the folder's lock (`current`: `Some(None)` when there is
+    /// none, `None` when not read yet), what to write. A lock that no longer holds is
+    /// [`LockRenewal::Lost`] (see [`sync_lock::renew`]).
+    ///
+    /// # Errors
+    /// [`VaultError::Locked`], or sync not set up.
+    pub async fn sync_renew_lock(
+        &self,
+        held: &[u8],
+        current: Option<Option<(&[u8], &str)>>,
+        now: i64,
+    ) -> Result<LockRenewal, VaultError> {
+        let keys = self.keys()?;
+        let rec = self.sync_record(&keys).await?;
+        let sk = rec.keys(&keys);
+        let Ok(ours) = format::open::<LockBody>(&sk, &rec.vault_id, Place::Lock, held) else {
+            return Ok(LockRenewal::Lost);
+        };
+        Ok(match sync_lock::renew(&sk, &rec.vault_id, &rec.device, &ours, current, now) {
+            Renewal::NotDue => LockRenewal::NotDue,
+            Renewal::Due => LockRenewal::Due,
+            Renewal::Lost => LockRenewal::Lost,
+            Renewal::Renew { condition, body } => {
+                let bytes = format::seal::<LockBody>(&sk, &rec.vault_id, Place::Lock, &body).map_err(random_error)?;
+                let if_match = match condition {
+                    Condition::IfMatch(etag) => etag,
+                    Condition::IfNoneMatch => String::new(),
+                };
+                LockRenewal::Renew { name: names::lock(&sk), if_match, bytes }
+            }
+        })
     }
 
     /// The snapshot of compaction `epoch` (the one after the epoch applied here): every

@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 
 use super::{err, from_js, now, to_js, WasmVault};
 use crate::error::VaultError;
-use crate::vault::{LockStep, SyncObject, SyncServer};
+use crate::vault::{LockRenewal, LockStep, SyncObject, SyncServer};
 
 fn set(target: &Object, key: &str, value: &JsValue) -> Result<(), JsValue> {
     Reflect::set(target, &JsValue::from_str(key), value).map(|_| ())
@@ -174,6 +174,37 @@ impl WasmVault {
             }
             LockStep::Wait { until } => set(&out, "wait", &JsValue::from_f64(until as f64))?,
         }
+        Ok(out.into())
+    }
+
+    /// `syncRenewLock(held, current)`: `held` the lock's bytes this device wrote last;
+    /// `current` undefined (not read), null (none in the folder) or `{bytes, etag}`.
+    /// Gives `{step: "notDue" | "due" | "lost"}` or `{step: "renew", name, ifMatch, bytes}`.
+    #[wasm_bindgen(js_name = syncRenewLock)]
+    pub async fn sync_renew_lock(&self, held: Vec<u8>, current: JsValue) -> Result<JsValue, JsValue> {
+        let read = if current.is_undefined() {
+            None
+        } else if current.is_null() {
+            Some(None)
+        } else {
+            let bytes = Reflect::get(&current, &JsValue::from_str("bytes"))?;
+            let etag = Reflect::get(&current, &JsValue::from_str("etag"))?.as_string().unwrap_or_default();
+            Some(Some((Uint8Array::new(&bytes).to_vec(), etag)))
+        };
+        let current = read.as_ref().map(|r| r.as_ref().map(|(b, e)| (b.as_slice(), e.as_str())));
+        let out = Object::new();
+        let step = match self.inner.sync_renew_lock(&held, current, now()).await.map_err(err)? {
+            LockRenewal::NotDue => "notDue",
+            LockRenewal::Due => "due",
+            LockRenewal::Lost => "lost",
+            LockRenewal::Renew { name, if_match, bytes } => {
+                set(&out, "name", &JsValue::from_str(&name))?;
+                set(&out, "ifMatch", &JsValue::from_str(&if_match))?;
+                set(&out, "bytes", &Uint8Array::from(bytes.as_slice()).into())?;
+                "renew"
+            }
+        };
+        set(&out, "step", &JsValue::from_str(step))?;
         Ok(out.into())
     }
 
