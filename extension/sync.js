@@ -36,8 +36,6 @@ export const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 let env = null;
 let timer = null;
-/** Devices seen in the last run (labels stay in memory only). */
-let devices = [];
 let running = false;
 
 export class SyncError extends Error {
@@ -209,7 +207,6 @@ async function writeReport(report) {
 }
 
 export async function clearReport() {
-  devices = [];
   await writeProtected({ [REPORT_SLOT]: {} });
 }
 
@@ -233,15 +230,29 @@ export function deviceLabel() {
   return `${browser} on ${system}`;
 }
 
-/** Reads every device record (slots 0, 1, ... until one is missing). */
+/**
+ * How many missing slots in a row end the device records: a device that left sync
+ * removed its record, leaving a hole that the next device to join fills.
+ */
+const SLOT_GAP = 4;
+
+/**
+ * Reads every device record (slots 0, 1, ... until SLOT_GAP in a row are missing); the
+ * core keeps the list (sealed in the vault) and forgets devices no longer there.
+ */
 async function readDevices(vault, dav) {
   const found = [];
-  for (let slot = 0; ; slot++) {
+  for (let slot = 0, missed = 0; missed < SLOT_GAP; slot++) {
     const [name] = await vault.syncNames(slot, 1);
     const got = await dav.get(name);
-    if (!got) break;
+    if (!got) {
+      missed++;
+      continue;
+    }
+    missed = 0;
     found.push({ slot, name, etag: got.etag, ...(await vault.syncNoteDevice(slot, got.bytes)) });
   }
+  await vault.syncKeepDevices(found.map((d) => d.slot));
   return found;
 }
 
@@ -321,7 +332,10 @@ async function pullSegments(vault, dav, found) {
   let cut = false;
   const errors = [];
   const count = (r) => (r.outcome === 'applied' ? r.written + r.deleted : 0);
-  for (const d of found) {
+  // Devices whose record is gone (they left sync) still have their last segments read.
+  const { applied } = await vault.syncStatus();
+  const left = Object.keys(applied).filter((id) => !found.some((d) => d.device === id)).map((device) => ({ device, label: 'A device that left sync' }));
+  for (const d of [...found, ...left]) {
     if (d.own) continue;
     try {
       let next = (await vault.syncStatus()).applied[d.device] ?? 0;
@@ -560,7 +574,7 @@ export async function syncOnce(vault, { compact: forceCompact = false } = {}) {
     const pushed = await push(vault, dav, found.find((d) => d.own));
     await pushMeta(vault, dav);
     const compacted = errors.length ? 0 : await compact(vault, dav, forceCompact);
-    devices = (await readDevices(vault, dav)).map((d) => ({ label: d.label, own: d.own, head: d.head, applied: d.applied }));
+    await readDevices(vault, dav);
     const now = Date.now();
     const error = errors.length ? `Part of the sync folder was refused, so some changes were not applied: ${errors.join(' ')}` : null;
     await writeReport({ lastSync: now, lastAttempt: now, pushed, pulled, error });
@@ -575,17 +589,55 @@ export async function syncOnce(vault, { compact: forceCompact = false } = {}) {
   }
 }
 
+/**
+ * Leaves sync on this device: first, when the folder can be reached, a last sync that
+ * sends what waits and compacts (so the newest snapshot holds everything this device
+ * sent, for devices that join later), then this device's record is removed from the
+ * folder (`If-Match` its strong ETag; only while it is still ours). Then the sync state
+ * goes from the vault; every conversation stays. Gives whether the record was removed
+ * (false: the folder could not be reached, and still lists this device).
+ */
+export async function leaveSync(vault) {
+  let removed = false;
+  const server = await vault.syncServer().catch(() => null);
+  if (server) {
+    try {
+      await syncOnce(vault, { compact: true });
+      const dav = new Dav(server);
+      const [name] = await vault.syncNames((await vault.syncStatus()).slot, 1);
+      const own = await dav.get(name);
+      const view = own && (await vault.syncNoteDevice((await vault.syncStatus()).slot, own.bytes).catch(() => null));
+      if (view?.own) removed = await dav.delete(name, strongEtag(own.etag));
+      else removed = !own;
+    } catch {
+      removed = false; // the folder could not be reached or refused: leave here anyway
+    }
+  }
+  await vault.syncLeave();
+  await clearReport();
+  return removed;
+}
+
 /** Where sync stands (works while locked: then without the server's address). */
 export async function syncStatus(vault) {
   const configured = await vault.syncConfigured();
   const report = await readReport();
-  const out = { configured, lastSync: report.lastSync, lastAttempt: report.lastAttempt, pushed: report.pushed, pulled: report.pulled, running, devices: configured ? devices : [] };
+  const out = { configured, lastSync: report.lastSync, lastAttempt: report.lastAttempt, pushed: report.pushed, pulled: report.pulled, running, devices: [] };
   if (report.error && configured) out.error = report.error;
   if (configured && vault.isUnlocked()) {
     const server = await vault.syncServer().catch(() => null);
     const s = await vault.syncStatus().catch(() => null);
     if (server) Object.assign(out, { url: server.url, username: server.username });
-    if (s) Object.assign(out, { label: s.label, waiting: s.outbox + (s.pending ? 1 : 0) });
+    if (s) {
+      Object.assign(out, {
+        label: s.label,
+        waiting: s.outbox + (s.pending ? 1 : 0),
+        // Compaction: when the snapshot applied last was made (null: none yet), how many
+        // change files are past it, and past how many a snapshot is made.
+        compaction: { snapshotAt: s.snapshotAt || null, changeFiles: s.sinceSnapshot, after: COMPACT_AFTER },
+        devices: s.devices.map((d) => ({ device: d.device, label: d.label, own: d.own, lastSeen: d.lastSeen || null, head: d.head, applied: d.applied })),
+      });
+    }
   }
   return out;
 }

@@ -9,7 +9,9 @@
 //! - `meta/"sync"`: [`SyncRecord`]: the folder's vault id, this device's id, slot and
 //!   label, its head (last segment pushed), per other device the cursor (last segment
 //!   applied, its hash) and the highest head seen in its record, the snapshot epoch
-//!   applied and what it covers. Present only while sync is set up.
+//!   applied, what it covers and when it was made, and the device list (each device's
+//!   slot, label, head and when its record was last written, as read at the last sync).
+//!   Present only while sync is set up.
 //! - `meta/"sync-outbox"`: the conversations changed here since the last push (store
 //!   key -> time of the last change, deleted or not), kept by `Vault::commit` in the
 //!   same atomic write as the change itself.
@@ -116,6 +118,14 @@ struct SyncRecord {
     /// The snapshot applied last (0: none) and how far it covers each device.
     epoch: u64,
     covers: BTreeMap<String, u64>,
+    /// When the snapshot applied last was made (by its maker's clock; 0: none).
+    #[serde(default)]
+    snapshot_at: i64,
+    /// Every device whose record was read last in the folder (hex id), this one too: the
+    /// device list, kept between syncs (written before this field: learnt again at the
+    /// next sync).
+    #[serde(default)]
+    devices: BTreeMap<String, KnownDevice>,
     /// Where the folder is and how to sign in to it (the extension's WebDAV client uses
     /// it): sealed with the rest of this record, so usable only while unlocked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,6 +145,31 @@ impl std::fmt::Debug for SyncServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SyncServer").field("url", &self.url).field("username", &self.username).finish_non_exhaustive()
     }
+}
+
+/// A device of the folder as its record said last.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KnownDevice {
+    slot: u32,
+    label: String,
+    /// When its record was written last (after its last push), by its clock.
+    seen: i64,
+    head: u64,
+}
+
+/// A device in [`SyncStatus::devices`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedDevice {
+    pub device: String,
+    pub label: String,
+    /// When its record was written last (milliseconds since the epoch, by its clock).
+    pub last_seen: i64,
+    /// Its last segment in the folder, and the last applied here (this device: pushed).
+    pub head: u64,
+    pub applied: u64,
+    pub own: bool,
 }
 
 /// The longest server address, user name and password kept.
@@ -184,6 +219,11 @@ pub struct SyncStatus {
     /// Segments applied or pushed here that the snapshot applied last does not cover
     /// (what a compaction would make obsolete, the previous snapshot aside).
     pub since_snapshot: u64,
+    /// When the snapshot applied last was made (0: none yet).
+    pub snapshot_at: i64,
+    /// The folder's devices as their records said at the last sync (kept in this
+    /// record, so known at once after the worker restarts).
+    pub devices: Vec<ListedDevice>,
 }
 
 /// What a device record says, checked.
@@ -598,6 +638,22 @@ impl<S: Store> Vault<S> {
                 .chain(std::iter::once((own.as_str(), rec.pushed.seq)))
                 .map(|(d, seq)| seq.saturating_sub(rec.covers.get(d).copied().unwrap_or(0)))
                 .sum(),
+            snapshot_at: rec.snapshot_at,
+            devices: rec
+                .devices
+                .iter()
+                .map(|(d, k)| {
+                    let own = *d == own;
+                    ListedDevice {
+                        device: d.clone(),
+                        label: k.label.clone(),
+                        last_seen: k.seen,
+                        head: k.head,
+                        applied: if own { rec.pushed.seq } else { rec.cursors.get(d).map_or(0, |h| h.seq) },
+                        own,
+                    }
+                })
+                .collect(),
         }))
     }
 
@@ -783,26 +839,43 @@ impl<S: Store> Vault<S> {
             return Err(sync_error(SyncError::Refused("a device record of another slot")));
         }
         let d = hex(&body.device);
-        if body.device == rec.device {
+        let was = (rec.devices.clone(), rec.heads.clone());
+        let own = body.device == rec.device;
+        let (head, applied) = if own {
             if body.head.seq > rec.pushed.seq {
                 return Err(sync_error(SyncError::Fork));
             }
-            return Ok(DeviceView {
-                device: d,
-                label: body.label,
-                head: body.head.seq,
-                applied: rec.pushed.seq,
-                own: true,
-            });
-        }
-        let seen = rec.heads.get(&d).copied().unwrap_or_default();
-        let cursor = rec.cursors.get(&d).copied().unwrap_or_default();
-        let head = chain::check_head(&seen, &cursor, &body.head).map_err(sync_error)?;
-        if head != seen {
+            (body.head.seq, rec.pushed.seq)
+        } else {
+            let seen = rec.heads.get(&d).copied().unwrap_or_default();
+            let cursor = rec.cursors.get(&d).copied().unwrap_or_default();
+            let head = chain::check_head(&seen, &cursor, &body.head).map_err(sync_error)?;
             rec.heads.insert(d.clone(), head);
+            (head.seq, cursor.seq)
+        };
+        let listed = KnownDevice { slot, label: body.label.clone(), seen: body.updated_at, head };
+        if rec.devices.get(&d) != Some(&listed) {
+            rec.devices.retain(|other, k| other == &d || k.slot != slot);
+            rec.devices.insert(d.clone(), listed);
+        }
+        if (&rec.devices, &rec.heads) != (&was.0, &was.1) {
             self.write(&keys, vec![record_put(StoreName::Meta, SYNC_KEY.into(), &rec)]).await?;
         }
-        Ok(DeviceView { device: d, label: body.label, head: head.seq, applied: cursor.seq, own: false })
+        Ok(DeviceView { device: d, label: body.label, head, applied, own })
+    }
+
+    /// After reading the folder's device records: the slots found; a device listed in
+    /// another slot is no longer listed (it left sync: its record was removed). What was
+    /// applied of it stays, and its segments still in the folder are still read.
+    pub async fn sync_keep_devices(&self, slots: &[u32]) -> Result<(), VaultError> {
+        let keys = self.keys()?;
+        let mut rec = self.sync_record(&keys).await?;
+        let before = rec.devices.len();
+        rec.devices.retain(|_, k| slots.contains(&k.slot));
+        if rec.devices.len() != before {
+            self.write(&keys, vec![record_put(StoreName::Meta, SYNC_KEY.into(), &rec)]).await?;
+        }
+        Ok(())
     }
 
     /// Applies segment `seq` of `device` (hex id), read from its name: checked (it opens
@@ -1018,6 +1091,7 @@ impl<S: Store> Vault<S> {
         let (written, deleted) = self.settle(&keys, &rec.device, known, &outbox, &mut change).await?;
         rec.epoch = epoch;
         rec.covers = covers;
+        rec.snapshot_at = body.at;
         change.ops.push(record_put(StoreName::Meta, SYNC_KEY.into(), &rec));
         self.commit(&keys, change).await?;
         Ok(SegmentApplied::Applied { written, deleted })
@@ -1057,6 +1131,8 @@ fn new_record(vault_id: [u8; 16], slot: u32, label: &str, now: i64) -> Result<Sy
         heads: BTreeMap::new(),
         epoch: 0,
         covers: BTreeMap::new(),
+        snapshot_at: 0,
+        devices: BTreeMap::new(),
         server: None,
     })
 }

@@ -577,3 +577,36 @@ fn a_passphrase_change_with_sync_off_marks_nothing() {
     block_on(a.change_passphrase(PASS, "another passphrase 12", crate::crypto::kdf::KdfParams::MINIMUM)).unwrap();
     assert!(a.store().raw().iter().all(|(s, k, _)| !(*s == StoreName::Meta && k.starts_with("sync"))));
 }
+
+#[test]
+fn the_device_list_is_kept_in_the_sealed_record_and_a_device_that_left_is_no_longer_listed() {
+    let a = unlocked();
+    let mut folder = set_up(&a);
+    let b = join(&mut folder);
+    block_on(a.put_conversation(&conversation("listed", &["one", "two"]))).unwrap();
+    push(&a, &mut folder).unwrap();
+    pull(&b, &folder);
+    let listed = |v: &Vault<MemoryStore>| {
+        let s = block_on(v.sync_status()).unwrap().unwrap();
+        s.devices.iter().map(|d| (d.label.clone(), d.own, d.last_seen > 0)).collect::<Vec<_>>()
+    };
+    let mut seen = listed(&b);
+    seen.sort();
+    assert_eq!(seen, vec![("another".to_owned(), true, true), ("first".to_owned(), false, true)]);
+    // Kept in the store: the same vault opened again knows it before any sync.
+    let store = MemoryStore::new();
+    for (name, key, value) in b.store().raw() {
+        store.put_raw(name, &key, value);
+    }
+    let again = Vault::new(store);
+    block_on(again.unlock(PASS)).unwrap();
+    assert_eq!(listed(&again).len(), 2);
+    assert!(b.store().raw().iter().all(|(_, _, v)| !v.windows(b"another".len()).any(|w| w == b"another")));
+    // a's record removed from the folder (it left): b lists only itself, keeps what it had.
+    let (a_record, _) = block_on(b.sync_names(0, 1)).unwrap();
+    folder.remove(&a_record);
+    block_on(b.sync_keep_devices(&[1])).unwrap();
+    assert_eq!(listed(&b), vec![("another".to_owned(), true, true)]);
+    assert_eq!(everything(&b), everything(&a));
+    assert!(block_on(b.sync_status()).unwrap().unwrap().applied.contains_key(&own_id(&a)));
+}

@@ -68,7 +68,9 @@ impl WasmVault {
         self.inner.sync_configured().await.map_err(err)
     }
 
-    /// `syncStatus()`: `{device, slot, label, pushed, outbox, pending, metaStale, applied, epoch}` or null.
+    /// `syncStatus()`: `{device, slot, label, pushed, outbox, pending, metaStale, applied,
+    /// epoch, sinceSnapshot, snapshotAt, devices: [{device, label, lastSeen, head, applied,
+    /// own}]}` or null.
     #[wasm_bindgen(js_name = syncStatus)]
     pub async fn sync_status(&self) -> Result<JsValue, JsValue> {
         match self.inner.sync_status().await.map_err(err)? {
@@ -110,6 +112,13 @@ impl WasmVault {
     #[wasm_bindgen(js_name = syncNoteDevice)]
     pub async fn sync_note_device(&self, slot: u32, bytes: Vec<u8>) -> Result<JsValue, JsValue> {
         to_js(&self.inner.sync_note_device(slot, &bytes).await.map_err(err)?)
+    }
+
+    /// `syncKeepDevices(slots)`: the slots whose device records were found; devices
+    /// listed in other slots are no longer listed.
+    #[wasm_bindgen(js_name = syncKeepDevices)]
+    pub async fn sync_keep_devices(&self, slots: Vec<u32>) -> Result<(), JsValue> {
+        self.inner.sync_keep_devices(&slots).await.map_err(err)
     }
 
     /// `syncApplySegment(device, seq, bytes)`: `{outcome: "applied", written, deleted}`,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { launch, send, sampleConversation, rawDatabaseText, waitFor, FAST_KDF } from './chromium.mjs';
+import { launch, send, sampleConversation, rawDatabaseText, waitFor, stopServiceWorker, FAST_KDF } from './chromium.mjs';
 import { startApache, startRclone, filesOf, USER, PASS } from './webdav.mjs';
 
 const PASSPHRASE = 'orchid lantern mountain seven';
@@ -95,6 +95,15 @@ test('set up on one profile, joined on another with the passphrase: search finds
   const devices = ok(await send(b.ext, { type: 'sync.status' })).devices;
   assert.equal(devices.length, 2);
   assert.equal(devices.filter((d) => d.own).length, 1);
+  // The list is kept sealed in the vault: a background stopped (as Chrome does after
+  // 30 s idle) and started again knows it before any sync.
+  await stopServiceWorker(b.ext);
+  const again = ok(await send(b.ext, { type: 'sync.status' }));
+  assert.deepEqual(again.devices, devices);
+  for (const d of again.devices) {
+    assert.match(d.label, /^Chrom(e|ium) on Linux$/);
+    assert.ok(d.lastSeen > Date.now() - 120000 && d.lastSeen <= Date.now(), JSON.stringify(d));
+  }
 });
 
 test('both write into the same conversation, and converge after syncing both ways', async () => {
@@ -255,12 +264,49 @@ test('after a passphrase change the folder opens with the new passphrase only (A
   await c.close();
 });
 
-test('leaving sync keeps every conversation here', async () => {
+test('leaving sync keeps every conversation here and removes this device from the folder\'s list', async () => {
   const before = await everything(b);
+  const bId = ok(await send(b.ext, { type: 'sync.status' })).devices.find((d) => d.own).device;
+  ok(await send(a.ext, { type: 'sync.now' }));
+  assert.ok(ok(await send(a.ext, { type: 'sync.status' })).devices.some((d) => d.device === bId));
   const left = ok(await send(b.ext, { type: 'sync.leave' }));
   assert.equal(left.configured, false);
+  assert.equal(left.removedFromServer, true);
   assert.deepEqual(await everything(b), before);
   assert.equal((await send(b.ext, { type: 'sync.now' })).error.code, 'not_configured');
+  // The other device no longer lists it, and still has everything.
+  ok(await send(a.ext, { type: 'sync.now' }));
+  const status = ok(await send(a.ext, { type: 'sync.status' }));
+  assert.equal(status.error, undefined);
+  assert.equal(status.devices.some((d) => d.device === bId), false, JSON.stringify(status.devices));
+  assert.ok(status.devices.some((d) => d.own));
+  assert.deepEqual(await everything(a), before);
+});
+
+test('leaving while the server is down: nothing local is removed, the folder still lists the device', async () => {
+  const server = await startApache();
+  const x = await firstDevice(server, 'Leave-Offline-1', 'leave-offline-1');
+  try {
+    ok(await send(x.ext, { type: 'sync.now' }));
+    const { b: y, reply } = await join(server);
+    ok(reply);
+    ok(await send(y.ext, { type: 'sync.now' }));
+    ok(await send(y.ext, { type: 'conversation.put', conversation: sampleConversation('Leave-Offline-2', 'leave-offline-2') }));
+    const yId = ok(await send(y.ext, { type: 'sync.status' })).devices.find((d) => d.own).device;
+    const before = await everything(y);
+    await server.stop();
+    const left = ok(await send(y.ext, { type: 'sync.leave' }));
+    assert.equal(left.configured, false);
+    assert.equal(left.removedFromServer, false);
+    assert.deepEqual(await everything(y), before);
+    assert.equal((await conversations(y)).length, 2);
+    await server.restart();
+    ok(await send(x.ext, { type: 'sync.now' }));
+    assert.ok(ok(await send(x.ext, { type: 'sync.status' })).devices.some((d) => d.device === yId));
+    await y.close();
+  } finally {
+    await server.close();
+  }
 });
 
 test('rclone serve webdav: set up, join, converge', async () => {
@@ -360,6 +406,11 @@ test('the vault page: set up in the Sync panel, join from the first-run page, sy
     await y.ext.locator('#sync-outcome', { hasText: 'Synced' }).waitFor();
     await y.ext.locator('.sync-device', { hasText: 'this browser' }).waitFor();
     assert.equal(await y.ext.locator('.sync-device').count(), 2);
+    for (const item of await y.ext.locator('.sync-device').allTextContents()) assert.match(item, /^Chrom(e|ium) on Linux.* · last seen .+ · \d+ changes? sent$/);
+    assert.match(await y.ext.locator('#sync-compaction').textContent(), /^Compaction: no snapshot yet; \d+ change files? waits? \(a snapshot replaces them past 64\)\.$/);
+    ok(await send(y.ext, { type: 'sync.now', compact: true }));
+    await y.ext.locator('#sync-compaction', { hasText: 'the last snapshot was made' }).waitFor();
+    assert.match(await y.ext.locator('#sync-compaction').textContent(), /; 0 change files wait/);
     await y.ext.locator('#sync-leave').click();
     await y.ext.locator('#sync-leave').click();
     await y.ext.locator('#sync-outcome', { hasText: 'still here' }).waitFor();
