@@ -276,17 +276,19 @@ async function putOwnRecord(vault, dav, record, etag) {
 }
 
 /**
- * Goes to the newest snapshot past the epoch applied here, directly: probes the epochs
- * upward (HEAD, no body) until `misses` in a row are not there, then reads and applies
- * only the newest found. A compaction deletes the snapshot before its own, so a device
- * two compactions behind finds no snapshot at `epoch + 1`: a history cut short
- * (segments deleted under it) makes the caller probe again with a wider window.
- * Gives the conversations written or deleted.
+ * Goes to the newest snapshot past the epoch applied here, directly: from the highest
+ * epoch a device record named (device records version 2; the compactor writes its
+ * record after each compaction), or the next one, probes the epochs upward (HEAD, no
+ * body) until `misses` in a row are not there, then reads and applies only the newest
+ * found. A compaction deletes the snapshot before its own, so a device behind whose
+ * records name no epoch (version 1, or a compactor that died before writing its record)
+ * may find none: a history cut short (segments deleted under it) makes the caller probe
+ * again with a wider window. Gives the conversations written or deleted.
  */
 async function pullSnapshot(vault, dav, misses = 1) {
-  const { epoch } = await vault.syncStatus();
+  const { epoch, folderEpoch } = await vault.syncStatus();
   let newest = 0;
-  for (let e = epoch + 1, missed = 0; missed < misses; e++) {
+  for (let e = Math.max(epoch + 1, folderEpoch), missed = 0; missed < misses; e++) {
     const [, name] = await vault.syncNames(0, e);
     if (await dav.exists(name)) {
       newest = e;
@@ -540,6 +542,9 @@ async function compact(vault, dav, force) {
     if (!put.ok) return 0; // written by another device meanwhile: the next sync reads it
     await keeper.ensure();
     await vault.syncApplySnapshot(epoch + 1, snapshot.bytes);
+    // This device's record names the new epoch: a device any number of compactions
+    // behind goes straight to it.
+    await putOwnRecord(vault, dav, await vault.syncDeviceRecord());
     let deleted = 0;
     for (const name of snapshot.obsolete) {
       await keeper.ensure();

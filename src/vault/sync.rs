@@ -10,7 +10,8 @@
 //!   label, its head (last segment pushed), per other device the cursor (last segment
 //!   applied, its hash) and the highest head seen in its record, the snapshot epoch
 //!   applied, what it covers and when it was made, and the device list (each device's
-//!   slot, label, head and when its record was last written, as read at the last sync).
+//!   slot, label, head and when its record was last written, as read at the last sync),
+//!   and the highest compaction epoch a device record named.
 //!   Present only while sync is set up.
 //! - `meta/"sync-outbox"`: the conversations changed here since the last push (store
 //!   key -> time of the last change, deleted or not), kept by `Vault::commit` in the
@@ -126,6 +127,10 @@ struct SyncRecord {
     /// next sync).
     #[serde(default)]
     devices: BTreeMap<String, KnownDevice>,
+    /// The highest compaction epoch a device record named (device records version 2):
+    /// the folder's newest snapshot is at least there.
+    #[serde(default)]
+    folder_epoch: u64,
     /// Where the folder is and how to sign in to it (the extension's WebDAV client uses
     /// it): sealed with the rest of this record, so usable only while unlocked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -216,6 +221,9 @@ pub struct SyncStatus {
     /// Per other device: the last segment applied.
     pub applied: BTreeMap<String, u64>,
     pub epoch: u64,
+    /// Where the folder's newest snapshot is at least: the highest epoch a device record
+    /// named (a reader goes there directly, however many compactions it missed).
+    pub folder_epoch: u64,
     /// Segments applied or pushed here that the snapshot applied last does not cover
     /// (what a compaction would make obsolete, the previous snapshot aside).
     pub since_snapshot: u64,
@@ -306,6 +314,7 @@ impl SyncRecord {
             created_at: self.created_at,
             head: self.pushed,
             updated_at: now,
+            epoch: self.epoch,
         }
     }
 }
@@ -631,6 +640,7 @@ impl<S: Store> Vault<S> {
             meta_stale: self.store.get(StoreName::Meta, META_STALE_KEY).await?.is_some(),
             applied: rec.cursors.iter().map(|(d, h)| (d.clone(), h.seq)).collect(),
             epoch: rec.epoch,
+            folder_epoch: rec.folder_epoch,
             since_snapshot: rec
                 .cursors
                 .iter()
@@ -858,7 +868,9 @@ impl<S: Store> Vault<S> {
             rec.devices.retain(|other, k| other == &d || k.slot != slot);
             rec.devices.insert(d.clone(), listed);
         }
-        if (&rec.devices, &rec.heads) != (&was.0, &was.1) {
+        let folder_epoch = rec.folder_epoch.max(body.epoch);
+        if (&rec.devices, &rec.heads, rec.folder_epoch) != (&was.0, &was.1, folder_epoch) {
+            rec.folder_epoch = folder_epoch;
             self.write(&keys, vec![record_put(StoreName::Meta, SYNC_KEY.into(), &rec)]).await?;
         }
         Ok(DeviceView { device: d, label: body.label, head, applied, own })
@@ -1133,6 +1145,7 @@ fn new_record(vault_id: [u8; 16], slot: u32, label: &str, now: i64) -> Result<Sy
         covers: BTreeMap::new(),
         snapshot_at: 0,
         devices: BTreeMap::new(),
+        folder_epoch: 0,
         server: None,
     })
 }

@@ -610,3 +610,85 @@ fn the_device_list_is_kept_in_the_sealed_record_and_a_device_that_left_is_no_lon
     assert_eq!(everything(&b), everything(&a));
     assert!(block_on(b.sync_status()).unwrap().unwrap().applied.contains_key(&own_id(&a)));
 }
+
+/// `v` compacts the folder: the next snapshot written, applied, what it covers deleted;
+/// then its record (naming the new epoch) written.
+fn compact(v: &Vault<MemoryStore>, folder: &mut Folder) {
+    let epoch = block_on(v.sync_status()).unwrap().unwrap().epoch + 1;
+    let (snapshot, obsolete) = block_on(v.sync_make_snapshot(epoch, 10)).unwrap();
+    folder.insert(snapshot.name.clone(), snapshot.bytes.clone());
+    block_on(v.sync_apply_snapshot(epoch, &snapshot.bytes)).unwrap();
+    for n in obsolete {
+        folder.remove(&n);
+    }
+    let record = block_on(v.sync_device_record(None, 10)).unwrap();
+    folder.insert(record.name, record.bytes);
+}
+
+#[test]
+fn a_device_many_compactions_behind_learns_the_newest_epoch_from_the_records_and_goes_there() {
+    let a = unlocked();
+    let mut folder = set_up(&a);
+    let b = join(&mut folder);
+    block_on(a.put_conversation(&conversation("first", &["1"]))).unwrap();
+    push(&a, &mut folder);
+    pull(&b, &folder);
+    for i in 0..20 {
+        block_on(a.put_conversation(&conversation(&format!("round-{i}"), &["r"]))).unwrap();
+        push(&a, &mut folder);
+        compact(&a, &mut folder);
+    }
+    // Only the newest snapshot is left: 19 epochs between b's and it.
+    let (_, first) = block_on(b.sync_names(0, 1)).unwrap();
+    assert!(!folder.contains_key(&first));
+    assert_eq!(block_on(b.sync_status()).unwrap().unwrap().folder_epoch, 0);
+    devices(&b, &folder);
+    let status = block_on(b.sync_status()).unwrap().unwrap();
+    assert_eq!(status.folder_epoch, 20);
+    let (_, newest) = block_on(b.sync_names(0, status.folder_epoch)).unwrap();
+    block_on(b.sync_apply_snapshot(20, &folder[&newest])).unwrap();
+    pull(&b, &folder);
+    assert_eq!(everything(&b), everything(&a));
+    assert_eq!(everything(&b).len(), 21);
+}
+
+#[test]
+fn a_version_1_device_record_is_still_read_and_names_no_epoch() {
+    let a = unlocked();
+    let mut folder = set_up(&a);
+    let b = join(&mut folder);
+    compact(&a, &mut folder);
+    devices(&b, &folder);
+    assert_eq!(block_on(b.sync_status()).unwrap().unwrap().folder_epoch, 1);
+    // a's record as a version-1 build writes it: read (its head and label), epoch 0, and
+    // the epoch already learnt stays.
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct V1 {
+        #[serde(with = "hex_bytes")]
+        device: DeviceId,
+        slot: u32,
+        label: String,
+        created_at: i64,
+        head: Head,
+        updated_at: i64,
+    }
+    let vault_id = format::decode_meta(&folder[names::META]).unwrap().vault_id;
+    let keys = SyncKeys::derive(&a.keys().unwrap().data, &vault_id);
+    let v1 = V1 {
+        device: parse_hex(&own_id(&a)).unwrap(),
+        slot: 0,
+        label: "first, older build".into(),
+        created_at: 1,
+        head: Head::default(),
+        updated_at: 20,
+    };
+    let bytes = format::seal_version(&keys, &vault_id, Place::Device { slot: 0 }, &v1, format::VERSION_1, &[9; 12]);
+    let (name, _) = block_on(b.sync_names(0, 1)).unwrap();
+    folder.insert(name, bytes.clone());
+    let view = block_on(b.sync_note_device(0, &bytes)).unwrap();
+    assert_eq!(view.label, "first, older build");
+    let status = block_on(b.sync_status()).unwrap().unwrap();
+    assert_eq!(status.folder_epoch, 1);
+    assert!(status.devices.iter().any(|d| d.label == "first, older build" && d.last_seen == 20));
+}

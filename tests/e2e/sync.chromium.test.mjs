@@ -651,3 +651,27 @@ test('a long compaction renews its lock (If-Match) while the snapshot uploads, a
     await server.close();
   }
 });
+
+test('a device 20 compactions behind goes straight to the newest snapshot (its epoch in the device records) and converges (rclone)', async () => {
+  const server = await startRclone();
+  const x = await firstDevice(server, 'Far-Behind-0', 'far-behind-0');
+  try {
+    ok(await send(x.ext, { type: 'sync.now' }));
+    const { b: d, reply } = await join(server);
+    ok(reply);
+    ok(await send(d.ext, { type: 'sync.now' }));
+    for (let i = 1; i <= 20; i++) {
+      ok(await send(x.ext, { type: 'conversation.put', conversation: sampleConversation(`Far-Behind-${i}`, `far-behind-${i}`) }));
+      const r = ok(await send(x.ext, { type: 'sync.now', compact: true }));
+      assert.ok(r.compacted >= 1, JSON.stringify(r));
+    }
+    assert.equal(ok(await send(x.ext, { type: 'sync.status' })).compaction.snapshotAt > 0, true);
+    const caught = await send(d.ext, { type: 'sync.now' });
+    ok(caught);
+    assert.equal(ok(await send(d.ext, { type: 'sync.status' })).error, undefined);
+    assert.equal((await conversations(d)).length, 21);
+    assert.deepEqual(await everything(d), await everything(x));
+  } finally {
+    await server.close();
+  }
+});
