@@ -370,19 +370,35 @@ async function pullSegments(vault, dav, found) {
   return { pulled, errors, cut };
 }
 
+/** Times a step of a push on the worker's User Timing line (names only: benchmarks). */
+async function timed(name, step) {
+  const start = performance.now();
+  try {
+    return await step();
+  } finally {
+    performance.measure(name, { start, end: performance.now() });
+  }
+}
+
 /**
- * Pushes what changed here, one segment at a time (the core caps each one's size), each
- * confirmed before the next is sealed; then this device's record once. A failure
- * mid-way leaves the unconfirmed segment sealed in the vault and the rest in the outbox:
- * the next sync uploads the same bytes under the same number, then goes on.
+ * Pushes what changed here, one segment at a time (the core caps each one's size):
+ * while a segment uploads, the core seals the next (at most two wait at once), and each
+ * is confirmed, in order, once the folder has it; then this device's record once. A
+ * failure mid-way leaves the unconfirmed segments sealed in the vault and the rest in
+ * the outbox: the next sync uploads the same bytes under the same numbers, then goes on.
  */
 async function push(vault, dav, own) {
   const before = await vault.syncStatus();
   let segments = 0;
-  for (let segment = await vault.syncPreparePush(); segment; segment = await vault.syncPreparePush()) {
-    await dav.putOnce(segment.name, segment.bytes);
-    await vault.syncConfirmPush();
+  let segment = await timed('tk:sync:seal', () => vault.syncPreparePush());
+  while (segment) {
+    const upload = timed('tk:sync:put', () => dav.putOnce(segment.name, segment.bytes));
+    upload.catch(() => {}); // awaited below, after the sealing beside it ends
+    const next = await timed('tk:sync:seal', () => vault.syncSealNext());
+    await upload;
+    await timed('tk:sync:confirm', () => vault.syncConfirmPush());
     segments++;
+    segment = next;
   }
   // A record left behind by an interrupted push (or missing) is written again too.
   if (segments || !own || own.head < own.applied) {

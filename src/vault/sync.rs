@@ -16,9 +16,12 @@
 //! - `meta/"sync-outbox"`: the conversations changed here since the last push (store
 //!   key -> time of the last change, deleted or not), kept by `Vault::commit` in the
 //!   same atomic write as the change itself.
-//! - `meta/"sync-pending"`: the sealed segment pushed last, until the folder has it
-//!   ([`Vault::sync_confirm_push`]): a push is sealed once and uploaded until it lands,
-//!   so a number is never sealed twice with different content.
+//! - `meta/"sync-pending"`: the older sealed segment not confirmed yet, until the folder
+//!   has it ([`Vault::sync_confirm_push`]), and `meta/"sync-pending-next"` the one sealed
+//!   after it while it uploaded ([`Vault::sync_seal_next`]; at most these two): a push is
+//!   sealed once and uploaded until it lands, so a number is never sealed twice with
+//!   different content. Their numbers are the last sealed (`-next`, or the older alone)
+//!   and the one before.
 //! - `meta/"sync-meta-stale"`: a flag (one plain byte, no content): the passphrase
 //!   changed here since the folder's `meta` object was written, so the folder's still
 //!   wraps the key under the old one; the next sync writes the new one
@@ -42,9 +45,10 @@
 //!    ([`Vault::sync_segment_name`]) and apply it ([`Vault::sync_apply_segment`]) until
 //!    one is missing, then [`Vault::sync_check_missing`].
 //! 3. Push: [`Vault::sync_prepare_push`], `PUT` with `If-None-Match: *` (a 412 whose
-//!    body is the same bytes is success), [`Vault::sync_confirm_push`]; again until it
-//!    gives `None` (each segment holds at most [`SEGMENT_CAP`] of plaintext); then `PUT`
-//!    this device's record with `If-Match`. After a passphrase change here,
+//!    body is the same bytes is success) while [`Vault::sync_seal_next`] seals the next,
+//!    then [`Vault::sync_confirm_push`]; again with the next until none (each segment
+//!    holds at most [`SEGMENT_CAP`] of plaintext); then `PUT` this device's record with
+//!    `If-Match`. After a passphrase change here,
 //!    [`Vault::sync_meta_update`] gives the `meta` object to write over the folder's.
 //! 4. Compact, now and then: [`Vault::sync_lock`] until it says take and the `PUT`
 //!    succeeds; [`Vault::sync_make_snapshot`]; `PUT` it; apply it; delete what it
@@ -86,6 +90,7 @@ use crate::sync::{names, now_ms, resolve, DeviceId, Entry, Folded, Known, SyncEr
 const SYNC_KEY: &str = "sync";
 const OUTBOX_KEY: &str = "sync-outbox";
 const PENDING_KEY: &str = "sync-pending";
+const PENDING_NEXT_KEY: &str = "sync-pending-next";
 const META_STALE_KEY: &str = "sync-meta-stale";
 const KNOWN_PREFIX: &str = "sync.k.";
 const SYNC_FORMAT: u32 = 1;
@@ -670,7 +675,7 @@ impl<S: Store> Vault<S> {
     /// Stops syncing on this device: its sync state goes; the vault stays as it is.
     pub async fn sync_leave(&self) -> Result<(), VaultError> {
         let keys = self.keys()?;
-        let mut ops: Vec<Op> = [SYNC_KEY, OUTBOX_KEY, PENDING_KEY, META_STALE_KEY]
+        let mut ops: Vec<Op> = [SYNC_KEY, OUTBOX_KEY, PENDING_KEY, PENDING_NEXT_KEY, META_STALE_KEY]
             .iter()
             .map(|k| Op::Delete { store: StoreName::Meta, key: (*k).into() })
             .collect();
@@ -755,11 +760,48 @@ impl<S: Store> Vault<S> {
 
     pub(super) async fn prepare_push_capped(&self, now: i64, cap: usize) -> Result<Option<SyncObject>, VaultError> {
         let keys = self.keys()?;
-        let mut rec = self.sync_record(&keys).await?;
+        let rec = self.sync_record(&keys).await?;
         let sk = rec.keys(&keys);
         if let Some(bytes) = self.store.get(StoreName::Meta, PENDING_KEY).await? {
+            let behind = u64::from(self.store.get(StoreName::Meta, PENDING_NEXT_KEY).await?.is_some());
+            return Ok(Some(SyncObject { name: names::segment(&sk, &rec.device, rec.pushed.seq - behind), bytes }));
+        }
+        self.seal_segment(&keys, rec, now, cap, PENDING_KEY).await
+    }
+
+    /// While the segment [`Vault::sync_prepare_push`] gave uploads: the one after it,
+    /// sealed now (or before, when a push was cut short) so that sealing overlaps the
+    /// upload. At most two segments wait at once; confirm them in order
+    /// ([`Vault::sync_confirm_push`] confirms the older). With none waiting, as
+    /// [`Vault::sync_prepare_push`]; `None` when nothing more is to be pushed.
+    pub async fn sync_seal_next(&self, now: i64) -> Result<Option<SyncObject>, VaultError> {
+        self.seal_next_capped(now, SEGMENT_CAP).await
+    }
+
+    pub(super) async fn seal_next_capped(&self, now: i64, cap: usize) -> Result<Option<SyncObject>, VaultError> {
+        if self.store.get(StoreName::Meta, PENDING_KEY).await?.is_none() {
+            return self.prepare_push_capped(now, cap).await;
+        }
+        let keys = self.keys()?;
+        let rec = self.sync_record(&keys).await?;
+        if let Some(bytes) = self.store.get(StoreName::Meta, PENDING_NEXT_KEY).await? {
+            let sk = rec.keys(&keys);
             return Ok(Some(SyncObject { name: names::segment(&sk, &rec.device, rec.pushed.seq), bytes }));
         }
+        self.seal_segment(&keys, rec, now, cap, PENDING_NEXT_KEY).await
+    }
+
+    /// Seals the next segment from the outbox and keeps it under `slot` until confirmed.
+    async fn seal_segment(
+        &self,
+        keys: &Rc<Unlocked>,
+        mut rec: SyncRecord,
+        now: i64,
+        cap: usize,
+        slot: &str,
+    ) -> Result<Option<SyncObject>, VaultError> {
+        let keys = keys.clone();
+        let sk = rec.keys(&keys);
         let mut outbox = self.outbox(&keys).await;
         if outbox.is_empty() {
             return Ok(None);
@@ -816,18 +858,27 @@ impl<S: Store> Vault<S> {
         } else {
             record_put(StoreName::Meta, OUTBOX_KEY.into(), &outbox)
         });
-        change.ops.push(Op::Put { store: StoreName::Meta, key: PENDING_KEY.into(), value: bytes.clone() });
+        change.ops.push(Op::Put { store: StoreName::Meta, key: slot.into(), value: bytes.clone() });
         change.ops.push(record_put(StoreName::Meta, SYNC_KEY.into(), &rec));
         self.commit(&keys, change).await?;
         Ok(Some(SyncObject { name: names::segment(&sk, &rec.device, seq), bytes }))
     }
 
-    /// The folder has the segment pushed last: forget it, and give this device's
-    /// record naming it as the head (write it with `If-Match`).
+    /// The folder has the older waiting segment (the one [`Vault::sync_prepare_push`]
+    /// gives): forget it (the one sealed after it, if any, becomes the older), and give
+    /// this device's record naming the last segment sealed as the head (write it with
+    /// `If-Match` once every waiting segment is confirmed).
     pub async fn sync_confirm_push(&self, now: i64) -> Result<SyncObject, VaultError> {
         let keys = self.keys()?;
         let rec = self.sync_record(&keys).await?;
-        self.write(&keys, vec![Op::Delete { store: StoreName::Meta, key: PENDING_KEY.into() }]).await?;
+        let mut ops = vec![Op::Delete { store: StoreName::Meta, key: PENDING_KEY.into() }];
+        if let Some(next) = self.store.get(StoreName::Meta, PENDING_NEXT_KEY).await? {
+            ops = vec![
+                Op::Put { store: StoreName::Meta, key: PENDING_KEY.into(), value: next },
+                Op::Delete { store: StoreName::Meta, key: PENDING_NEXT_KEY.into() },
+            ];
+        }
+        self.write(&keys, ops).await?;
         self.device_object(&keys, &rec, now)
     }
 

@@ -692,3 +692,44 @@ fn a_version_1_device_record_is_still_read_and_names_no_epoch() {
     assert_eq!(status.folder_epoch, 1);
     assert!(status.devices.iter().any(|d| d.label == "first, older build" && d.last_seen == 20));
 }
+
+#[test]
+fn a_pipelined_push_seals_the_next_segment_during_an_upload_confirms_in_order_and_resumes_without_a_number_twice() {
+    let a = unlocked();
+    let mut folder = set_up(&a);
+    let text = "p".repeat(3000);
+    for i in 0..7 {
+        block_on(a.put_conversation(&conversation(&format!("c{i}"), &[&text]))).unwrap();
+    }
+    let b = join(&mut folder);
+    // Segment 1 uploads while segment 2 is sealed; the upload of 1 fails: both wait.
+    let first = block_on(a.prepare_push_capped(3, 7_000)).unwrap().unwrap();
+    let second = block_on(a.seal_next_capped(3, 7_000)).unwrap().unwrap();
+    assert_ne!(first.name, second.name);
+    // Asked again (a retry, or after the worker stopped): the same two, no third.
+    assert_eq!(block_on(a.seal_next_capped(3, 7_000)).unwrap().unwrap(), second);
+    assert_eq!(block_on(a.prepare_push_capped(3, 7_000)).unwrap().unwrap(), first);
+    let waiting = block_on(a.sync_status()).unwrap().unwrap();
+    assert_eq!((waiting.pushed, waiting.pending), (2, true));
+    // Segment 2 landing first is not enough: b sees a gap until segment 1 is there.
+    folder.insert(second.name.clone(), second.bytes.clone());
+    let a_id = own_id(&a);
+    assert_eq!(block_on(b.sync_apply_segment(&a_id, 2, &second.bytes)).unwrap(), SegmentApplied::Gap { expected: 1 });
+    // The next sync: 1 again, confirmed; then 2 is the older and uploads while 3 seals.
+    folder.insert(first.name.clone(), first.bytes.clone());
+    block_on(a.sync_confirm_push(3)).unwrap();
+    assert_eq!(block_on(a.prepare_push_capped(3, 7_000)).unwrap().unwrap(), second);
+    let third = block_on(a.seal_next_capped(3, 7_000)).unwrap().unwrap();
+    assert!(![&first.name, &second.name].contains(&&third.name));
+    block_on(a.sync_confirm_push(3)).unwrap();
+    assert_eq!(block_on(a.prepare_push_capped(3, 7_000)).unwrap().unwrap(), third);
+    folder.insert(third.name.clone(), third.bytes.clone());
+    let record = block_on(a.sync_confirm_push(3)).unwrap();
+    folder.insert(record.name, record.bytes);
+    push_capped(&a, &mut folder, 7_000);
+    let status = block_on(a.sync_status()).unwrap().unwrap();
+    assert_eq!((status.outbox, status.pending), (0, false));
+    pull(&b, &folder);
+    assert_eq!(everything(&b), everything(&a));
+    assert_eq!(everything(&b).len(), 7);
+}

@@ -154,6 +154,16 @@ impl WasmVault {
         }
     }
 
+    /// `syncSealNext()`: while the segment `syncPreparePush` gave uploads, the one after
+    /// it (to write the same way once that one is confirmed), or null.
+    #[wasm_bindgen(js_name = syncSealNext)]
+    pub async fn sync_seal_next(&self) -> Result<JsValue, JsValue> {
+        match self.inner.sync_seal_next(now()).await.map_err(err)? {
+            Some(segment) => object(segment),
+            None => Ok(JsValue::NULL),
+        }
+    }
+
     /// `syncConfirmPush()`: this device's record naming the new head (`If-Match`).
     #[wasm_bindgen(js_name = syncConfirmPush)]
     pub async fn sync_confirm_push(&self) -> Result<JsValue, JsValue> {
