@@ -36,8 +36,6 @@ export const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 let env = null;
 let timer = null;
-/** Devices seen in the last run (labels stay in memory only). */
-let devices = [];
 let running = false;
 
 export class SyncError extends Error {
@@ -102,13 +100,14 @@ export class Dav {
   }
 
   /** One request for the object `name` (empty: the folder itself). */
-  async request(method, name, { body, headers = {}, what = name || 'the folder' } = {}) {
+  async request(method, name, { body, headers = {}, what = name || 'the folder', signal } = {}) {
     const url = new URL(name, this.base);
     // Names are the core's (hex); refuse anything that would leave the folder.
     if (url.origin !== this.base.origin || !url.pathname.startsWith(this.base.pathname) || url.search) {
       throw new SyncError('invalid_input', 'Sync asked for a file outside its folder.');
     }
     const size = body?.length ?? 0;
+    const timeout = AbortSignal.timeout(TIMEOUT_MS + Math.ceil((size / BYTES_PER_SECOND) * 1000));
     let response;
     try {
       response = await fetch(url, {
@@ -118,9 +117,10 @@ export class Dav {
         credentials: 'omit',
         cache: 'no-store',
         redirect: 'error',
-        signal: AbortSignal.timeout(TIMEOUT_MS + Math.ceil((size / BYTES_PER_SECOND) * 1000)),
+        signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
       });
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       if (err?.name === 'TimeoutError') throw new SyncError('unreachable', 'The sync server took too long to answer. Nothing was lost; sync tries again later.');
       throw new SyncError('unreachable', 'The sync server could not be reached (offline, wrong address, or it redirected elsewhere). Nothing was lost; sync tries again later.');
     }
@@ -147,13 +147,14 @@ export class Dav {
 
   /**
    * Writes `bytes` to `name`: `{create: true}` only if absent (`If-None-Match: *`),
-   * `{ifMatch}` only if unchanged. Gives `{ok, status, etag}`; a 412 is `ok: false`.
+   * `{ifMatch}` only if unchanged; `signal` aborts it. Gives `{ok, status, etag}`; a 412
+   * is `ok: false`.
    */
-  async put(name, bytes, { create = false, ifMatch } = {}) {
+  async put(name, bytes, { create = false, ifMatch, signal } = {}) {
     const headers = { 'Content-Type': 'application/octet-stream' };
     if (create) headers['If-None-Match'] = '*';
     else if (ifMatch) headers['If-Match'] = ifMatch;
-    const { response, what } = await this.request('PUT', name, { body: bytes, headers });
+    const { response, what } = await this.request('PUT', name, { body: bytes, headers, signal });
     if (response.status === 412) return { ok: false, status: 412 };
     if (!response.ok) throw new SyncError('sync_server', statusWords(response.status, what), response.status);
     return { ok: true, status: response.status, etag: response.headers.get('ETag') };
@@ -206,7 +207,6 @@ async function writeReport(report) {
 }
 
 export async function clearReport() {
-  devices = [];
   await writeProtected({ [REPORT_SLOT]: {} });
 }
 
@@ -230,15 +230,29 @@ export function deviceLabel() {
   return `${browser} on ${system}`;
 }
 
-/** Reads every device record (slots 0, 1, ... until one is missing). */
+/**
+ * How many missing slots in a row end the device records: a device that left sync
+ * removed its record, leaving a hole that the next device to join fills.
+ */
+const SLOT_GAP = 4;
+
+/**
+ * Reads every device record (slots 0, 1, ... until SLOT_GAP in a row are missing); the
+ * core keeps the list (sealed in the vault) and forgets devices no longer there.
+ */
 async function readDevices(vault, dav) {
   const found = [];
-  for (let slot = 0; ; slot++) {
+  for (let slot = 0, missed = 0; missed < SLOT_GAP; slot++) {
     const [name] = await vault.syncNames(slot, 1);
     const got = await dav.get(name);
-    if (!got) break;
+    if (!got) {
+      missed++;
+      continue;
+    }
+    missed = 0;
     found.push({ slot, name, etag: got.etag, ...(await vault.syncNoteDevice(slot, got.bytes)) });
   }
+  await vault.syncKeepDevices(found.map((d) => d.slot));
   return found;
 }
 
@@ -262,17 +276,19 @@ async function putOwnRecord(vault, dav, record, etag) {
 }
 
 /**
- * Goes to the newest snapshot past the epoch applied here, directly: probes the epochs
- * upward (HEAD, no body) until `misses` in a row are not there, then reads and applies
- * only the newest found. A compaction deletes the snapshot before its own, so a device
- * two compactions behind finds no snapshot at `epoch + 1`: a history cut short
- * (segments deleted under it) makes the caller probe again with a wider window.
- * Gives the conversations written or deleted.
+ * Goes to the newest snapshot past the epoch applied here, directly: from the highest
+ * epoch a device record named (device records version 2; the compactor writes its
+ * record after each compaction), or the next one, probes the epochs upward (HEAD, no
+ * body) until `misses` in a row are not there, then reads and applies only the newest
+ * found. A compaction deletes the snapshot before its own, so a device behind whose
+ * records name no epoch (version 1, or a compactor that died before writing its record)
+ * may find none: a history cut short (segments deleted under it) makes the caller probe
+ * again with a wider window. Gives the conversations written or deleted.
  */
 async function pullSnapshot(vault, dav, misses = 1) {
-  const { epoch } = await vault.syncStatus();
+  const { epoch, folderEpoch } = await vault.syncStatus();
   let newest = 0;
-  for (let e = epoch + 1, missed = 0; missed < misses; e++) {
+  for (let e = Math.max(epoch + 1, folderEpoch), missed = 0; missed < misses; e++) {
     const [, name] = await vault.syncNames(0, e);
     if (await dav.exists(name)) {
       newest = e;
@@ -318,7 +334,10 @@ async function pullSegments(vault, dav, found) {
   let cut = false;
   const errors = [];
   const count = (r) => (r.outcome === 'applied' ? r.written + r.deleted : 0);
-  for (const d of found) {
+  // Devices whose record is gone (they left sync) still have their last segments read.
+  const { applied } = await vault.syncStatus();
+  const left = Object.keys(applied).filter((id) => !found.some((d) => d.device === id)).map((device) => ({ device, label: 'A device that left sync' }));
+  for (const d of [...found, ...left]) {
     if (d.own) continue;
     try {
       let next = (await vault.syncStatus()).applied[d.device] ?? 0;
@@ -351,19 +370,35 @@ async function pullSegments(vault, dav, found) {
   return { pulled, errors, cut };
 }
 
+/** Times a step of a push on the worker's User Timing line (names only: benchmarks). */
+async function timed(name, step) {
+  const start = performance.now();
+  try {
+    return await step();
+  } finally {
+    performance.measure(name, { start, end: performance.now() });
+  }
+}
+
 /**
- * Pushes what changed here, one segment at a time (the core caps each one's size), each
- * confirmed before the next is sealed; then this device's record once. A failure
- * mid-way leaves the unconfirmed segment sealed in the vault and the rest in the outbox:
- * the next sync uploads the same bytes under the same number, then goes on.
+ * Pushes what changed here, one segment at a time (the core caps each one's size):
+ * while a segment uploads, the core seals the next (at most two wait at once), and each
+ * is confirmed, in order, once the folder has it; then this device's record once. A
+ * failure mid-way leaves the unconfirmed segments sealed in the vault and the rest in
+ * the outbox: the next sync uploads the same bytes under the same numbers, then goes on.
  */
 async function push(vault, dav, own) {
   const before = await vault.syncStatus();
   let segments = 0;
-  for (let segment = await vault.syncPreparePush(); segment; segment = await vault.syncPreparePush()) {
-    await dav.putOnce(segment.name, segment.bytes);
-    await vault.syncConfirmPush();
+  let segment = await timed('tk:sync:seal', () => vault.syncPreparePush());
+  while (segment) {
+    const upload = timed('tk:sync:put', () => dav.putOnce(segment.name, segment.bytes));
+    upload.catch(() => {}); // awaited below, after the sealing beside it ends
+    const next = await timed('tk:sync:seal', () => vault.syncSealNext());
+    await upload;
+    await timed('tk:sync:confirm', () => vault.syncConfirmPush());
     segments++;
+    segment = next;
   }
   // A record left behind by an interrupted push (or missing) is written again too.
   if (segments || !own || own.head < own.applied) {
@@ -434,29 +469,111 @@ async function releaseLock(dav, lock) {
   if (there && bytesEqual(there.bytes, lock.bytes)) await dav.delete(lock.name);
 }
 
+/** How often the lock's holder asks the core whether a renewal is due (no request). */
+const RENEW_CHECK_MS = 5000;
+
+const lockLost = () => new SyncError('sync_lock_lost', 'This device lost the sync folder\'s compaction lock (it expired, or another device took it): the compaction stopped and deleted nothing.');
+
 /**
- * Compacts when due (or `force`): under the lock, catches up with the newest snapshot,
- * writes the next one (`If-None-Match: *`), applies it here, deletes the segments and
- * the snapshot it makes obsolete, releases the lock. Another device's live lock skips
- * it (that device compacts). Gives the number of objects deleted.
+ * Keeps the compaction lock while a compaction runs: every few seconds the core says
+ * whether a renewal is due (a third of the lock's time gone); then the folder's lock is
+ * read, the renewed one written `If-Match` its ETag and read back (rclone ignores the
+ * condition: the lock is ours only if the folder holds our bytes). When the lock is no
+ * longer ours (gone, another device's, expired, a renewal refused) the keeper aborts
+ * what runs under `signal` (the snapshot's upload) and `ensure()` throws: the
+ * compaction stops, deletes nothing and leaves the lock alone.
+ */
+class LockKeeper {
+  constructor(vault, dav, lock) {
+    Object.assign(this, { vault, dav, lock, lost: false, busy: null });
+    this.controller = new AbortController();
+    this.timer = setInterval(() => this.check().catch(() => {}), RENEW_CHECK_MS);
+  }
+
+  get signal() {
+    return this.controller.signal;
+  }
+
+  /** One check (one at a time); gives whether the lock is still ours. */
+  check() {
+    this.busy ??= this.renew().finally(() => { this.busy = null; });
+    return this.busy;
+  }
+
+  async renew() {
+    if (this.lost) return false;
+    let step = await this.vault.syncRenewLock(this.lock.bytes, undefined);
+    if (step.step === 'due') {
+      // A server that cannot be reached now throws: the next check tries again, and
+      // the core says lost once the lock has expired.
+      const current = await this.dav.get(this.lock.name);
+      step = await this.vault.syncRenewLock(this.lock.bytes, current ? { bytes: current.bytes, etag: current.etag ?? '' } : null);
+    }
+    if (step.step === 'renew') {
+      const ifMatch = strongEtag(step.ifMatch);
+      const put = await this.dav.put(step.name, step.bytes, ifMatch ? { ifMatch } : {});
+      const back = put.ok ? await this.dav.get(step.name) : null;
+      if (back && bytesEqual(back.bytes, step.bytes)) {
+        this.lock = { name: step.name, bytes: step.bytes, etag: strongEtag(back.etag) ?? strongEtag(put.etag) };
+        return true;
+      }
+      step = { step: 'lost' };
+    }
+    if (step.step === 'lost') {
+      this.lost = true;
+      this.controller.abort(lockLost());
+    }
+    return !this.lost;
+  }
+
+  /** Throws unless the lock is still ours (renewed first when due). */
+  async ensure() {
+    if (!(await this.check())) throw lockLost();
+  }
+
+  stop() {
+    clearInterval(this.timer);
+  }
+}
+
+/**
+ * Compacts when due (or `force`): under the lock (renewed while it works), catches up
+ * with the newest snapshot, writes the next one (`If-None-Match: *`), applies it here,
+ * deletes the segments and the snapshot it makes obsolete, releases the lock. Another
+ * device's live lock skips it (that device compacts). A lock lost on the way stops it
+ * before anything is applied or deleted (gives 0). Gives the number of objects deleted.
  */
 async function compact(vault, dav, force) {
   const status = await vault.syncStatus();
   if (!force && status.sinceSnapshot <= COMPACT_AFTER) return 0;
   const lock = await takeLock(vault, dav);
   if (!lock) return 0;
+  const keeper = new LockKeeper(vault, dav, lock);
   try {
     await pullSnapshot(vault, dav, SNAPSHOT_WINDOW);
     const { epoch } = await vault.syncStatus();
     const snapshot = await vault.syncMakeSnapshot(epoch + 1);
-    const put = await dav.put(snapshot.name, snapshot.bytes, { create: true });
+    await keeper.ensure();
+    const put = await dav.put(snapshot.name, snapshot.bytes, { create: true, signal: keeper.signal });
     if (!put.ok) return 0; // written by another device meanwhile: the next sync reads it
+    await keeper.ensure();
     await vault.syncApplySnapshot(epoch + 1, snapshot.bytes);
+    // This device's record names the new epoch: a device any number of compactions
+    // behind goes straight to it.
+    await putOwnRecord(vault, dav, await vault.syncDeviceRecord());
     let deleted = 0;
-    for (const name of snapshot.obsolete) if (await dav.delete(name)) deleted++;
+    for (const name of snapshot.obsolete) {
+      await keeper.ensure();
+      if (await dav.delete(name)) deleted++;
+    }
     return deleted;
+  } catch (err) {
+    if (keeper.lost) return 0; // stopped cleanly: the next sync that finds it due compacts
+    throw err;
   } finally {
-    await releaseLock(dav, lock).catch(() => {}); // left behind, it expires
+    keeper.stop();
+    await keeper.busy?.catch(() => {});
+    if (!keeper.lost) await releaseLock(dav, keeper.lock).catch(() => {}); // left behind, it expires
   }
 }
 
@@ -478,7 +595,7 @@ export async function syncOnce(vault, { compact: forceCompact = false } = {}) {
     const pushed = await push(vault, dav, found.find((d) => d.own));
     await pushMeta(vault, dav);
     const compacted = errors.length ? 0 : await compact(vault, dav, forceCompact);
-    devices = (await readDevices(vault, dav)).map((d) => ({ label: d.label, own: d.own, head: d.head, applied: d.applied }));
+    await readDevices(vault, dav);
     const now = Date.now();
     const error = errors.length ? `Part of the sync folder was refused, so some changes were not applied: ${errors.join(' ')}` : null;
     await writeReport({ lastSync: now, lastAttempt: now, pushed, pulled, error });
@@ -493,17 +610,55 @@ export async function syncOnce(vault, { compact: forceCompact = false } = {}) {
   }
 }
 
+/**
+ * Leaves sync on this device: first, when the folder can be reached, a last sync that
+ * sends what waits and compacts (so the newest snapshot holds everything this device
+ * sent, for devices that join later), then this device's record is removed from the
+ * folder (`If-Match` its strong ETag; only while it is still ours). Then the sync state
+ * goes from the vault; every conversation stays. Gives whether the record was removed
+ * (false: the folder could not be reached, and still lists this device).
+ */
+export async function leaveSync(vault) {
+  let removed = false;
+  const server = await vault.syncServer().catch(() => null);
+  if (server) {
+    try {
+      await syncOnce(vault, { compact: true });
+      const dav = new Dav(server);
+      const [name] = await vault.syncNames((await vault.syncStatus()).slot, 1);
+      const own = await dav.get(name);
+      const view = own && (await vault.syncNoteDevice((await vault.syncStatus()).slot, own.bytes).catch(() => null));
+      if (view?.own) removed = await dav.delete(name, strongEtag(own.etag));
+      else removed = !own;
+    } catch {
+      removed = false; // the folder could not be reached or refused: leave here anyway
+    }
+  }
+  await vault.syncLeave();
+  await clearReport();
+  return removed;
+}
+
 /** Where sync stands (works while locked: then without the server's address). */
 export async function syncStatus(vault) {
   const configured = await vault.syncConfigured();
   const report = await readReport();
-  const out = { configured, lastSync: report.lastSync, lastAttempt: report.lastAttempt, pushed: report.pushed, pulled: report.pulled, running, devices: configured ? devices : [] };
+  const out = { configured, lastSync: report.lastSync, lastAttempt: report.lastAttempt, pushed: report.pushed, pulled: report.pulled, running, devices: [] };
   if (report.error && configured) out.error = report.error;
   if (configured && vault.isUnlocked()) {
     const server = await vault.syncServer().catch(() => null);
     const s = await vault.syncStatus().catch(() => null);
     if (server) Object.assign(out, { url: server.url, username: server.username });
-    if (s) Object.assign(out, { label: s.label, waiting: s.outbox + (s.pending ? 1 : 0) });
+    if (s) {
+      Object.assign(out, {
+        label: s.label,
+        waiting: s.outbox + (s.pending ? 1 : 0),
+        // Compaction: when the snapshot applied last was made (null: none yet), how many
+        // change files are past it, and past how many a snapshot is made.
+        compaction: { snapshotAt: s.snapshotAt || null, changeFiles: s.sinceSnapshot, after: COMPACT_AFTER },
+        devices: s.devices.map((d) => ({ device: d.device, label: d.label, own: d.own, lastSeen: d.lastSeen || null, head: d.head, applied: d.applied })),
+      });
+    }
   }
   return out;
 }

@@ -1,7 +1,8 @@
 // The vault page's Sync panel: the folder's address, user name and app password, "Set
 // up" (this vault) or, on a browser without a vault, "Join" (with the vault's
-// passphrase: see renderJoin in vault.js's onboarding), "Sync now", where it stands, the
-// devices, "Leave sync". A server on another origin than this computer is asked for as
+// passphrase: see renderJoin in vault.js's onboarding), "Sync now", where it stands,
+// compaction (when the last snapshot was made, how many change files wait), the devices
+// (names and last seen), "Leave sync". A server on another origin than this computer is asked for as
 // an optional host permission on the person's click. Text only through textContent.
 
 import { el, show, send, formatDate, plural } from './ui.js';
@@ -49,11 +50,24 @@ function stateLine(s) {
   return `Syncing with ${s.url ?? 'your folder'} as ${s.label ?? 'this device'}: ${when}${moved}${waiting}.`;
 }
 
+function compactionLine(s) {
+  const c = s.compaction;
+  if (!s.configured || !c) return '';
+  const made = c.snapshotAt ? `the last snapshot was made ${formatDate(c.snapshotAt)}` : 'no snapshot yet';
+  return `Compaction: ${made}; ${plural(c.changeFiles, 'change file waits', 'change files wait')} (a snapshot replaces them past ${c.after}).`;
+}
+
+function deviceItem(d) {
+  const seen = d.lastSeen ? ` · last seen ${formatDate(d.lastSeen)}` : '';
+  return el('li', { class: 'sync-device' }, d.label, d.own ? ' (this browser)' : '', seen, ` · ${plural(d.head, 'change', 'changes')} sent`);
+}
+
 /** The panel of an unlocked vault. */
 export function syncPanel() {
   const outcome = el('p', { id: 'sync-outcome', 'aria-live': 'polite' });
   const report = (text, bad) => { outcome.textContent = text; outcome.className = bad ? 'error' : 'muted'; };
   const state = el('p', { id: 'sync-state', class: 'muted' });
+  const compaction = el('p', { id: 'sync-compaction', class: 'muted' });
   const error = el('p', { id: 'sync-error', class: 'error', role: 'alert', hidden: true });
   const devices = el('ul', { id: 'sync-devices' });
   const fields = serverFields('sync');
@@ -84,12 +98,13 @@ export function syncPanel() {
     if (leave.dataset.armed !== 'true') {
       leave.dataset.armed = 'true';
       leave.textContent = 'Leave sync?';
-      return report('Press again to stop syncing on this browser. Every conversation stays here; the folder is left as it is.', true);
+      return report('Press again to stop syncing on this browser. Every conversation stays here; this browser is removed from the folder\'s device list.', true);
     }
     delete leave.dataset.armed;
     leave.textContent = 'Leave sync';
     const reply = await send({ type: 'sync.leave' });
-    report(reply.ok ? 'Sync is off on this browser. Your conversations are still here.' : reply.error.message, !reply.ok);
+    const folder = reply.removedFromServer ? ' It is no longer listed in the sync folder.' : ' The sync folder could not be reached: it still lists this browser until you remove it there.';
+    report(reply.ok ? `Sync is off on this browser. Your conversations are still here.${folder}` : reply.error.message, !reply.ok);
     refresh();
   } }, 'Leave sync');
   const actions = el('div', { id: 'sync-actions', class: 'row' }, now, leave);
@@ -97,7 +112,7 @@ export function syncPanel() {
     el('summary', {}, 'Sync'),
     el('div', { class: 'stack' },
       el('p', { class: 'muted', id: 'sync-explained' }, 'Keep this vault in step with your other browsers through a WebDAV folder you own (Nextcloud, ownCloud, a NAS, rclone). Everything is encrypted here before it leaves: the server sees only opaque files, never a title, a message or a key. Another browser joins with the folder\'s address, the app password and your vault\'s passphrase.'),
-      state, error, form, actions, el('h3', {}, 'Devices'), devices),
+      state, compaction, error, form, actions, el('h3', {}, 'Devices'), devices),
     outcome);
   async function refresh() {
     if (!panel.isConnected && refreshed) return;
@@ -105,12 +120,14 @@ export function syncPanel() {
     const s = await send({ type: 'sync.status' });
     if (!s.ok) return report(s.error.message, true);
     state.textContent = stateLine(s);
+    compaction.textContent = compactionLine(s);
+    compaction.hidden = !compaction.textContent;
     error.hidden = !s.error;
     error.textContent = s.error ? `The last sync failed: ${s.error}` : '';
     form.hidden = s.configured;
     actions.hidden = !s.configured;
     show(devices, s.configured && s.devices.length
-      ? s.devices.map((d) => el('li', { class: 'sync-device' }, d.label, d.own ? ' (this browser)' : '', ` · ${plural(d.head, 'change', 'changes')} sent`))
+      ? s.devices.map(deviceItem)
       : el('li', { class: 'muted' }, s.configured ? 'Known after the first sync.' : 'None.'));
   }
   let refreshed = false;

@@ -3,11 +3,22 @@
 // mod_dav on 127.0.0.1 and pushes everything; a second profile joins and pulls it all;
 // then one new turn on the first goes to the second.
 // Run: make && node bench/sync/run.mjs [messages]
+// Side by side: `node bench/sync/run.mjs 100000 --build before=DIR --build after=DIR
+// [--rounds N]` (DIRs: copies of dist/chromium, same key so the same extension id)
+// fills one profile once, then for each build in turn (alternating, N rounds) copies it,
+// sets sync up with a new Apache and times the first upload and a join: prints those
+// figures only.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { launch, send, FAST_KDF } from '../../tests/e2e/chromium.mjs';
 import { startApache, filesOf, USER, PASS } from '../../tests/e2e/webdav.mjs';
 import { corpusConversations, fillVault } from '../fill.mjs';
 
 const MESSAGES = Number(process.argv[2] ?? 100000);
+const arg = (name) => process.argv.flatMap((a, i) => (a === name ? [process.argv[i + 1]] : []));
+const BUILDS = arg('--build').map((b) => b.split('='));
+const ROUNDS = Number(arg('--rounds')[0] ?? 1);
 const PASSPHRASE = 'benchmark vault passphrase';
 const ok = (r) => {
   if (!r?.ok) throw new Error(JSON.stringify(r));
@@ -18,6 +29,64 @@ const timed = async (fn) => {
   const out = await fn();
   return [out, (performance.now() - start) / 1000];
 };
+
+/** The worker's User Timing measures of the push steps: {step: {count, seconds}}. */
+async function pushStepsOf(browser) {
+  const worker = browser.context.serviceWorkers()[0];
+  const steps = await worker.evaluate(() => {
+    const out = {};
+    for (const m of performance.getEntriesByType('measure')) {
+      if (!m.name.startsWith('tk:sync:')) continue;
+      const k = m.name.slice(8);
+      out[k] ??= { count: 0, seconds: 0 };
+      out[k].count++;
+      out[k].seconds += m.duration / 1000;
+    }
+    return out;
+  });
+  for (const v of Object.values(steps)) v.seconds = +v.seconds.toFixed(2);
+  return steps;
+}
+
+if (BUILDS.length) {
+  const filled = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-sync-bench-'));
+  const filler = await launch({ keep: filled, extension: BUILDS[0][1] });
+  const page = await filler.page('vault.html');
+  ok(await send(page, { type: 'vault.create', passphrase: PASSPHRASE, kdf: FAST_KDF }));
+  const fillSeconds = await fillVault(page, corpusConversations(MESSAGES));
+  await filler.close();
+  const results = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, dir] of round % 2 ? [...BUILDS].reverse() : BUILDS) {
+      const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'tk-sync-bench-'));
+      fs.cpSync(filled, profile, { recursive: true });
+      const server = await startApache();
+      const a = await launch({ keep: profile, extension: dir });
+      const ap = await a.page('vault.html');
+      ok(await send(ap, { type: 'vault.unlock', passphrase: PASSPHRASE }));
+      const [, push] = await timed(async () => {
+        ok(await send(ap, { type: 'sync.configure', url: server.url, username: USER, password: PASS }));
+        return ok(await send(ap, { type: 'sync.now' }));
+      });
+      const steps = await pushStepsOf(a);
+      const b = await launch({ extension: dir });
+      const bp = await b.page('vault.html');
+      const [, join] = await timed(async () => {
+        ok(await send(bp, { type: 'sync.join', url: server.url, username: USER, password: PASS, passphrase: PASSPHRASE }));
+        return ok(await send(bp, { type: 'sync.now' }));
+      });
+      const here = ok(await send(bp, { type: 'vault.status' })).messages;
+      results.push({ build: name, round, setup_to_all_on_server_seconds: +push.toFixed(2), push_steps_in_the_worker: steps, join_to_all_here_seconds: +join.toFixed(2), messages_on_the_new_device: here, server_files: filesOf(server.dir).length });
+      await a.close();
+      await b.close();
+      await server.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    }
+  }
+  fs.rmSync(filled, { recursive: true, force: true });
+  console.log(JSON.stringify({ benchmark: 'sync side by side', messages: MESSAGES, fill_seconds_through_background: +fillSeconds.toFixed(1), results }, null, 2));
+  process.exit(0);
+}
 
 const server = await startApache();
 const first = await launch();
@@ -31,6 +100,8 @@ const [, pushSeconds] = await timed(async () => {
   ok(await send(a, { type: 'sync.configure', url: server.url, username: USER, password: PASS }));
   return ok(await send(a, { type: 'sync.now' }));
 });
+// Where the push's time went: the worker's User Timing measures of each step.
+const pushSteps = await pushStepsOf(first);
 const files = filesOf(server.dir);
 const serverMiB = files.reduce((n, f) => n + f.bytes.length, 0) / 1048576;
 
@@ -62,6 +133,7 @@ console.log(JSON.stringify({
   messages: MESSAGES,
   fill_seconds_through_background: +fillSeconds.toFixed(1),
   setup_to_all_on_server_seconds: +pushSeconds.toFixed(2),
+  push_steps_in_the_worker: pushSteps,
   server_files: files.length,
   server_mib: +serverMiB.toFixed(1),
   join_to_all_here_seconds: +pullSeconds.toFixed(2),

@@ -6,7 +6,7 @@
 // on their click, before sending sync.configure or sync.join).
 
 import { ext } from '../shim.js';
-import { Dav, SyncError, folderUrl, isLoopback, originPattern, syncOnce, syncStatus, scheduleSync, syncAlarm, clearReport, deviceLabel } from '../sync.js';
+import { Dav, SyncError, folderUrl, isLoopback, originPattern, syncOnce, syncStatus, scheduleSync, syncAlarm, clearReport, deviceLabel, leaveSync } from '../sync.js';
 import { check, RequestError } from './check.js';
 
 const { fields, none, optional } = check;
@@ -145,17 +145,19 @@ export default {
       return syncOnce(vault, { compact: input.compact });
     },
   },
-  /** Stops syncing here: every conversation stays; the folder is left as it is. */
+  /**
+   * Stops syncing here: every conversation stays; this device's record is removed from
+   * the folder when it can be reached (`removedFromServer`).
+   */
   'sync.leave': {
     tier: 'page',
     check: none,
     async handler(_input, _sender, env) {
       const vault = await env.vaultReady();
       if (!vault.isUnlocked()) throw new RequestError('locked', 'Unlock the vault first.');
-      await vault.syncLeave();
-      await clearReport();
+      const removedFromServer = await leaveSync(vault);
       await syncAlarm(false);
-      return syncStatus(vault);
+      return { ...(await syncStatus(vault)), removedFromServer };
     },
   },
 };

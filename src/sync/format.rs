@@ -1,12 +1,12 @@
 //! The byte formats of the sync folder's objects.
 //!
-//! # Every object, version 1
+//! # Every object
 //!
 //! ```text
 //! offset  length  field
 //! 0       4       magic "TKSY"
 //! 4       1       kind: 'M' meta, 'S' segment, 'N' snapshot, 'D' device record, 'L' lock
-//! 5       1       version = 0x01
+//! 5       1       version: 0x01; device records 0x02 (0x01 still read, see below)
 //! 6       n       body: for 'M', plain JSON (ServerMeta); for the others, a record
 //!                 envelope v1 (crypto::envelope: 0x01, nonce(12), AES-256-GCM
 //!                 ciphertext, tag(16)) of JSON under the folder's seal key
@@ -16,7 +16,7 @@
 //! name it fetched (so a moved object fails to open):
 //!
 //! ```text
-//! "tk-sync1" 0x00 ‖ magic, kind, version (6 bytes) ‖ vault id (16) ‖ place
+//! "tk-sync1" 0x00 ‖ magic, kind, version (6 bytes, the version as read) ‖ vault id (16) ‖ place
 //! place: segment   device id (16) ‖ seq (8, big-endian)
 //!        snapshot  epoch (8, big-endian)
 //!        device    slot (4, big-endian)
@@ -35,7 +35,7 @@
 //! snapshot: { "epoch": 2, "by": "<device>", "at": ..., "covers": [ { "device": "...", "seq": 7, "hash": "<64 hex>" } ],
 //!             "conversations": [ { "key": "...", "folded": { "deletedAt": ..., "write": { "at": ..., "conversation": {...} } } } ] }
 //! device:   { "device": "...", "slot": 0, "label": "Firefox on the laptop", "createdAt": ...,
-//!             "head": { "seq": 7, "hash": "<64 hex>" }, "updatedAt": ... }
+//!             "head": { "seq": 7, "hash": "<64 hex>" }, "updatedAt": ..., "epoch": 3 }
 //! lock:     { "device": "...", "takenAt": ..., "expiresAt": ... }
 //! meta:     { "vaultId": "<32 hex>", "proof": "<base64 envelope, kind 'M' place nothing, empty plaintext>",
 //!             "vault": { ...the local meta record, format 1: see vault::records } }
@@ -47,8 +47,17 @@
 //! before any key exists; it holds nothing secret (what the local meta record holds,
 //! and a random vault id); its proof opens only with the data key and that vault id.
 //!
-//! Pinned by `segment_vector_v1_is_pinned`, `snapshot_device_and_lock_vectors_v1_are_pinned`
-//! and `meta_vector_v1_is_pinned`.
+//! # Device records: version 2 (written), version 1 (read)
+//!
+//! Version 2 adds `epoch`: the compaction (snapshot) the device had applied or written
+//! when it wrote its record. Readers take the highest epoch named by any record as
+//! where the folder's newest snapshot is at least, and go there directly, however many
+//! compactions they missed. A version 1 record (no `epoch`; its associated data names
+//! version 1) is still read, as epoch 0: it says nothing of snapshots, and readers then
+//! probe for them as before. Every other kind stays version 1.
+//!
+//! Pinned by `segment_vector_v1_is_pinned`, `snapshot_device_and_lock_vectors_v1_are_pinned`,
+//! `device_vector_v2_is_pinned` and `meta_vector_v1_is_pinned`.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -61,6 +70,8 @@ use crate::crypto::CryptoError;
 
 pub const MAGIC: &[u8; 4] = b"TKSY";
 pub const VERSION_1: u8 = 0x01;
+/// The device record's current version (adds `epoch`).
+pub const VERSION_2: u8 = 0x02;
 /// The largest sealed object a reader opens (a snapshot holds the whole vault).
 pub const MAX_OBJECT_BYTES: usize = 1 << 30;
 
@@ -86,29 +97,44 @@ impl Kind {
     }
 }
 
-fn header(kind: Kind) -> [u8; 6] {
-    [MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], kind.byte(), VERSION_1]
+impl Kind {
+    /// The version this build writes.
+    fn version(self) -> u8 {
+        match self {
+            Kind::Device => VERSION_2,
+            _ => VERSION_1,
+        }
+    }
 }
 
-/// The body of an object of `kind`, its magic, kind and version checked.
-fn body(kind: Kind, bytes: &[u8]) -> Result<&[u8], SyncError> {
+fn header(kind: Kind, version: u8) -> [u8; 6] {
+    [MAGIC[0], MAGIC[1], MAGIC[2], MAGIC[3], kind.byte(), version]
+}
+
+/// The version and body of an object of `kind`, its magic, kind and version checked
+/// (every version this build reads: 1 to the kind's current one).
+fn body(kind: Kind, bytes: &[u8]) -> Result<(u8, &[u8]), SyncError> {
     if bytes.len() < 6 || &bytes[..4] != MAGIC {
         return Err(SyncError::Format("not a Threadkeeper sync file"));
     }
     if bytes[4] != kind.byte() {
         return Err(SyncError::Format("another kind of sync file"));
     }
-    if bytes[5] != VERSION_1 {
+    if !(VERSION_1..=kind.version()).contains(&bytes[5]) {
         return Err(SyncError::NewerVersion(bytes[5]));
     }
-    Ok(&bytes[6..])
+    Ok((bytes[5], &bytes[6..]))
 }
 
-/// The associated data of a sealed object (see the module docs).
+/// The associated data of a sealed object of the current version (see the module docs).
 pub fn aad(kind: Kind, vault_id: &[u8; 16], place: &[u8]) -> Vec<u8> {
+    aad_of(kind, kind.version(), vault_id, place)
+}
+
+fn aad_of(kind: Kind, version: u8, vault_id: &[u8; 16], place: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(9 + 6 + 16 + place.len());
     out.extend_from_slice(b"tk-sync1\0");
-    out.extend_from_slice(&header(kind));
+    out.extend_from_slice(&header(kind, version));
     out.extend_from_slice(vault_id);
     out.extend_from_slice(place);
     out
@@ -156,17 +182,35 @@ pub fn seal<T: Serialize>(
     body: &T,
 ) -> Result<Vec<u8>, CryptoError> {
     let plain = Zeroizing::new(serde_json::to_vec(body).expect("sync bodies serialise"));
-    let mut out = header(place.kind()).to_vec();
-    out.extend_from_slice(&keys.seal(&aad(place.kind(), vault_id, &place.bytes()), &plain)?);
+    let kind = place.kind();
+    let mut out = header(kind, kind.version()).to_vec();
+    out.extend_from_slice(&keys.seal(&aad(kind, vault_id, &place.bytes()), &plain)?);
     Ok(out)
 }
 
 /// [`seal`] with a fixed nonce, for test vectors only.
 #[cfg(test)]
 pub(crate) fn seal_with_nonce<T: Serialize>(keys: &SyncKeys, vault_id: &[u8; 16], place: Place, body: &T) -> Vec<u8> {
+    seal_version(keys, vault_id, place, body, place.kind().version(), &[0x33; 12])
+}
+
+/// An object of an older `version` (as earlier builds wrote it), for tests only.
+#[cfg(test)]
+pub(crate) fn seal_version<T: Serialize>(
+    keys: &SyncKeys,
+    vault_id: &[u8; 16],
+    place: Place,
+    body: &T,
+    version: u8,
+    nonce: &[u8; 12],
+) -> Vec<u8> {
     let plain = serde_json::to_vec(body).unwrap();
-    let mut out = header(place.kind()).to_vec();
-    out.extend_from_slice(&keys.seal_with_nonce(&[0x33; 12], &aad(place.kind(), vault_id, &place.bytes()), &plain));
+    let mut out = header(place.kind(), version).to_vec();
+    out.extend_from_slice(&keys.seal_with_nonce(
+        nonce,
+        &aad_of(place.kind(), version, vault_id, &place.bytes()),
+        &plain,
+    ));
     out
 }
 
@@ -185,13 +229,14 @@ pub fn open<T: DeserializeOwned>(
     if bytes.len() > MAX_OBJECT_BYTES {
         return Err(SyncError::Format("too large"));
     }
-    let sealed = body(place.kind(), bytes)?;
-    let plain =
-        Zeroizing::new(keys.open(&aad(place.kind(), vault_id, &place.bytes()), sealed).map_err(|e| match e {
+    let (version, sealed) = body(place.kind(), bytes)?;
+    let plain = Zeroizing::new(keys.open(&aad_of(place.kind(), version, vault_id, &place.bytes()), sealed).map_err(
+        |e| match e {
             CryptoError::UnsupportedVersion(v) => SyncError::NewerVersion(v),
             CryptoError::Format(_) => SyncError::Format("too short"),
             _ => SyncError::Refused("it does not open here"),
-        })?);
+        },
+    )?);
     serde_json::from_slice(&plain).map_err(|_| SyncError::Format("malformed content"))
 }
 
@@ -289,6 +334,10 @@ pub struct DeviceRecord {
     pub created_at: i64,
     pub head: Head,
     pub updated_at: i64,
+    /// The compaction the device had applied or written (version 2; 0 in a version 1
+    /// record, which does not say).
+    #[serde(default)]
+    pub epoch: u64,
 }
 
 /// The compaction lock.
@@ -315,7 +364,7 @@ pub struct ServerMeta {
 
 /// The bytes of the meta object.
 pub fn encode_meta(meta: &ServerMeta) -> Vec<u8> {
-    let mut out = header(Kind::Meta).to_vec();
+    let mut out = header(Kind::Meta, VERSION_1).to_vec();
     out.extend_from_slice(&serde_json::to_vec(meta).expect("meta serialises"));
     out
 }
@@ -328,7 +377,7 @@ pub fn decode_meta(bytes: &[u8]) -> Result<ServerMeta, SyncError> {
     if bytes.len() > 1 << 20 {
         return Err(SyncError::Format("too large"));
     }
-    serde_json::from_slice(body(Kind::Meta, bytes)?).map_err(|_| SyncError::Format("malformed meta"))
+    serde_json::from_slice(body(Kind::Meta, bytes)?.1).map_err(|_| SyncError::Format("malformed meta"))
 }
 
 /// Lowercase hex for fixed-size byte arrays in the JSON bodies.
@@ -462,18 +511,12 @@ mod tests {
                 folded: Folded { deleted_at: Some(4), write: None },
             }],
         };
-        let device = DeviceRecord {
-            device: DEV,
-            slot: 0,
-            label: "laptop".into(),
-            created_at: 1,
-            head: Head { seq: 1, hash: [0xaa; 32] },
-            updated_at: 2,
-        };
+        let device = device_v2(0);
         let lock = LockBody { device: DEV, taken_at: 10, expires_at: 20 };
+        let v1 = |place, body: &DeviceRecordV1| seal_version(&k, &VAULT, place, body, VERSION_1, &[0x33; 12]);
         let vectors = [
             (hex::encode(seal_with_nonce(&k, &VAULT, Place::Snapshot { epoch: 1 }, &snapshot)), PINNED_SNAPSHOT),
-            (hex::encode(seal_with_nonce(&k, &VAULT, Place::Device { slot: 0 }, &device)), PINNED_DEVICE),
+            (hex::encode(v1(Place::Device { slot: 0 }, &device_v1())), PINNED_DEVICE),
             (hex::encode(seal_with_nonce(&k, &VAULT, Place::Lock, &lock)), PINNED_LOCK),
         ];
         for (made, pinned) in &vectors {
@@ -486,6 +529,74 @@ mod tests {
         assert_eq!(open::<DeviceRecord>(&k, &VAULT, place, &b).unwrap(), device);
         let (place, b) = open_hex(Place::Lock, PINNED_LOCK);
         assert_eq!(open::<LockBody>(&k, &VAULT, place, &b).unwrap(), lock);
+    }
+
+    /// A device record as version 1 wrote it (no epoch).
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct DeviceRecordV1 {
+        #[serde(with = "hex_bytes")]
+        device: DeviceId,
+        slot: u32,
+        label: String,
+        created_at: i64,
+        head: Head,
+        updated_at: i64,
+    }
+
+    fn device_v1() -> DeviceRecordV1 {
+        DeviceRecordV1 {
+            device: DEV,
+            slot: 0,
+            label: "laptop".into(),
+            created_at: 1,
+            head: Head { seq: 1, hash: [0xaa; 32] },
+            updated_at: 2,
+        }
+    }
+
+    fn device_v2(epoch: u64) -> DeviceRecord {
+        DeviceRecord {
+            device: DEV,
+            slot: 0,
+            label: "laptop".into(),
+            created_at: 1,
+            head: Head { seq: 1, hash: [0xaa; 32] },
+            updated_at: 2,
+            epoch,
+        }
+    }
+
+    /// Pins the device record's format 2 (with the epoch), written from now on; version
+    /// 1 (`PINNED_DEVICE`) still opens, as epoch 0; the version is authenticated.
+    #[test]
+    fn device_vector_v2_is_pinned() {
+        let k = keys();
+        let place = Place::Device { slot: 0 };
+        let bytes = seal_with_nonce(&k, &VAULT, place, &device_v2(3));
+        assert_eq!(bytes[5], VERSION_2);
+        assert_eq!(hex::encode(&bytes), PINNED_DEVICE_V2);
+        let pinned = hex::decode(PINNED_DEVICE_V2).unwrap();
+        assert_eq!(open::<DeviceRecord>(&k, &VAULT, place, &pinned).unwrap(), device_v2(3));
+        let v1 = hex::decode(PINNED_DEVICE).unwrap();
+        assert_eq!(open::<DeviceRecord>(&k, &VAULT, place, &v1).unwrap(), device_v2(0));
+        // A version 2 record relabelled 1 (or the other way) does not open; 3 is newer.
+        let mut relabelled = pinned.clone();
+        relabelled[5] = VERSION_1;
+        assert_eq!(
+            open::<DeviceRecord>(&k, &VAULT, place, &relabelled),
+            Err(SyncError::Refused("it does not open here"))
+        );
+        let mut up = v1.clone();
+        up[5] = VERSION_2;
+        assert_eq!(open::<DeviceRecord>(&k, &VAULT, place, &up), Err(SyncError::Refused("it does not open here")));
+        relabelled[5] = 3;
+        assert_eq!(open::<DeviceRecord>(&k, &VAULT, place, &relabelled), Err(SyncError::NewerVersion(3)));
+        // Other kinds stay at version 1.
+        let mut lock = seal_with_nonce(&k, &VAULT, Place::Lock, &LockBody { device: DEV, taken_at: 1, expires_at: 2 });
+        assert_eq!(lock[5], VERSION_1);
+        lock[5] = VERSION_2;
+        assert_eq!(open::<LockBody>(&k, &VAULT, Place::Lock, &lock), Err(SyncError::NewerVersion(2)));
     }
 
     /// Pins the meta object's format 1 (plain).
@@ -506,6 +617,8 @@ mod tests {
         "544b53594e010133333333333333333333333345ae8f1c2384474f3fc4f2dae46cdc9aa134bc2f73c624c12b30da74ca3fa349d147f2c01b9482846cf197b78b9dd2c95f52e94a82a250eeb0c41b34d07663000ec5ffa647982c79764b8fd7f8fd2833160c70ad7477f31326f09b52f209f965de30ac9a0539d80b7e83c3cfdcab1693f7fa1071d2933e2f2bfacf55121616d452c54843994b53da9970367b7cfe72aec1c2bf117787d5fd3b7650b1269d3454017450790fbfc211526397852e0bce3063ad51bb7e6a516a4d133f499f38684b92661a6b5fd4e4aff6117388918479934d52e3cb4eac94292db038200fc12717b0d8891c87d8f80b041771e5fa9a80eecf3c42784a433c4fccd87d5da308949aa1d9a9167be76980bd492c731e77a5d5d6a03005cd3d8ec0e582c4417b1980ff3eef8a08d54d827f37f43f";
     const PINNED_DEVICE: &str =
         "544b535944010133333333333333333333333345ae8e093a8e4c0827cffc9ce3719bc4e634bc2f73c624c12b30da74ca3fa349d147f2c01b9482846cf197f1c2dbc4c15504e752d3fa50b8e48a5c3b9d3a241e1c97b1924c98643e635089d3aea26e16074a2ff83d31fe1222f0dc0cec4fef64ca76f3cf4c7fd50e688f84919bae12d0bab90275c2d0657f66b9c655001f558f11c54843994b53da9970367b7cfe72aec1c2bf117787d5fd3b7650b1269d3454017450790fbfc211526397852e48d27d20b940be7e7f556f6d067c12cc2480582f047a76d30f5dab4a46e794b757";
+    const PINNED_DEVICE_V2: &str =
+        "544b535944020133333333333333333333333345ae8e093a8e4c0827cffc9ce3719bc4e634bc2f73c624c12b30da74ca3fa349d147f2c01b9482846cf197f1c2dbc4c15504e752d3fa50b8e48a5c3b9d3a241e1c97b1924c98643e635089d3aea26e16074a2ff83d31fe1222f0dc0cec4fef64ca76f3cf4c7fd50e688f84919bae12d0bab90275c2d0657f66b9c655001f558f11c54843994b53da9970367b7cfe72aec1c2bf117787d5fd3b7650b1269d3454017450790fbfc211526397852e48d27d20b940be7e7f556f6d067c12cc752b4f832b045e51ccb4bd2b4109a3a05af8d8bc1617abf070cd8b";
     const PINNED_LOCK: &str =
         "544b53594c010133333333333333333333333345ae8e093a8e4c0827cffc9ce3719bc4e634bc2f73c624c12b30da74ca3fa349d147f2c01b9482846cf197f1c2dbc3cc5115ab2997f448e5b5c41b32c7706f00189484891e807a2c7dd6def4f784ae221916006887b542d64d";
 }

@@ -11,7 +11,7 @@
 //! | object | name | holds | written |
 //! |---|---|---|---|
 //! | meta | `meta` (fixed: read before any key exists) | [`format::ServerMeta`]: the vault's public meta record (KDF parameters, salt, wrapped data key, public key, sealed private key), the vault id, a proof | once, `If-None-Match: *` |
-//! | device record | [`names::device`] (slot 0, 1, ...) | [`format::DeviceRecord`], sealed: a device's id, label, head | by its device; a slot is claimed with `If-None-Match: *` |
+//! | device record | [`names::device`] (slot 0, 1, ...) | [`format::DeviceRecord`], sealed: a device's id, label, head, the compaction epoch it knows (version 2) | by its device; a slot is claimed with `If-None-Match: *` |
 //! | segment | [`names::segment`] (device, seq) | [`format::SegmentBody`], sealed: one device's changes | once, immutable |
 //! | snapshot | [`names::snapshot`] (epoch) | [`format::SnapshotBody`], sealed: every conversation folded, and what it covers | by the lock holder |
 //! | lock | [`names::lock`] | [`format::LockBody`], sealed: holder and expiry | `If-None-Match: *` / `If-Match: <etag>` |

@@ -61,7 +61,9 @@ pub use records::{ConversationRecord, MessageBlock, BLOCK_LEN, META_FORMAT};
 pub use rekey::{ReencryptPhase, ReencryptReport};
 pub use search::{FoundConversation, FoundMessage, SearchOutcome};
 pub use strength::{passphrase_strength, PassphraseStrength};
-pub use sync::{DeviceView, LockStep, SegmentApplied, SyncObject, SyncServer, SyncSetup, SyncStatus};
+pub use sync::{
+    DeviceView, ListedDevice, LockRenewal, LockStep, SegmentApplied, SyncObject, SyncServer, SyncSetup, SyncStatus,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -9,13 +9,19 @@
 //! - `meta/"sync"`: [`SyncRecord`]: the folder's vault id, this device's id, slot and
 //!   label, its head (last segment pushed), per other device the cursor (last segment
 //!   applied, its hash) and the highest head seen in its record, the snapshot epoch
-//!   applied and what it covers. Present only while sync is set up.
+//!   applied, what it covers and when it was made, and the device list (each device's
+//!   slot, label, head and when its record was last written, as read at the last sync),
+//!   and the highest compaction epoch a device record named.
+//!   Present only while sync is set up.
 //! - `meta/"sync-outbox"`: the conversations changed here since the last push (store
 //!   key -> time of the last change, deleted or not), kept by `Vault::commit` in the
 //!   same atomic write as the change itself.
-//! - `meta/"sync-pending"`: the sealed segment pushed last, until the folder has it
-//!   ([`Vault::sync_confirm_push`]): a push is sealed once and uploaded until it lands,
-//!   so a number is never sealed twice with different content.
+//! - `meta/"sync-pending"`: the older sealed segment not confirmed yet, until the folder
+//!   has it ([`Vault::sync_confirm_push`]), and `meta/"sync-pending-next"` the one sealed
+//!   after it while it uploaded ([`Vault::sync_seal_next`]; at most these two): a push is
+//!   sealed once and uploaded until it lands, so a number is never sealed twice with
+//!   different content. Their numbers are the last sealed (`-next`, or the older alone)
+//!   and the one before.
 //! - `meta/"sync-meta-stale"`: a flag (one plain byte, no content): the passphrase
 //!   changed here since the folder's `meta` object was written, so the folder's still
 //!   wraps the key under the old one; the next sync writes the new one
@@ -39,13 +45,16 @@
 //!    ([`Vault::sync_segment_name`]) and apply it ([`Vault::sync_apply_segment`]) until
 //!    one is missing, then [`Vault::sync_check_missing`].
 //! 3. Push: [`Vault::sync_prepare_push`], `PUT` with `If-None-Match: *` (a 412 whose
-//!    body is the same bytes is success), [`Vault::sync_confirm_push`]; again until it
-//!    gives `None` (each segment holds at most [`SEGMENT_CAP`] of plaintext); then `PUT`
-//!    this device's record with `If-Match`. After a passphrase change here,
+//!    body is the same bytes is success) while [`Vault::sync_seal_next`] seals the next,
+//!    then [`Vault::sync_confirm_push`]; again with the next until none (each segment
+//!    holds at most [`SEGMENT_CAP`] of plaintext); then `PUT` this device's record with
+//!    `If-Match`. After a passphrase change here,
 //!    [`Vault::sync_meta_update`] gives the `meta` object to write over the folder's.
 //! 4. Compact, now and then: [`Vault::sync_lock`] until it says take and the `PUT`
 //!    succeeds; [`Vault::sync_make_snapshot`]; `PUT` it; apply it; delete what it
-//!    lists as obsolete; `DELETE` the lock with `If-Match`.
+//!    lists as obsolete; `DELETE` the lock with `If-Match`. Meanwhile, every few
+//!    seconds, [`Vault::sync_renew_lock`]: renew it when due, stop at once (nothing more
+//!    written, applied or deleted, the lock left alone) when it says lost.
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -74,13 +83,14 @@ use crate::store::{Op, Store, StoreName};
 use crate::sync::chain::{self, Order};
 use crate::sync::format::{self, hex_bytes, Cover, DeviceRecord, Head, KeyedEntry, KeyedFolded, Place};
 use crate::sync::format::{LockBody, SegmentBody, ServerMeta, SnapshotBody};
-use crate::sync::lock::{self as sync_lock, Condition, LockDecision};
+use crate::sync::lock::{self as sync_lock, Condition, LockDecision, Renewal};
 use crate::sync::merge::{hex, parse_hex};
 use crate::sync::{names, now_ms, resolve, DeviceId, Entry, Folded, Known, SyncError};
 
 const SYNC_KEY: &str = "sync";
 const OUTBOX_KEY: &str = "sync-outbox";
 const PENDING_KEY: &str = "sync-pending";
+const PENDING_NEXT_KEY: &str = "sync-pending-next";
 const META_STALE_KEY: &str = "sync-meta-stale";
 const KNOWN_PREFIX: &str = "sync.k.";
 const SYNC_FORMAT: u32 = 1;
@@ -114,6 +124,18 @@ struct SyncRecord {
     /// The snapshot applied last (0: none) and how far it covers each device.
     epoch: u64,
     covers: BTreeMap<String, u64>,
+    /// When the snapshot applied last was made (by its maker's clock; 0: none).
+    #[serde(default)]
+    snapshot_at: i64,
+    /// Every device whose record was read last in the folder (hex id), this one too: the
+    /// device list, kept between syncs (written before this field: learnt again at the
+    /// next sync).
+    #[serde(default)]
+    devices: BTreeMap<String, KnownDevice>,
+    /// The highest compaction epoch a device record named (device records version 2):
+    /// the folder's newest snapshot is at least there.
+    #[serde(default)]
+    folder_epoch: u64,
     /// Where the folder is and how to sign in to it (the extension's WebDAV client uses
     /// it): sealed with the rest of this record, so usable only while unlocked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -133,6 +155,31 @@ impl std::fmt::Debug for SyncServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SyncServer").field("url", &self.url).field("username", &self.username).finish_non_exhaustive()
     }
+}
+
+/// A device of the folder as its record said last.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KnownDevice {
+    slot: u32,
+    label: String,
+    /// When its record was written last (after its last push), by its clock.
+    seen: i64,
+    head: u64,
+}
+
+/// A device in [`SyncStatus::devices`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedDevice {
+    pub device: String,
+    pub label: String,
+    /// When its record was written last (milliseconds since the epoch, by its clock).
+    pub last_seen: i64,
+    /// Its last segment in the folder, and the last applied here (this device: pushed).
+    pub head: u64,
+    pub applied: u64,
+    pub own: bool,
 }
 
 /// The longest server address, user name and password kept.
@@ -179,9 +226,17 @@ pub struct SyncStatus {
     /// Per other device: the last segment applied.
     pub applied: BTreeMap<String, u64>,
     pub epoch: u64,
+    /// Where the folder's newest snapshot is at least: the highest epoch a device record
+    /// named (a reader goes there directly, however many compactions it missed).
+    pub folder_epoch: u64,
     /// Segments applied or pushed here that the snapshot applied last does not cover
     /// (what a compaction would make obsolete, the previous snapshot aside).
     pub since_snapshot: u64,
+    /// When the snapshot applied last was made (0: none yet).
+    pub snapshot_at: i64,
+    /// The folder's devices as their records said at the last sync (kept in this
+    /// record, so known at once after the worker restarts).
+    pub devices: Vec<ListedDevice>,
 }
 
 /// What a device record says, checked.
@@ -219,6 +274,19 @@ pub enum LockStep {
     Wait { until: i64 },
 }
 
+/// What the holder of the compaction lock does about it while it compacts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LockRenewal {
+    /// Nothing yet.
+    NotDue,
+    /// Read the folder's lock and ask again with it.
+    Due,
+    /// Write `bytes` to `name` `If-Match: if_match`, read it back; hold `bytes` from then.
+    Renew { name: String, if_match: String, bytes: Vec<u8> },
+    /// Not ours any more: stop compacting, delete nothing, leave the lock alone.
+    Lost,
+}
+
 fn sync_error(e: SyncError) -> VaultError {
     match e {
         SyncError::NewerVersion(_) => VaultError::NewerVersion,
@@ -251,6 +319,7 @@ impl SyncRecord {
             created_at: self.created_at,
             head: self.pushed,
             updated_at: now,
+            epoch: self.epoch,
         }
     }
 }
@@ -576,6 +645,7 @@ impl<S: Store> Vault<S> {
             meta_stale: self.store.get(StoreName::Meta, META_STALE_KEY).await?.is_some(),
             applied: rec.cursors.iter().map(|(d, h)| (d.clone(), h.seq)).collect(),
             epoch: rec.epoch,
+            folder_epoch: rec.folder_epoch,
             since_snapshot: rec
                 .cursors
                 .iter()
@@ -583,13 +653,29 @@ impl<S: Store> Vault<S> {
                 .chain(std::iter::once((own.as_str(), rec.pushed.seq)))
                 .map(|(d, seq)| seq.saturating_sub(rec.covers.get(d).copied().unwrap_or(0)))
                 .sum(),
+            snapshot_at: rec.snapshot_at,
+            devices: rec
+                .devices
+                .iter()
+                .map(|(d, k)| {
+                    let own = *d == own;
+                    ListedDevice {
+                        device: d.clone(),
+                        label: k.label.clone(),
+                        last_seen: k.seen,
+                        head: k.head,
+                        applied: if own { rec.pushed.seq } else { rec.cursors.get(d).map_or(0, |h| h.seq) },
+                        own,
+                    }
+                })
+                .collect(),
         }))
     }
 
     /// Stops syncing on this device: its sync state goes; the vault stays as it is.
     pub async fn sync_leave(&self) -> Result<(), VaultError> {
         let keys = self.keys()?;
-        let mut ops: Vec<Op> = [SYNC_KEY, OUTBOX_KEY, PENDING_KEY, META_STALE_KEY]
+        let mut ops: Vec<Op> = [SYNC_KEY, OUTBOX_KEY, PENDING_KEY, PENDING_NEXT_KEY, META_STALE_KEY]
             .iter()
             .map(|k| Op::Delete { store: StoreName::Meta, key: (*k).into() })
             .collect();
@@ -674,11 +760,48 @@ impl<S: Store> Vault<S> {
 
     pub(super) async fn prepare_push_capped(&self, now: i64, cap: usize) -> Result<Option<SyncObject>, VaultError> {
         let keys = self.keys()?;
-        let mut rec = self.sync_record(&keys).await?;
+        let rec = self.sync_record(&keys).await?;
         let sk = rec.keys(&keys);
         if let Some(bytes) = self.store.get(StoreName::Meta, PENDING_KEY).await? {
+            let behind = u64::from(self.store.get(StoreName::Meta, PENDING_NEXT_KEY).await?.is_some());
+            return Ok(Some(SyncObject { name: names::segment(&sk, &rec.device, rec.pushed.seq - behind), bytes }));
+        }
+        self.seal_segment(&keys, rec, now, cap, PENDING_KEY).await
+    }
+
+    /// While the segment [`Vault::sync_prepare_push`] gave uploads: the one after it,
+    /// sealed now (or before, when a push was cut short) so that sealing overlaps the
+    /// upload. At most two segments wait at once; confirm them in order
+    /// ([`Vault::sync_confirm_push`] confirms the older). With none waiting, as
+    /// [`Vault::sync_prepare_push`]; `None` when nothing more is to be pushed.
+    pub async fn sync_seal_next(&self, now: i64) -> Result<Option<SyncObject>, VaultError> {
+        self.seal_next_capped(now, SEGMENT_CAP).await
+    }
+
+    pub(super) async fn seal_next_capped(&self, now: i64, cap: usize) -> Result<Option<SyncObject>, VaultError> {
+        if self.store.get(StoreName::Meta, PENDING_KEY).await?.is_none() {
+            return self.prepare_push_capped(now, cap).await;
+        }
+        let keys = self.keys()?;
+        let rec = self.sync_record(&keys).await?;
+        if let Some(bytes) = self.store.get(StoreName::Meta, PENDING_NEXT_KEY).await? {
+            let sk = rec.keys(&keys);
             return Ok(Some(SyncObject { name: names::segment(&sk, &rec.device, rec.pushed.seq), bytes }));
         }
+        self.seal_segment(&keys, rec, now, cap, PENDING_NEXT_KEY).await
+    }
+
+    /// Seals the next segment from the outbox and keeps it under `slot` until confirmed.
+    async fn seal_segment(
+        &self,
+        keys: &Rc<Unlocked>,
+        mut rec: SyncRecord,
+        now: i64,
+        cap: usize,
+        slot: &str,
+    ) -> Result<Option<SyncObject>, VaultError> {
+        let keys = keys.clone();
+        let sk = rec.keys(&keys);
         let mut outbox = self.outbox(&keys).await;
         if outbox.is_empty() {
             return Ok(None);
@@ -735,18 +858,27 @@ impl<S: Store> Vault<S> {
         } else {
             record_put(StoreName::Meta, OUTBOX_KEY.into(), &outbox)
         });
-        change.ops.push(Op::Put { store: StoreName::Meta, key: PENDING_KEY.into(), value: bytes.clone() });
+        change.ops.push(Op::Put { store: StoreName::Meta, key: slot.into(), value: bytes.clone() });
         change.ops.push(record_put(StoreName::Meta, SYNC_KEY.into(), &rec));
         self.commit(&keys, change).await?;
         Ok(Some(SyncObject { name: names::segment(&sk, &rec.device, seq), bytes }))
     }
 
-    /// The folder has the segment pushed last: forget it, and give this device's
-    /// record naming it as the head (write it with `If-Match`).
+    /// The folder has the older waiting segment (the one [`Vault::sync_prepare_push`]
+    /// gives): forget it (the one sealed after it, if any, becomes the older), and give
+    /// this device's record naming the last segment sealed as the head (write it with
+    /// `If-Match` once every waiting segment is confirmed).
     pub async fn sync_confirm_push(&self, now: i64) -> Result<SyncObject, VaultError> {
         let keys = self.keys()?;
         let rec = self.sync_record(&keys).await?;
-        self.write(&keys, vec![Op::Delete { store: StoreName::Meta, key: PENDING_KEY.into() }]).await?;
+        let mut ops = vec![Op::Delete { store: StoreName::Meta, key: PENDING_KEY.into() }];
+        if let Some(next) = self.store.get(StoreName::Meta, PENDING_NEXT_KEY).await? {
+            ops = vec![
+                Op::Put { store: StoreName::Meta, key: PENDING_KEY.into(), value: next },
+                Op::Delete { store: StoreName::Meta, key: PENDING_NEXT_KEY.into() },
+            ];
+        }
+        self.write(&keys, ops).await?;
         self.device_object(&keys, &rec, now)
     }
 
@@ -768,26 +900,45 @@ impl<S: Store> Vault<S> {
             return Err(sync_error(SyncError::Refused("a device record of another slot")));
         }
         let d = hex(&body.device);
-        if body.device == rec.device {
+        let was = (rec.devices.clone(), rec.heads.clone());
+        let own = body.device == rec.device;
+        let (head, applied) = if own {
             if body.head.seq > rec.pushed.seq {
                 return Err(sync_error(SyncError::Fork));
             }
-            return Ok(DeviceView {
-                device: d,
-                label: body.label,
-                head: body.head.seq,
-                applied: rec.pushed.seq,
-                own: true,
-            });
-        }
-        let seen = rec.heads.get(&d).copied().unwrap_or_default();
-        let cursor = rec.cursors.get(&d).copied().unwrap_or_default();
-        let head = chain::check_head(&seen, &cursor, &body.head).map_err(sync_error)?;
-        if head != seen {
+            (body.head.seq, rec.pushed.seq)
+        } else {
+            let seen = rec.heads.get(&d).copied().unwrap_or_default();
+            let cursor = rec.cursors.get(&d).copied().unwrap_or_default();
+            let head = chain::check_head(&seen, &cursor, &body.head).map_err(sync_error)?;
             rec.heads.insert(d.clone(), head);
+            (head.seq, cursor.seq)
+        };
+        let listed = KnownDevice { slot, label: body.label.clone(), seen: body.updated_at, head };
+        if rec.devices.get(&d) != Some(&listed) {
+            rec.devices.retain(|other, k| other == &d || k.slot != slot);
+            rec.devices.insert(d.clone(), listed);
+        }
+        let folder_epoch = rec.folder_epoch.max(body.epoch);
+        if (&rec.devices, &rec.heads, rec.folder_epoch) != (&was.0, &was.1, folder_epoch) {
+            rec.folder_epoch = folder_epoch;
             self.write(&keys, vec![record_put(StoreName::Meta, SYNC_KEY.into(), &rec)]).await?;
         }
-        Ok(DeviceView { device: d, label: body.label, head: head.seq, applied: cursor.seq, own: false })
+        Ok(DeviceView { device: d, label: body.label, head, applied, own })
+    }
+
+    /// After reading the folder's device records: the slots found; a device listed in
+    /// another slot is no longer listed (it left sync: its record was removed). What was
+    /// applied of it stays, and its segments still in the folder are still read.
+    pub async fn sync_keep_devices(&self, slots: &[u32]) -> Result<(), VaultError> {
+        let keys = self.keys()?;
+        let mut rec = self.sync_record(&keys).await?;
+        let before = rec.devices.len();
+        rec.devices.retain(|_, k| slots.contains(&k.slot));
+        if rec.devices.len() != before {
+            self.write(&keys, vec![record_put(StoreName::Meta, SYNC_KEY.into(), &rec)]).await?;
+        }
+        Ok(())
     }
 
     /// Applies segment `seq` of `device` (hex id), read from its name: checked (it opens
@@ -864,6 +1015,40 @@ impl<S: Store> Vault<S> {
                 Ok(LockStep::Take { name: names::lock(&sk), if_match, bytes })
             }
         }
+    }
+
+    /// While compacting under the lock whose bytes this device wrote last (`held`): is a
+    /// renewal due, and, given the folder's lock (`current`: `Some(None)` when there is
+    /// none, `None` when not read yet), what to write. A lock that no longer holds is
+    /// [`LockRenewal::Lost`] (see [`sync_lock::renew`]).
+    ///
+    /// # Errors
+    /// [`VaultError::Locked`], or sync not set up.
+    pub async fn sync_renew_lock(
+        &self,
+        held: &[u8],
+        current: Option<Option<(&[u8], &str)>>,
+        now: i64,
+    ) -> Result<LockRenewal, VaultError> {
+        let keys = self.keys()?;
+        let rec = self.sync_record(&keys).await?;
+        let sk = rec.keys(&keys);
+        let Ok(ours) = format::open::<LockBody>(&sk, &rec.vault_id, Place::Lock, held) else {
+            return Ok(LockRenewal::Lost);
+        };
+        Ok(match sync_lock::renew(&sk, &rec.vault_id, &rec.device, &ours, current, now) {
+            Renewal::NotDue => LockRenewal::NotDue,
+            Renewal::Due => LockRenewal::Due,
+            Renewal::Lost => LockRenewal::Lost,
+            Renewal::Renew { condition, body } => {
+                let bytes = format::seal::<LockBody>(&sk, &rec.vault_id, Place::Lock, &body).map_err(random_error)?;
+                let if_match = match condition {
+                    Condition::IfMatch(etag) => etag,
+                    Condition::IfNoneMatch => String::new(),
+                };
+                LockRenewal::Renew { name: names::lock(&sk), if_match, bytes }
+            }
+        })
     }
 
     /// The snapshot of compaction `epoch` (the one after the epoch applied here): every
@@ -969,6 +1154,7 @@ impl<S: Store> Vault<S> {
         let (written, deleted) = self.settle(&keys, &rec.device, known, &outbox, &mut change).await?;
         rec.epoch = epoch;
         rec.covers = covers;
+        rec.snapshot_at = body.at;
         change.ops.push(record_put(StoreName::Meta, SYNC_KEY.into(), &rec));
         self.commit(&keys, change).await?;
         Ok(SegmentApplied::Applied { written, deleted })
@@ -1008,6 +1194,9 @@ fn new_record(vault_id: [u8; 16], slot: u32, label: &str, now: i64) -> Result<Sy
         heads: BTreeMap::new(),
         epoch: 0,
         covers: BTreeMap::new(),
+        snapshot_at: 0,
+        devices: BTreeMap::new(),
+        folder_epoch: 0,
         server: None,
     })
 }

@@ -577,3 +577,159 @@ fn a_passphrase_change_with_sync_off_marks_nothing() {
     block_on(a.change_passphrase(PASS, "another passphrase 12", crate::crypto::kdf::KdfParams::MINIMUM)).unwrap();
     assert!(a.store().raw().iter().all(|(s, k, _)| !(*s == StoreName::Meta && k.starts_with("sync"))));
 }
+
+#[test]
+fn the_device_list_is_kept_in_the_sealed_record_and_a_device_that_left_is_no_longer_listed() {
+    let a = unlocked();
+    let mut folder = set_up(&a);
+    let b = join(&mut folder);
+    block_on(a.put_conversation(&conversation("listed", &["one", "two"]))).unwrap();
+    push(&a, &mut folder).unwrap();
+    pull(&b, &folder);
+    let listed = |v: &Vault<MemoryStore>| {
+        let s = block_on(v.sync_status()).unwrap().unwrap();
+        s.devices.iter().map(|d| (d.label.clone(), d.own, d.last_seen > 0)).collect::<Vec<_>>()
+    };
+    let mut seen = listed(&b);
+    seen.sort();
+    assert_eq!(seen, vec![("another".to_owned(), true, true), ("first".to_owned(), false, true)]);
+    // Kept in the store: the same vault opened again knows it before any sync.
+    let store = MemoryStore::new();
+    for (name, key, value) in b.store().raw() {
+        store.put_raw(name, &key, value);
+    }
+    let again = Vault::new(store);
+    block_on(again.unlock(PASS)).unwrap();
+    assert_eq!(listed(&again).len(), 2);
+    assert!(b.store().raw().iter().all(|(_, _, v)| !v.windows(b"another".len()).any(|w| w == b"another")));
+    // a's record removed from the folder (it left): b lists only itself, keeps what it had.
+    let (a_record, _) = block_on(b.sync_names(0, 1)).unwrap();
+    folder.remove(&a_record);
+    block_on(b.sync_keep_devices(&[1])).unwrap();
+    assert_eq!(listed(&b), vec![("another".to_owned(), true, true)]);
+    assert_eq!(everything(&b), everything(&a));
+    assert!(block_on(b.sync_status()).unwrap().unwrap().applied.contains_key(&own_id(&a)));
+}
+
+/// `v` compacts the folder: the next snapshot written, applied, what it covers deleted;
+/// then its record (naming the new epoch) written.
+fn compact(v: &Vault<MemoryStore>, folder: &mut Folder) {
+    let epoch = block_on(v.sync_status()).unwrap().unwrap().epoch + 1;
+    let (snapshot, obsolete) = block_on(v.sync_make_snapshot(epoch, 10)).unwrap();
+    folder.insert(snapshot.name.clone(), snapshot.bytes.clone());
+    block_on(v.sync_apply_snapshot(epoch, &snapshot.bytes)).unwrap();
+    for n in obsolete {
+        folder.remove(&n);
+    }
+    let record = block_on(v.sync_device_record(None, 10)).unwrap();
+    folder.insert(record.name, record.bytes);
+}
+
+#[test]
+fn a_device_many_compactions_behind_learns_the_newest_epoch_from_the_records_and_goes_there() {
+    let a = unlocked();
+    let mut folder = set_up(&a);
+    let b = join(&mut folder);
+    block_on(a.put_conversation(&conversation("first", &["1"]))).unwrap();
+    push(&a, &mut folder);
+    pull(&b, &folder);
+    for i in 0..20 {
+        block_on(a.put_conversation(&conversation(&format!("round-{i}"), &["r"]))).unwrap();
+        push(&a, &mut folder);
+        compact(&a, &mut folder);
+    }
+    // Only the newest snapshot is left: 19 epochs between b's and it.
+    let (_, first) = block_on(b.sync_names(0, 1)).unwrap();
+    assert!(!folder.contains_key(&first));
+    assert_eq!(block_on(b.sync_status()).unwrap().unwrap().folder_epoch, 0);
+    devices(&b, &folder);
+    let status = block_on(b.sync_status()).unwrap().unwrap();
+    assert_eq!(status.folder_epoch, 20);
+    let (_, newest) = block_on(b.sync_names(0, status.folder_epoch)).unwrap();
+    block_on(b.sync_apply_snapshot(20, &folder[&newest])).unwrap();
+    pull(&b, &folder);
+    assert_eq!(everything(&b), everything(&a));
+    assert_eq!(everything(&b).len(), 21);
+}
+
+#[test]
+fn a_version_1_device_record_is_still_read_and_names_no_epoch() {
+    let a = unlocked();
+    let mut folder = set_up(&a);
+    let b = join(&mut folder);
+    compact(&a, &mut folder);
+    devices(&b, &folder);
+    assert_eq!(block_on(b.sync_status()).unwrap().unwrap().folder_epoch, 1);
+    // a's record as a version-1 build writes it: read (its head and label), epoch 0, and
+    // the epoch already learnt stays.
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct V1 {
+        #[serde(with = "hex_bytes")]
+        device: DeviceId,
+        slot: u32,
+        label: String,
+        created_at: i64,
+        head: Head,
+        updated_at: i64,
+    }
+    let vault_id = format::decode_meta(&folder[names::META]).unwrap().vault_id;
+    let keys = SyncKeys::derive(&a.keys().unwrap().data, &vault_id);
+    let v1 = V1 {
+        device: parse_hex(&own_id(&a)).unwrap(),
+        slot: 0,
+        label: "first, older build".into(),
+        created_at: 1,
+        head: Head::default(),
+        updated_at: 20,
+    };
+    let bytes = format::seal_version(&keys, &vault_id, Place::Device { slot: 0 }, &v1, format::VERSION_1, &[9; 12]);
+    let (name, _) = block_on(b.sync_names(0, 1)).unwrap();
+    folder.insert(name, bytes.clone());
+    let view = block_on(b.sync_note_device(0, &bytes)).unwrap();
+    assert_eq!(view.label, "first, older build");
+    let status = block_on(b.sync_status()).unwrap().unwrap();
+    assert_eq!(status.folder_epoch, 1);
+    assert!(status.devices.iter().any(|d| d.label == "first, older build" && d.last_seen == 20));
+}
+
+#[test]
+fn a_pipelined_push_seals_the_next_segment_during_an_upload_confirms_in_order_and_resumes_without_a_number_twice() {
+    let a = unlocked();
+    let mut folder = set_up(&a);
+    let text = "p".repeat(3000);
+    for i in 0..7 {
+        block_on(a.put_conversation(&conversation(&format!("c{i}"), &[&text]))).unwrap();
+    }
+    let b = join(&mut folder);
+    // Segment 1 uploads while segment 2 is sealed; the upload of 1 fails: both wait.
+    let first = block_on(a.prepare_push_capped(3, 7_000)).unwrap().unwrap();
+    let second = block_on(a.seal_next_capped(3, 7_000)).unwrap().unwrap();
+    assert_ne!(first.name, second.name);
+    // Asked again (a retry, or after the worker stopped): the same two, no third.
+    assert_eq!(block_on(a.seal_next_capped(3, 7_000)).unwrap().unwrap(), second);
+    assert_eq!(block_on(a.prepare_push_capped(3, 7_000)).unwrap().unwrap(), first);
+    let waiting = block_on(a.sync_status()).unwrap().unwrap();
+    assert_eq!((waiting.pushed, waiting.pending), (2, true));
+    // Segment 2 landing first is not enough: b sees a gap until segment 1 is there.
+    folder.insert(second.name.clone(), second.bytes.clone());
+    let a_id = own_id(&a);
+    assert_eq!(block_on(b.sync_apply_segment(&a_id, 2, &second.bytes)).unwrap(), SegmentApplied::Gap { expected: 1 });
+    // The next sync: 1 again, confirmed; then 2 is the older and uploads while 3 seals.
+    folder.insert(first.name.clone(), first.bytes.clone());
+    block_on(a.sync_confirm_push(3)).unwrap();
+    assert_eq!(block_on(a.prepare_push_capped(3, 7_000)).unwrap().unwrap(), second);
+    let third = block_on(a.seal_next_capped(3, 7_000)).unwrap().unwrap();
+    assert!(![&first.name, &second.name].contains(&&third.name));
+    block_on(a.sync_confirm_push(3)).unwrap();
+    assert_eq!(block_on(a.prepare_push_capped(3, 7_000)).unwrap().unwrap(), third);
+    folder.insert(third.name.clone(), third.bytes.clone());
+    let record = block_on(a.sync_confirm_push(3)).unwrap();
+    folder.insert(record.name, record.bytes);
+    push_capped(&a, &mut folder, 7_000);
+    let status = block_on(a.sync_status()).unwrap().unwrap();
+    assert_eq!((status.outbox, status.pending), (0, false));
+    pull(&b, &folder);
+    assert_eq!(everything(&b), everything(&a));
+    assert_eq!(everything(&b).len(), 7);
+}

@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 
 use super::{err, from_js, now, to_js, WasmVault};
 use crate::error::VaultError;
-use crate::vault::{LockStep, SyncObject, SyncServer};
+use crate::vault::{LockRenewal, LockStep, SyncObject, SyncServer};
 
 fn set(target: &Object, key: &str, value: &JsValue) -> Result<(), JsValue> {
     Reflect::set(target, &JsValue::from_str(key), value).map(|_| ())
@@ -68,7 +68,9 @@ impl WasmVault {
         self.inner.sync_configured().await.map_err(err)
     }
 
-    /// `syncStatus()`: `{device, slot, label, pushed, outbox, pending, metaStale, applied, epoch}` or null.
+    /// `syncStatus()`: `{device, slot, label, pushed, outbox, pending, metaStale, applied,
+    /// epoch, sinceSnapshot, snapshotAt, devices: [{device, label, lastSeen, head, applied,
+    /// own}]}` or null.
     #[wasm_bindgen(js_name = syncStatus)]
     pub async fn sync_status(&self) -> Result<JsValue, JsValue> {
         match self.inner.sync_status().await.map_err(err)? {
@@ -112,6 +114,13 @@ impl WasmVault {
         to_js(&self.inner.sync_note_device(slot, &bytes).await.map_err(err)?)
     }
 
+    /// `syncKeepDevices(slots)`: the slots whose device records were found; devices
+    /// listed in other slots are no longer listed.
+    #[wasm_bindgen(js_name = syncKeepDevices)]
+    pub async fn sync_keep_devices(&self, slots: Vec<u32>) -> Result<(), JsValue> {
+        self.inner.sync_keep_devices(&slots).await.map_err(err)
+    }
+
     /// `syncApplySegment(device, seq, bytes)`: `{outcome: "applied", written, deleted}`,
     /// `{outcome: "alreadyApplied"}` or `{outcome: "gap", expected}`.
     #[wasm_bindgen(js_name = syncApplySegment)]
@@ -140,6 +149,16 @@ impl WasmVault {
     #[wasm_bindgen(js_name = syncPreparePush)]
     pub async fn sync_prepare_push(&self) -> Result<JsValue, JsValue> {
         match self.inner.sync_prepare_push(now()).await.map_err(err)? {
+            Some(segment) => object(segment),
+            None => Ok(JsValue::NULL),
+        }
+    }
+
+    /// `syncSealNext()`: while the segment `syncPreparePush` gave uploads, the one after
+    /// it (to write the same way once that one is confirmed), or null.
+    #[wasm_bindgen(js_name = syncSealNext)]
+    pub async fn sync_seal_next(&self) -> Result<JsValue, JsValue> {
+        match self.inner.sync_seal_next(now()).await.map_err(err)? {
             Some(segment) => object(segment),
             None => Ok(JsValue::NULL),
         }
@@ -174,6 +193,37 @@ impl WasmVault {
             }
             LockStep::Wait { until } => set(&out, "wait", &JsValue::from_f64(until as f64))?,
         }
+        Ok(out.into())
+    }
+
+    /// `syncRenewLock(held, current)`: `held` the lock's bytes this device wrote last;
+    /// `current` undefined (not read), null (none in the folder) or `{bytes, etag}`.
+    /// Gives `{step: "notDue" | "due" | "lost"}` or `{step: "renew", name, ifMatch, bytes}`.
+    #[wasm_bindgen(js_name = syncRenewLock)]
+    pub async fn sync_renew_lock(&self, held: Vec<u8>, current: JsValue) -> Result<JsValue, JsValue> {
+        let read = if current.is_undefined() {
+            None
+        } else if current.is_null() {
+            Some(None)
+        } else {
+            let bytes = Reflect::get(&current, &JsValue::from_str("bytes"))?;
+            let etag = Reflect::get(&current, &JsValue::from_str("etag"))?.as_string().unwrap_or_default();
+            Some(Some((Uint8Array::new(&bytes).to_vec(), etag)))
+        };
+        let current = read.as_ref().map(|r| r.as_ref().map(|(b, e)| (b.as_slice(), e.as_str())));
+        let out = Object::new();
+        let step = match self.inner.sync_renew_lock(&held, current, now()).await.map_err(err)? {
+            LockRenewal::NotDue => "notDue",
+            LockRenewal::Due => "due",
+            LockRenewal::Lost => "lost",
+            LockRenewal::Renew { name, if_match, bytes } => {
+                set(&out, "name", &JsValue::from_str(&name))?;
+                set(&out, "ifMatch", &JsValue::from_str(&if_match))?;
+                set(&out, "bytes", &Uint8Array::from(bytes.as_slice()).into())?;
+                "renew"
+            }
+        };
+        set(&out, "step", &JsValue::from_str(step))?;
         Ok(out.into())
     }
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { launch, send, sampleConversation, rawDatabaseText, waitFor, FAST_KDF } from './chromium.mjs';
+import { launch, send, sampleConversation, rawDatabaseText, waitFor, stopServiceWorker, FAST_KDF } from './chromium.mjs';
 import { startApache, startRclone, filesOf, USER, PASS } from './webdav.mjs';
 
 const PASSPHRASE = 'orchid lantern mountain seven';
@@ -95,6 +95,15 @@ test('set up on one profile, joined on another with the passphrase: search finds
   const devices = ok(await send(b.ext, { type: 'sync.status' })).devices;
   assert.equal(devices.length, 2);
   assert.equal(devices.filter((d) => d.own).length, 1);
+  // The list is kept sealed in the vault: a background stopped (as Chrome does after
+  // 30 s idle) and started again knows it before any sync.
+  await stopServiceWorker(b.ext);
+  const again = ok(await send(b.ext, { type: 'sync.status' }));
+  assert.deepEqual(again.devices, devices);
+  for (const d of again.devices) {
+    assert.match(d.label, /^Chrom(e|ium) on Linux$/);
+    assert.ok(d.lastSeen > Date.now() - 120000 && d.lastSeen <= Date.now(), JSON.stringify(d));
+  }
 });
 
 test('both write into the same conversation, and converge after syncing both ways', async () => {
@@ -255,12 +264,49 @@ test('after a passphrase change the folder opens with the new passphrase only (A
   await c.close();
 });
 
-test('leaving sync keeps every conversation here', async () => {
+test('leaving sync keeps every conversation here and removes this device from the folder\'s list', async () => {
   const before = await everything(b);
+  const bId = ok(await send(b.ext, { type: 'sync.status' })).devices.find((d) => d.own).device;
+  ok(await send(a.ext, { type: 'sync.now' }));
+  assert.ok(ok(await send(a.ext, { type: 'sync.status' })).devices.some((d) => d.device === bId));
   const left = ok(await send(b.ext, { type: 'sync.leave' }));
   assert.equal(left.configured, false);
+  assert.equal(left.removedFromServer, true);
   assert.deepEqual(await everything(b), before);
   assert.equal((await send(b.ext, { type: 'sync.now' })).error.code, 'not_configured');
+  // The other device no longer lists it, and still has everything.
+  ok(await send(a.ext, { type: 'sync.now' }));
+  const status = ok(await send(a.ext, { type: 'sync.status' }));
+  assert.equal(status.error, undefined);
+  assert.equal(status.devices.some((d) => d.device === bId), false, JSON.stringify(status.devices));
+  assert.ok(status.devices.some((d) => d.own));
+  assert.deepEqual(await everything(a), before);
+});
+
+test('leaving while the server is down: nothing local is removed, the folder still lists the device', async () => {
+  const server = await startApache();
+  const x = await firstDevice(server, 'Leave-Offline-1', 'leave-offline-1');
+  try {
+    ok(await send(x.ext, { type: 'sync.now' }));
+    const { b: y, reply } = await join(server);
+    ok(reply);
+    ok(await send(y.ext, { type: 'sync.now' }));
+    ok(await send(y.ext, { type: 'conversation.put', conversation: sampleConversation('Leave-Offline-2', 'leave-offline-2') }));
+    const yId = ok(await send(y.ext, { type: 'sync.status' })).devices.find((d) => d.own).device;
+    const before = await everything(y);
+    await server.stop();
+    const left = ok(await send(y.ext, { type: 'sync.leave' }));
+    assert.equal(left.configured, false);
+    assert.equal(left.removedFromServer, false);
+    assert.deepEqual(await everything(y), before);
+    assert.equal((await conversations(y)).length, 2);
+    await server.restart();
+    ok(await send(x.ext, { type: 'sync.now' }));
+    assert.ok(ok(await send(x.ext, { type: 'sync.status' })).devices.some((d) => d.device === yId));
+    await y.close();
+  } finally {
+    await server.close();
+  }
 });
 
 test('rclone serve webdav: set up, join, converge', async () => {
@@ -360,6 +406,11 @@ test('the vault page: set up in the Sync panel, join from the first-run page, sy
     await y.ext.locator('#sync-outcome', { hasText: 'Synced' }).waitFor();
     await y.ext.locator('.sync-device', { hasText: 'this browser' }).waitFor();
     assert.equal(await y.ext.locator('.sync-device').count(), 2);
+    for (const item of await y.ext.locator('.sync-device').allTextContents()) assert.match(item, /^Chrom(e|ium) on Linux.* · last seen .+ · \d+ changes? sent$/);
+    assert.match(await y.ext.locator('#sync-compaction').textContent(), /^Compaction: no snapshot yet; \d+ change files? waits? \(a snapshot replaces them past 64\)\.$/);
+    ok(await send(y.ext, { type: 'sync.now', compact: true }));
+    await y.ext.locator('#sync-compaction', { hasText: 'the last snapshot was made' }).waitFor();
+    assert.match(await y.ext.locator('#sync-compaction').textContent(), /; 0 change files wait/);
     await y.ext.locator('#sync-leave').click();
     await y.ext.locator('#sync-leave').click();
     await y.ext.locator('#sync-outcome', { hasText: 'still here' }).waitFor();
@@ -450,6 +501,176 @@ test('compaction on rclone (which ignores conditional requests: the lock is read
     assert.equal((await conversations(y)).length, 5);
     assert.deepEqual(await everything(y), await everything(x));
     await y.close();
+  } finally {
+    await server.close();
+  }
+});
+
+/** Moves the clock of `x`'s background (the core reads it too) `ms` ahead. */
+async function clockAhead(x, ms) {
+  const worker = x.context.serviceWorkers()[0] ?? (await x.context.waitForEvent('serviceworker'));
+  await worker.evaluate((shift) => {
+    const real = Date.now.bind(Date);
+    Date.now = () => real() + shift;
+  }, ms);
+}
+
+test('a device that died holding the compaction lock (Apache): its live lock is respected; once its 5 minutes are over another device compacts past it', async () => {
+  const server = await startApache();
+  const x = await firstDevice(server, 'Dead-Lock-0', 'dead-lock-0');
+  try {
+    ok(await send(x.ext, { type: 'sync.now' }));
+    const { b: c, reply } = await join(server);
+    ok(reply);
+    for (let i = 1; i <= 3; i++) {
+      ok(await send(x.ext, { type: 'conversation.put', conversation: sampleConversation(`Dead-Lock-${i}`, `dead-lock-${i}`) }));
+      ok(await send(x.ext, { type: 'sync.now' }));
+    }
+    ok(await send(c.ext, { type: 'sync.now' }));
+    // c compacts and dies in the middle: the upload of its snapshot (the second
+    // If-None-Match PUT, after the lock's) never ends, and its browser is closed.
+    let creates = 0;
+    let hung;
+    const snapshotStarted = new Promise((resolve) => { hung = resolve; });
+    await c.context.route('**/*', (route) => {
+      const r = route.request();
+      if (r.method() === 'PUT' && r.headers()['if-none-match'] === '*' && ++creates === 2) return hung(); // never answered
+      return route.continue();
+    });
+    const before = new Set(filesOf(server.dir).map((f) => f.name));
+    const dying = send(c.ext, { type: 'sync.now', compact: true }).catch(() => {});
+    await snapshotStarted;
+    const lockFiles = filesOf(server.dir).filter((f) => !before.has(f.name));
+    assert.equal(lockFiles.length, 1, 'the lock is in the folder');
+    const [lock] = lockFiles;
+    await c.close();
+    await dying;
+    // Apache gives a weak ETag (which no If-Match matches) for a file written within
+    // the second: the lock is older than that by the time another device looks.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+
+    // Its lock is live: x syncs, and its forced compaction leaves the folder alone.
+    ok(await send(x.ext, { type: 'conversation.put', conversation: sampleConversation('Dead-Lock-4', 'dead-lock-4') }));
+    const respected = ok(await send(x.ext, { type: 'sync.now', compact: true }));
+    assert.equal(respected.compacted, 0, JSON.stringify(respected));
+    const during = filesOf(server.dir);
+    assert.ok(during.some((f) => f.name === lock.name && f.bytes.equals(lock.bytes)), 'the dead device\'s lock is untouched');
+    assert.equal(during.length, before.size + 2, 'the lock and x\'s new segment: no snapshot, nothing deleted');
+
+    // Five minutes later (x's clock moved on) the lock no longer holds: x takes it
+    // (If-Match its ETag), writes the snapshot, deletes what it replaces, releases it.
+    await clockAhead(x, 5 * 60 * 1000 + 1000);
+    const past = ok(await send(x.ext, { type: 'sync.now', compact: true }));
+    assert.ok(past.compacted >= 5, JSON.stringify(past));
+    const after = filesOf(server.dir);
+    assert.equal(after.some((f) => f.name === lock.name), false, 'the lock is released');
+    assert.ok(after.length < during.length - 3, `${during.length} objects before, ${after.length} after`);
+    const { b: y, reply: yJoined } = await join(server);
+    ok(yJoined);
+    ok(await send(y.ext, { type: 'sync.now' }));
+    assert.equal((await conversations(y)).length, 5);
+    assert.deepEqual(await everything(y), await everything(x));
+    await y.close();
+  } finally {
+    await server.close();
+  }
+});
+
+/**
+ * Holds `x`'s next compaction's snapshot upload (the second If-None-Match PUT of its
+ * context, after the lock's) until `release()` is called. Gives {held, release}.
+ */
+async function holdSnapshotUpload(x) {
+  let creates = 0;
+  let held;
+  let route;
+  const started = new Promise((resolve) => { held = resolve; });
+  await x.context.route('**/*', (r) => {
+    const q = r.request();
+    if (q.method() === 'PUT' && q.headers()['if-none-match'] === '*' && ++creates === 2) {
+      route = r;
+      return held();
+    }
+    return r.continue();
+  });
+  return { started, release: () => route.continue().catch(() => {}), unroute: () => x.context.unrouteAll({ behavior: 'ignoreErrors' }) };
+}
+
+test('a long compaction renews its lock (If-Match) while the snapshot uploads, and stops cleanly, deleting nothing, once the lock is lost (Apache)', async () => {
+  const server = await startApache();
+  const x = await firstDevice(server, 'Renew-Lock-0', 'renew-lock-0');
+  try {
+    for (let i = 1; i <= 3; i++) {
+      ok(await send(x.ext, { type: 'conversation.put', conversation: sampleConversation(`Renew-Lock-${i}`, `renew-lock-${i}`) }));
+      ok(await send(x.ext, { type: 'sync.now' }));
+    }
+    // The upload lasts past a third of the lock's time (the clock moved 2 minutes on):
+    // the lock is renewed meanwhile, then the compaction ends as usual.
+    const before = filesOf(server.dir);
+    let hold = await holdSnapshotUpload(x);
+    let syncing = send(x.ext, { type: 'sync.now', compact: true });
+    await hold.started;
+    const lockName = filesOf(server.dir).find((f) => !before.some((b) => b.name === f.name)).name;
+    const lockBytes = () => filesOf(server.dir).find((f) => f.name === lockName)?.bytes;
+    const taken = lockBytes();
+    await clockAhead(x, 2 * 60 * 1000);
+    await waitFor(async () => !lockBytes().equals(taken), { what: 'the lock renewed', timeout: 20000 });
+    hold.release();
+    const renewed = ok(await syncing);
+    assert.ok(renewed.compacted >= 3, JSON.stringify(renewed));
+    assert.equal(lockBytes(), undefined, 'released');
+    await hold.unroute();
+
+    // The lock expires while the snapshot uploads (the clock moved 6 minutes on): the
+    // upload is abandoned, nothing is applied or deleted, the lock is left alone.
+    for (let i = 4; i <= 5; i++) {
+      ok(await send(x.ext, { type: 'conversation.put', conversation: sampleConversation(`Renew-Lock-${i}`, `renew-lock-${i}`) }));
+      ok(await send(x.ext, { type: 'sync.now' }));
+    }
+    const segments = filesOf(server.dir);
+    hold = await holdSnapshotUpload(x);
+    syncing = send(x.ext, { type: 'sync.now', compact: true });
+    await hold.started;
+    await clockAhead(x, 6 * 60 * 1000);
+    const lost = ok(await syncing);
+    hold.release();
+    await hold.unroute();
+    assert.equal(lost.compacted, 0, JSON.stringify(lost));
+    const left = filesOf(server.dir);
+    for (const f of segments) assert.ok(left.some((g) => g.name === f.name), 'nothing deleted');
+    assert.equal(left.length, segments.length + 1, 'only the lock added: no snapshot');
+    // The lock it left is its own: the next compaction takes it again and goes through.
+    const again = ok(await send(x.ext, { type: 'sync.now', compact: true }));
+    assert.ok(again.compacted >= 2, JSON.stringify(again));
+    const { b: y, reply } = await join(server);
+    ok(reply);
+    ok(await send(y.ext, { type: 'sync.now' }));
+    assert.deepEqual(await everything(y), await everything(x));
+    await y.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('a device 20 compactions behind goes straight to the newest snapshot (its epoch in the device records) and converges (rclone)', async () => {
+  const server = await startRclone();
+  const x = await firstDevice(server, 'Far-Behind-0', 'far-behind-0');
+  try {
+    ok(await send(x.ext, { type: 'sync.now' }));
+    const { b: d, reply } = await join(server);
+    ok(reply);
+    ok(await send(d.ext, { type: 'sync.now' }));
+    for (let i = 1; i <= 20; i++) {
+      ok(await send(x.ext, { type: 'conversation.put', conversation: sampleConversation(`Far-Behind-${i}`, `far-behind-${i}`) }));
+      const r = ok(await send(x.ext, { type: 'sync.now', compact: true }));
+      assert.ok(r.compacted >= 1, JSON.stringify(r));
+    }
+    assert.equal(ok(await send(x.ext, { type: 'sync.status' })).compaction.snapshotAt > 0, true);
+    const caught = await send(d.ext, { type: 'sync.now' });
+    ok(caught);
+    assert.equal(ok(await send(d.ext, { type: 'sync.status' })).error, undefined);
+    assert.equal((await conversations(d)).length, 21);
+    assert.deepEqual(await everything(d), await everything(x));
   } finally {
     await server.close();
   }
