@@ -402,6 +402,20 @@ pub(crate) mod hex_bytes {
     }
 }
 
+/// A device record as version 1 wrote it (no epoch), for tests that plant one.
+#[cfg(test)]
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DeviceRecordV1 {
+    #[serde(with = "hex_bytes")]
+    pub device: DeviceId,
+    pub slot: u32,
+    pub label: String,
+    pub created_at: i64,
+    pub head: Head,
+    pub updated_at: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -529,19 +543,6 @@ mod tests {
         assert_eq!(open::<DeviceRecord>(&k, &VAULT, place, &b).unwrap(), device);
         let (place, b) = open_hex(Place::Lock, PINNED_LOCK);
         assert_eq!(open::<LockBody>(&k, &VAULT, place, &b).unwrap(), lock);
-    }
-
-    /// A device record as version 1 wrote it (no epoch).
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct DeviceRecordV1 {
-        #[serde(with = "hex_bytes")]
-        device: DeviceId,
-        slot: u32,
-        label: String,
-        created_at: i64,
-        head: Head,
-        updated_at: i64,
     }
 
     fn device_v1() -> DeviceRecordV1 {

@@ -662,20 +662,9 @@ fn a_version_1_device_record_is_still_read_and_names_no_epoch() {
     assert_eq!(block_on(b.sync_status()).unwrap().unwrap().folder_epoch, 1);
     // a's record as a version-1 build writes it: read (its head and label), epoch 0, and
     // the epoch already learnt stays.
-    #[derive(serde::Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct V1 {
-        #[serde(with = "hex_bytes")]
-        device: DeviceId,
-        slot: u32,
-        label: String,
-        created_at: i64,
-        head: Head,
-        updated_at: i64,
-    }
     let vault_id = format::decode_meta(&folder[names::META]).unwrap().vault_id;
     let keys = SyncKeys::derive(&a.keys().unwrap().data, &vault_id);
-    let v1 = V1 {
+    let v1 = format::DeviceRecordV1 {
         device: parse_hex(&own_id(&a)).unwrap(),
         slot: 0,
         label: "first, older build".into(),
