@@ -116,6 +116,7 @@ test('a stopped worker: the popup shows the search field before the vault is ope
 test('a vault that locked while the worker was stopped: the popup ends on the unlock form', async () => {
   const popup = await browser.page('popup.html');
   await popup.locator('#capture-settings').waitFor(); // its messages all sent
+  assert.equal(await popup.evaluate(() => chrome.storage.session.get('unlockedHint')).then((s) => s.unlockedHint), true);
   // Stopped first: a message still running would put the person's last use back to now.
   await stopServiceWorker(popup);
   await popup.evaluate(() => chrome.storage.session.set({ lastActive: Date.now() - 24 * 60 * 60000 }));
