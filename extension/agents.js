@@ -175,6 +175,7 @@ async function run(tool, args, scope, name) {
   if (tool === 'search_chats') {
     if (args.site && !inScope(scope, args.site)) return { total: 0, hits: [] };
     const found = await vault.search(args.site ? `${args.query} site:${args.site}` : args.query, args.limit ?? 10);
+    if (found.meaningLoading) env.serially(() => vault.warmMeaning()).catch(() => {}); // as the popup's search
     const results = found.results.filter((r) => inScope(scope, r.site));
     return {
       total: results.length === found.results.length ? found.total : results.length,

@@ -10,6 +10,8 @@ import { ext } from './shim.js';
 
 /** Messages embedded per step of the backfill (one queue task each). */
 const STEP = 2048;
+/** How long after the worker's start or an unlock the backfill waits before its first step. */
+const START_DELAY_MS = 3000;
 
 let env = null;
 let running = false;
@@ -19,7 +21,9 @@ let progress = null;
 export async function modelBytes() {
   try {
     const response = await fetch(ext.runtime.getURL('meaning.tkem'));
-    return response.ok ? new Uint8Array(await response.arrayBuffer()) : null;
+    const bytes = response.ok ? new Uint8Array(await response.arrayBuffer()) : null;
+    performance.mark('tk:model-read'); // names only (bench/search/popup.mjs)
+    return bytes;
   } catch {
     return null;
   }
@@ -31,6 +35,7 @@ export function useModel(vault, bytes) {
   try {
     loadMeaningModel(bytes);
     vault.useMeaningModel();
+    performance.mark('tk:model-ready');
   } catch {
     // A damaged model file: search by words still works.
   }
@@ -66,11 +71,16 @@ async function backfill() {
   }
 }
 
-/** At worker start and at each unlock: embed what waits for its vector. */
+/**
+ * At worker start and at each unlock: embed what waits for its vector. Not at once: its
+ * first step reads every vector chunk to find what waits (6.8 MB at 100k), and a worker
+ * started or a vault unlocked by the popup has a query to answer first.
+ */
 export function startMeaning(backgroundEnv) {
   env = backgroundEnv;
-  env.vaultReady().then(backfill, () => {});
+  const later = () => setTimeout(backfill, START_DELAY_MS);
+  env.vaultReady().then(later, () => {});
   ext.storage.onChanged.addListener((changes, area) => {
-    if (area === 'session' && changes.dataKey?.newValue && !changes.dataKey.oldValue) backfill();
+    if (area === 'session' && changes.dataKey?.newValue && !changes.dataKey.oldValue) later();
   });
 }

@@ -24,6 +24,9 @@ export default {
       }
       const found = await vault.search(query, limit);
       const tookMs = performance.now() - started;
+      // A cold worker answered by the words alone: recall by meaning's vectors load
+      // next in the queue (after this answer), so the next query is fused.
+      if (found.meaningLoading) env.serially(() => vault.warmMeaning()).catch(() => {});
       const hint = found.rebuilt ? 'The search index was rebuilt from your saved chats (it was missing or damaged).' : found.hint;
       return { total: found.total, tookMs, results: found.results, ...(hint ? { hint } : {}), rebuilt: found.rebuilt };
     },

@@ -226,7 +226,7 @@ impl SearchIndex {
         let (total, top) = meaning::rank(&q, self.meaning.as_ref(), &self.docs, limit, |depth, probe| {
             engine::run(&q, &sources, &self.docs, depth, probe)
         });
-        SearchResults { total, hits: hits(&self.docs, &top), hint: q.hint }
+        SearchResults { total, hits: hits(&self.docs, &top), hint: q.hint, meaning_loading: false }
     }
 
     /// The meaning leg alone (for the benchmark's comparison): the messages nearest
@@ -236,7 +236,7 @@ impl SearchIndex {
         let q = query::parse(query);
         let top = meaning::nearest(&q, self.meaning.as_ref(), &self.docs, limit);
         let top: Vec<Fused> = top.into_iter().map(|(doc, score)| Fused { doc, score, by_meaning: true }).collect();
-        SearchResults { total: top.len(), hits: hits(&self.docs, &top), hint: q.hint }
+        SearchResults { total: top.len(), hits: hits(&self.docs, &top), hint: q.hint, meaning_loading: false }
     }
 
     /// The whole index as bytes.

@@ -71,6 +71,10 @@ pub struct SearchResults {
     /// A short explanation when part of the query could not be used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// Ranked by the words alone because recall by meaning's vectors were not loaded
+    /// yet (a cold worker): the words matched, so the query did not wait for them.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub meaning_loading: bool,
 }
 
 /// Hits of one conversation.

@@ -734,13 +734,12 @@ impl PersistentIndex {
     pub fn search(&mut self, query: &str, limit: usize) -> Result<Step<SearchResults>, SearchError> {
         let q = query::parse(query);
         if q.clauses.is_empty() && !q.has_filters() {
-            return Ok(Step::Done(SearchResults { total: 0, hits: Vec::new(), hint: q.hint }));
+            return Ok(Step::Done(SearchResults { total: 0, hits: Vec::new(), hint: q.hint, meaning_loading: false }));
         }
         let mut need = Vec::new();
         self.missing_attrs(&mut need);
         self.missing_delta_parts(Some(&q), &mut need);
         self.missing_chunks(Self::needed_ranges(&self.manifest.chunk_first, &q), &mut need);
-        self.missing_vectors(&mut need);
         if !need.is_empty() {
             return Ok(Step::Need(need));
         }
@@ -755,9 +754,22 @@ impl PersistentIndex {
                 delta_meta: &self.manifest.deltas,
                 deltas: &self.deltas,
             };
-            meaning::rank(&q, self.meaning.as_ref(), &self.docs, limit, |depth, probe| {
-                engine::run(&q, &loaded, &self.docs, depth, probe)
-            })
+            let words = |depth, probe: &[u32]| engine::run(&q, &loaded, &self.docs, depth, probe);
+            if self.vectors_loaded.contains(&false) {
+                // A cold worker: the vectors (6.8 MB at 100k) are not loaded yet. Words
+                // that match answer at once, ranked by themselves (see
+                // `SearchResults::meaning_loading`); a query they do not match waits for
+                // the vectors when its words have one: only meaning can find it then.
+                let by_words = words(limit, &[]);
+                let no_vector = self.meaning.as_ref().is_none_or(|m| m.embed_query(&q).is_none());
+                if by_words.total == 0 && !no_vector {
+                    self.missing_vectors(&mut need);
+                    return Ok(Step::Need(need));
+                }
+                meaning::by_words(by_words)
+            } else {
+                meaning::rank(&q, self.meaning.as_ref(), &self.docs, limit, words)
+            }
         };
         for &Fused { doc: d, .. } in &ranked.1 {
             let k = (d / ID_CHUNK_DOCS) as usize;
@@ -771,7 +783,8 @@ impl PersistentIndex {
         }
         let (total, top) = ranked;
         let hits = self.name_hits(&top)?;
-        Ok(Step::Done(SearchResults { total, hits, hint: q.hint }))
+        let meaning_loading = self.vectors_loaded.contains(&false);
+        Ok(Step::Done(SearchResults { total, hits, hint: q.hint, meaning_loading }))
     }
 
     /// The hits named: from `docs` where their id chunk is named there, else from the
@@ -800,6 +813,14 @@ impl PersistentIndex {
             }
         }
         Ok(())
+    }
+
+    /// The vector chunks a fused query needs and does not have yet (none without a
+    /// model): a worker loads them after a query answered by its words alone.
+    pub fn meaning_needs(&self) -> Vec<String> {
+        let mut need = Vec::new();
+        self.missing_vectors(&mut need);
+        need
     }
 
     /// What every query needs before its own terms (the documents' attributes), for a

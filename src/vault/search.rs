@@ -69,6 +69,10 @@ pub struct SearchOutcome {
     pub hint: Option<String>,
     /// The index was damaged or missing and was rebuilt from the records for this query.
     pub rebuilt: bool,
+    /// Ranked by the words alone: recall by meaning's vectors were still to be loaded
+    /// (a cold worker). [`Vault::warm_meaning`] loads them for the next query.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub meaning_loading: bool,
 }
 
 const SNIPPET_CHARS: usize = 160;
@@ -188,7 +192,13 @@ impl<S: Store> Vault<S> {
                 hits,
             });
         }
-        Ok(SearchOutcome { total: found.total, results, hint: found.hint, rebuilt })
+        Ok(SearchOutcome {
+            total: found.total,
+            results,
+            hint: found.hint,
+            rebuilt,
+            meaning_loading: found.meaning_loading,
+        })
     }
 
     /// Opens the search index ahead of the first search and loads what every query
@@ -215,6 +225,28 @@ impl<S: Store> Vault<S> {
         let mut cell = self.index.borrow_mut();
         if same_keys && cell.is_none() {
             *cell = Some(index);
+        }
+    }
+
+    /// Loads recall by meaning's vectors into the open index, after a query that was
+    /// answered by its words alone while they were not loaded, so that the next query
+    /// is fused without waiting. Best effort and read-only, like [`Vault::warm_search`]:
+    /// nothing when locked, when no index is open, or when the vectors do not open (a
+    /// query that needs them reads them again and says what is wrong).
+    pub async fn warm_meaning(&self) {
+        let Ok(keys) = self.keys() else { return };
+        let needs = match self.index.borrow().as_ref() {
+            Some(index) => index.meaning_needs(),
+            None => return,
+        };
+        if needs.is_empty() {
+            return;
+        }
+        let Ok(opened) = self.open_index_segments(&keys, needs).await else { return };
+        let same_keys = self.keys().is_ok_and(|now| Rc::ptr_eq(&now, &keys));
+        if let (true, Some(index)) = (same_keys, self.index.borrow_mut().as_mut()) {
+            // Chunks loaded meanwhile are left as they are (`load` skips them).
+            let _ = index.load(opened);
         }
     }
 

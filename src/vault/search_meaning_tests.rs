@@ -121,3 +121,31 @@ fn a_vault_indexed_before_the_model_is_embedded_in_resumable_steps() {
     assert_eq!(with_vector(&stored_vectors(&v)), 4);
     assert_eq!(block_on(v.search("tax", 10)).unwrap().results[0].title, "Chat a");
 }
+
+#[test]
+fn a_cold_query_the_words_match_answers_without_the_vectors_and_they_load_after() {
+    let v = unlocked();
+    v.set_meaning_model(model());
+    capture(&v, "a", &["a levy on imports"]);
+    capture(&v, "b", &["bread"]);
+    // A worker started anew: the index is opened from the store, vectors not loaded.
+    v.lock();
+    block_on(v.unlock(PASS)).unwrap();
+    v.set_meaning_model(model());
+    let cold = block_on(v.search("bread", 10)).unwrap();
+    assert_eq!((cold.total, cold.results[0].title.as_str()), (1, "Chat b"));
+    assert!(cold.meaning_loading, "answered by the words while the vectors are not loaded");
+    assert!(!cold.results[0].hits[0].by_meaning);
+    block_on(v.warm_meaning());
+    let warm = block_on(v.search("bread", 10)).unwrap();
+    assert!(!warm.meaning_loading, "the vectors were loaded after the first answer");
+    assert_eq!(warm.results, cold.results, "the same words rank the same");
+    // A query only meaning can answer waits for the vectors instead.
+    v.lock();
+    block_on(v.unlock(PASS)).unwrap();
+    v.set_meaning_model(model());
+    let by_meaning = block_on(v.search("tax", 10)).unwrap();
+    assert!(!by_meaning.meaning_loading);
+    assert_eq!(by_meaning.results[0].title, "Chat a");
+    assert!(by_meaning.results[0].hits[0].by_meaning);
+}

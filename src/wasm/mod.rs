@@ -306,6 +306,13 @@ impl WasmVault {
         self.inner.warm_search().await
     }
 
+    /// Loads recall by meaning's vectors after a query answered by its words alone
+    /// (best effort, read-only).
+    #[wasm_bindgen(js_name = warmMeaning)]
+    pub async fn warm_meaning(&self) {
+        self.inner.warm_meaning().await
+    }
+
     /// Erases the whole vault.
     pub async fn wipe(&self) -> Result<(), JsValue> {
         self.inner.wipe().await.map_err(err)

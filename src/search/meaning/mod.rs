@@ -73,6 +73,12 @@ pub(crate) fn nearest(q: &Query, meaning: Option<&Meaning>, docs: &DocTable, n: 
     m.vectors.nearest(&v, n, |d| docs.is_live(d) && passes(d))
 }
 
+/// The word leg's ranking as it is (no meaning leg).
+pub(crate) fn by_words(ranked: Ranked) -> (usize, Vec<fuse::Fused>) {
+    let top = ranked.top.iter().map(|&(doc, score)| fuse::Fused { doc, score, by_meaning: false }).collect();
+    (ranked.total, top)
+}
+
 /// A query's ranking with both legs: `words(depth, probe)` runs the word leg (BM25)
 /// for its best `depth` and says which `probe` documents it matches. Without a
 /// meaning leg (`meaning` is `None`, or the query has no word with a vector) this is
@@ -87,9 +93,7 @@ pub(crate) fn rank(
 ) -> (usize, Vec<fuse::Fused>) {
     let nearest = nearest(q, meaning, docs, DEPTH);
     if nearest.is_empty() {
-        let ranked = words(limit, &[]);
-        let top = ranked.top.iter().map(|&(doc, score)| fuse::Fused { doc, score, by_meaning: false }).collect();
-        return (ranked.total, top);
+        return by_words(words(limit, &[]));
     }
     let probe: Vec<u32> = nearest.iter().map(|n| n.0).collect();
     let ranked = words(limit.max(DEPTH), &probe);

@@ -23,10 +23,12 @@
 //! Varints are the search codec's (LEB128). Each row has its own scale (its largest
 //! absolute value / 127): Model2Vec's rows differ in length on purpose (Zipf weighting).
 
+use std::hash::{Hash, Hasher};
+
 use thiserror::Error;
 
 use crate::search::codec::{self, Reader};
-use crate::search::postings::FxMap;
+use crate::search::postings::{FxHasher, FxMap};
 use crate::search::tokenize::{self, Run};
 
 pub const MODEL_MAGIC: &[u8; 4] = b"TKEM";
@@ -53,12 +55,81 @@ pub enum ModelError {
 #[derive(Debug, Clone)]
 pub struct Model {
     dims: usize,
-    /// Tokens that start a word.
-    words: FxMap<Box<str>, u32>,
-    /// Continuation pieces, without their `##`.
-    pieces: FxMap<Box<str>, u32>,
+    vocab: Vocab,
     scales: Vec<f32>,
     weights: Vec<i8>,
+}
+
+/// The vocabulary, found by hash: every token's text in one buffer (a worker loads the
+/// model at each start: one allocation for 29,528 tokens, not one each).
+#[derive(Debug, Clone, Default)]
+struct Vocab {
+    /// Every token in row order, continuation pieces without their `##`.
+    text: String,
+    /// Row -> its token's `(start, end)` in `text`.
+    spans: Vec<(u32, u32)>,
+    /// The hash of a token that starts a word -> its row.
+    words: FxMap<u64, u32>,
+    /// The hash of a continuation piece (without `##`) -> its row.
+    pieces: FxMap<u64, u32>,
+    /// The rare token whose hash is another's: `(is a piece, token)` -> its row.
+    collided: FxMap<(bool, Box<str>), u32>,
+}
+
+impl Vocab {
+    fn with_rows(rows: usize, text_bytes: usize) -> Self {
+        let map = || FxMap::with_capacity_and_hasher(rows, Default::default());
+        Vocab {
+            text: String::with_capacity(text_bytes),
+            spans: Vec::with_capacity(rows),
+            words: map(),
+            pieces: map(),
+            collided: FxMap::default(),
+        }
+    }
+
+    fn hash(token: &str) -> u64 {
+        let mut h = FxHasher::default();
+        token.hash(&mut h);
+        h.finish()
+    }
+
+    fn token(&self, row: u32) -> &str {
+        let (from, to) = self.spans[row as usize];
+        &self.text[from as usize..to as usize]
+    }
+
+    /// Adds the next row's token; a token seen before is found at its last row.
+    fn push(&mut self, token: &str) {
+        let row = self.spans.len() as u32;
+        let (piece, text) = match token.strip_prefix(CONTINUATION) {
+            Some(piece) if !piece.is_empty() => (true, piece),
+            _ => (false, token),
+        };
+        let from = self.text.len() as u32;
+        self.text.push_str(text);
+        self.spans.push((from, self.text.len() as u32));
+        let hash = Self::hash(text);
+        let held = if piece { &self.pieces } else { &self.words }.get(&hash).copied();
+        match held {
+            Some(other) if self.token(other) != text => {
+                self.collided.insert((piece, text.into()), row);
+            }
+            _ => {
+                if piece { &mut self.pieces } else { &mut self.words }.insert(hash, row);
+            }
+        }
+    }
+
+    /// The row of a token that starts a word (`piece: false`) or of a continuation piece.
+    fn get(&self, piece: bool, token: &str) -> Option<u32> {
+        let table = if piece { &self.pieces } else { &self.words };
+        match table.get(&Self::hash(token)) {
+            Some(&row) if self.token(row) == token => Some(row),
+            Some(_) if !self.collided.is_empty() => self.collided.get(&(piece, token.into())).copied(),
+            _ => None,
+        }
+    }
 }
 
 impl Model {
@@ -85,19 +156,21 @@ impl Model {
         if dims == 0 || rows == 0 {
             return Err("an empty model");
         }
-        let (mut words, mut pieces) = (FxMap::default(), FxMap::default());
-        for row in 0..rows as u32 {
+        // Every row has at least its length byte: a count past the bytes is refused
+        // before anything is sized by it.
+        if rows > bytes.len() {
+            return Err("the model is cut");
+        }
+        let mut vocab = Vocab::with_rows(rows, bytes.len().saturating_sub(rows.saturating_mul(dims + 4)));
+        for _ in 0..rows {
             let len = r.u8()? as usize;
             let token = std::str::from_utf8(r.take(len)?).map_err(|_| "a token is not UTF-8")?;
-            match token.strip_prefix(CONTINUATION) {
-                Some(piece) if !piece.is_empty() => pieces.insert(piece.into(), row),
-                _ => words.insert(token.into(), row),
-            };
+            vocab.push(token);
         }
         let scales = r.take(rows * 4)?.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
         let weights = r.take(rows * dims)?.iter().map(|&b| b as i8).collect();
         r.end()?;
-        Ok(Model { dims, words, pieces, scales, weights })
+        Ok(Model { dims, vocab, scales, weights })
     }
 
     pub fn dims(&self) -> usize {
@@ -148,8 +221,8 @@ impl Model {
                     word.is_char_boundary(i)
                         && long(&word[..i])
                         && long(&word[i..])
-                        && self.words.get(&word[..i]) == out.get(mark)
-                        && self.pieces.get(&word[i..]) == out.get(mark + 1)
+                        && self.vocab.get(false, &word[..i]).as_ref() == out.get(mark)
+                        && self.vocab.get(true, &word[i..]).as_ref() == out.get(mark + 1)
                 }));
         if !ok {
             out.truncate(mark);
@@ -164,13 +237,13 @@ impl Model {
         let mark = out.len();
         let mut start = 0;
         while start < word.len() {
-            let table = if start == 0 { &self.words } else { &self.pieces };
+            let piece = start > 0;
             let mut end = word.len();
             let found = loop {
                 if end <= start {
                     break None;
                 }
-                if let Some(&row) = word.get(start..end).and_then(|s| table.get(s)) {
+                if let Some(row) = word.get(start..end).and_then(|s| self.vocab.get(piece, s)) {
                     break Some(row);
                 }
                 end -= 1;

@@ -89,3 +89,17 @@ fn a_query_made_of_unknown_or_split_words_has_no_vector() {
     assert!(model.embed_query("taxes levy").is_some());
     assert_eq!(model.embed_query("breadless"), None, "an unknown part");
 }
+
+#[test]
+fn the_vocabulary_finds_words_pieces_repeats_and_tokens_whose_hash_is_taken() {
+    let mut v = Vocab::default();
+    for t in ["tax", "##tax", "levy", "tax"] {
+        v.push(t);
+    }
+    assert_eq!((v.get(false, "tax"), v.get(true, "tax"), v.get(false, "levy")), (Some(3), Some(1), Some(2)));
+    assert_eq!((v.get(true, "levy"), v.get(false, "ta"), v.get(false, "")), (None, None, None));
+    // A token whose hash another token holds (forced here: real collisions are rare).
+    v.words.insert(Vocab::hash("bread"), 2);
+    v.push("bread");
+    assert_eq!((v.get(false, "bread"), v.get(false, "levy")), (Some(4), Some(2)));
+}
