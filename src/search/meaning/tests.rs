@@ -128,9 +128,14 @@ impl Rng {
 /// "before" of the benchmark below.
 fn nearest_one_by_one(v: &Vectors, query: &[f32], n: usize, keep: impl Fn(u32) -> bool) -> Vec<(u32, f32)> {
     use std::cmp::Reverse;
-    #[derive(PartialEq, PartialOrd)]
+    #[derive(PartialEq)]
     struct Score(f32);
     impl Eq for Score {}
+    impl PartialOrd for Score {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
     impl Ord for Score {
         fn cmp(&self, other: &Self) -> std::cmp::Ordering {
             self.0.total_cmp(&other.0)

@@ -290,7 +290,7 @@ impl Vectors {
 /// weights, as many as `out` holds).
 fn dots(rows: &[i8], q: &[i8], out: &mut [i32]) {
     #[cfg(target_arch = "wasm32")]
-    if q.len() % 16 == 0 {
+    if q.len().is_multiple_of(16) {
         // simd128 is in every engine this runs in (Chromium 91, Firefox 89, node 16.4);
         // one without it would refuse the whole module when loading it, not this call.
         // The build's wasm-opt validates the module with --enable-simd.
