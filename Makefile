@@ -11,7 +11,7 @@ MODEL := build/meaning/model.tkem
 BRIDGE_SRC := $(shell find bridge/src -name '*.rs') bridge/Cargo.toml Cargo.toml $(wildcard Cargo.lock)
 # -O3, not -Oz: AES-GCM and JSON in wasm run 13% faster for 0.7% more gzip (measured on
 # the 100k-message archive: check pass 655 -> 570 ms; 449 -> 452 KB gzip).
-WASM_OPT := node_modules/.bin/wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue
+WASM_OPT := node_modules/.bin/wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue
 
 .PHONY: all setup test check test-rust test-node test-wasm test-e2e lint clean size fuzz bench install-bridge
 all: setup dist/.built dist/node/threadkeeper.js dist/bridge/threadkeeper-bridge
@@ -103,7 +103,7 @@ clean:
 
 # Fuzzing, outside CI (needs the nightly toolchain; cargo-fuzz is installed when missing).
 FUZZ_RUNS ?= 10000000
-FUZZ_TARGETS ?= envelope_open index_segment archive_decoder chatgpt_parser claude_parser zip_import bridge_frames
+FUZZ_TARGETS ?= envelope_open index_segment archive_decoder chatgpt_parser claude_parser zip_import bridge_frames model_decoder vectors_chunk
 # Each target runs under AddressSanitizer except envelope_open: its X25519 path is safe
 # Rust crypto and runs half as fast under ASan. archive_roundtrip (a property, not a
 # decoder) is left out of the default list: every input seals and opens a 64 KiB chunk.

@@ -2,6 +2,7 @@
 // Recall by meaning, evaluated (issue 16). Prints one JSON object (also written to
 // bench/out/meaning-results.json). Not a test.
 //   node bench/meaning/run.mjs [--messages 10000] [--weight W (default: the core's, 0.1)]
+//                              [--core DIR (another build's dist/node, to compare)]
 //
 // Corpus: the shared synthetic corpus (bench/corpus, seed chat-v1) of --messages
 // messages, with the 32 hand-written conversations of planted.json placed among its
@@ -30,7 +31,8 @@ const arg = (name, dflt) => {
 };
 const N = Number(arg('messages', '10000'));
 fs.mkdirSync(out, { recursive: true });
-const { SearchIndex } = createRequire(import.meta.url)(path.join(root, 'dist/node/threadkeeper.js'));
+const core = path.resolve(arg('core', path.join(root, 'dist/node')));
+const { SearchIndex } = createRequire(import.meta.url)(path.join(core, 'threadkeeper.js'));
 
 const corpusFile = (n) => {
   const file = path.join(out, `corpus-${n % 1000 === 0 ? n / 1000 + 'k' : n}.jsonl`);
@@ -136,7 +138,9 @@ const result = {
   embedPerSecond: Math.round(docs.length / Math.max(both.seconds - words.seconds, 1e-9)),
   vectorBytes: both.index.vectorBytes,
   meaningWeight: arg('weight', "the core's (src/search/meaning/fuse.rs)"),
-  queryMs: { bm25: timing(legs.bm25, allQueries), fused: timing(legs.fused, allQueries) },
+  core: path.relative(root, core) || core,
+  // vectors: the meaning leg alone (the query's vector, the scan, 100 hits).
+  queryMs: { bm25: timing(legs.bm25, allQueries), vectors: timing(legs.vectors, allQueries), fused: timing(legs.fused, allQueries) },
 };
 // Last: it changes the index's weight.
 // The fusion's weight of the meaning leg (the words weigh 1), swept.

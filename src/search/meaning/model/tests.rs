@@ -103,3 +103,41 @@ fn the_vocabulary_finds_words_pieces_repeats_and_tokens_whose_hash_is_taken() {
     v.push("bread");
     assert_eq!((v.get(false, "bread"), v.get(false, "levy")), (Some(4), Some(2)));
 }
+
+/// Random bytes, cuts and changed bytes of a valid model give a model or an error,
+/// never a panic, and an accepted model embeds text (the fuzz target `model_decoder`
+/// does the same for longer).
+#[test]
+fn any_bytes_given_as_a_model_are_refused_or_read_never_a_panic() {
+    use super::super::tests::Rng;
+    let valid = tiny();
+    let mut rng = Rng(2026);
+    let mut inputs: Vec<Vec<u8>> = (0..valid.len()).map(|n| valid[..n].to_vec()).collect();
+    for _ in 0..3000 {
+        let mut changed = valid.clone();
+        for _ in 0..1 + rng.below(4) {
+            let at = rng.below(changed.len());
+            changed[at] = rng.next() as u8;
+        }
+        inputs.push(changed);
+        let mut random = b"TKEM\x01".to_vec();
+        let len = rng.below(200);
+        random.extend(rng.bytes(len));
+        inputs.push(random);
+        let len = rng.below(64);
+        inputs.push(rng.bytes(len));
+    }
+    let mut read = 0;
+    for bytes in &inputs {
+        if let Ok(model) = Model::from_bytes(bytes) {
+            read += 1;
+            for text in ["Taxes, LEVY and bread!", "breadless ##es 税 x", ""] {
+                if let Some(v) = model.embed(text) {
+                    assert_eq!(v.len(), model.dims());
+                }
+                let _ = model.embed_query(text);
+            }
+        }
+    }
+    assert!(read > 100, "some changed models are still models ({read})");
+}
