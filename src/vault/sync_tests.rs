@@ -161,6 +161,24 @@ fn a_join_writes_no_vector_and_the_backfill_embeds_what_it_brought_but_what_was_
 }
 
 #[test]
+fn a_push_neither_reads_nor_writes_the_search_index() {
+    let a = unlocked();
+    block_on(a.put_conversation(&conversation("c", &["one", "two"]))).unwrap();
+    let mut folder = set_up(&a);
+    let index = |v: &Vault<MemoryStore>| -> Vec<_> {
+        v.store().raw().into_iter().filter(|(s, _, _)| *s == StoreName::Index).collect()
+    };
+    let before = index(&a);
+    assert!(!before.is_empty());
+    // A worker started anew: nothing of the index is open.
+    a.lock();
+    block_on(a.unlock(PASS)).unwrap();
+    push(&a, &mut folder).unwrap();
+    assert!(index(&a) == before, "sealing a segment rewrote the index");
+    assert!(a.index.borrow().is_none(), "the index was opened for a push");
+}
+
+#[test]
 fn a_wrong_passphrase_cannot_join_and_leaves_nothing() {
     let a = unlocked();
     let folder = set_up(&a);

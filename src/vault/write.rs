@@ -15,7 +15,7 @@ use super::{random_error, Unlocked, Vault};
 use crate::crypto::bulk::ToSeal;
 use crate::error::VaultError;
 use crate::model::{Conversation, ConversationSummary};
-use crate::search::{Doc, Embedding, Merges};
+use crate::search::{Doc, Embedding, Merges, PersistentIndex};
 use crate::store::{Op, Store, StoreName};
 
 /// One change of the vault, as the writer knows it.
@@ -180,6 +180,14 @@ impl<S: Store> Vault<S> {
         merges: Merges,
         embedding: Embedding,
     ) -> Vec<Op> {
+        // Nothing for the index (a push's bookkeeping, the sync record): it is neither
+        // opened nor written, unless an import's batches wait in it for a normal update
+        // (`finish_import`). Each segment a push sealed used to rewrite the manifest, and
+        // the first one to load the whole index (every id and vector chunk) for that.
+        let deferred = self.index.borrow().as_ref().is_some_and(PersistentIndex::has_pending);
+        if added.is_empty() && removed.is_empty() && merges == Merges::Normal && !deferred {
+            return Vec::new();
+        }
         let current = self.index.borrow_mut().take();
         let mut index = match current {
             Some(index) => index,
