@@ -46,7 +46,7 @@ export function meaningProgress() {
   return progress && progress.done < progress.total ? progress : null;
 }
 
-async function backfill() {
+export async function backfill() {
   if (running || !env) return;
   running = true;
   // Names only: bench/meaning/chromium.mjs times the backfill from these.

@@ -20,6 +20,7 @@
 import { ext } from './shim.js';
 import { toBase64 } from './codec.js';
 import { readProtected, writeProtected } from './device.js';
+import { backfill } from './meaning.js';
 
 const REPORT_SLOT = 'sync';
 const ALARM = 'sync';
@@ -344,7 +345,7 @@ async function pullSegments(vault, dav, found) {
       next += 1;
       for (;;) {
         const name = await vault.syncSegmentName(d.device, next);
-        const got = await dav.get(name);
+        const got = await timed('tk:sync:get', () => dav.get(name));
         if (!got) {
           try {
             await vault.syncCheckMissing(d.device);
@@ -354,7 +355,7 @@ async function pullSegments(vault, dav, found) {
           }
           break;
         }
-        const applied = await vault.syncApplySegment(d.device, next, got.bytes);
+        const applied = await timed('tk:sync:apply', () => vault.syncApplySegment(d.device, next, got.bytes));
         if (applied.outcome === 'gap') {
           next = applied.expected;
           continue;
@@ -370,7 +371,7 @@ async function pullSegments(vault, dav, found) {
   return { pulled, errors, cut };
 }
 
-/** Times a step of a push on the worker's User Timing line (names only: benchmarks). */
+/** Times a step of a sync on the worker's User Timing line (names only: benchmarks). */
 async function timed(name, step) {
   const start = performance.now();
   try {
@@ -592,6 +593,9 @@ export async function syncOnce(vault, { compact: forceCompact = false } = {}) {
     const dav = new Dav(server);
     const found = await readDevices(vault, dav);
     const { pulled, errors } = await pull(vault, dav, found);
+    // What the pull wrote waits for its vectors (the core embeds what sync brings after
+    // its writes): recall by meaning's backfill embeds it in steps queued behind this sync.
+    if (pulled) backfill();
     const pushed = await push(vault, dav, found.find((d) => d.own));
     await pushMeta(vault, dav);
     const compacted = errors.length ? 0 : await compact(vault, dav, forceCompact);

@@ -7,7 +7,8 @@
 // [--rounds N]` (DIRs: copies of dist/chromium, same key so the same extension id)
 // fills one profile once, then for each build in turn (alternating, N rounds) copies it,
 // sets sync up with a new Apache and times the first upload and a join: prints those
-// figures only.
+// figures only. After the join, the time until recall by meaning's backfill has
+// embedded what it brought (builds that embed in the join's writes: null).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,8 +31,11 @@ const timed = async (fn) => {
   return [out, (performance.now() - start) / 1000];
 };
 
-/** The worker's User Timing measures of the push steps: {step: {count, seconds}}. */
-async function pushStepsOf(browser) {
+/**
+ * The worker's User Timing measures of the sync steps (seal, put, confirm of a push;
+ * get, apply of a pull): {step: {count, seconds}}.
+ */
+async function stepsOf(browser) {
   const worker = browser.context.serviceWorkers()[0];
   const steps = await worker.evaluate(() => {
     const out = {};
@@ -46,6 +50,31 @@ async function pushStepsOf(browser) {
   });
   for (const v of Object.values(steps)) v.seconds = +v.seconds.toFixed(2);
   return steps;
+}
+
+/** The worker's clock (performance.now()), to time what it marks from a moment here. */
+const workerNow = (browser) => browser.context.serviceWorkers()[0].evaluate(() => performance.now());
+
+/**
+ * Seconds from `since` (the worker's clock) until recall by meaning's backfill has
+ * embedded what the join brought (its `tk:meaning-done` mark after the last segment
+ * applied); null for a build that embeds in the join's own writes (it marks no apply).
+ */
+async function backfillAfterJoin(browser, since) {
+  const worker = browser.context.serviceWorkers()[0];
+  const deadline = Date.now() + 15 * 60000;
+  for (;;) {
+    const seconds = await worker.evaluate((from) => {
+      const applies = performance.getEntriesByName('tk:sync:apply');
+      if (!applies.length) return -1;
+      const last = Math.max(...applies.map((m) => m.startTime + m.duration));
+      const done = performance.getEntriesByName('tk:meaning-done').find((m) => m.startTime >= last);
+      return done ? (done.startTime - from) / 1000 : null;
+    }, since);
+    if (seconds !== null) return seconds < 0 ? null : +seconds.toFixed(2);
+    if (Date.now() > deadline) throw new Error('the backfill after the join did not end');
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 if (BUILDS.length) {
@@ -68,15 +97,18 @@ if (BUILDS.length) {
         ok(await send(ap, { type: 'sync.configure', url: server.url, username: USER, password: PASS }));
         return ok(await send(ap, { type: 'sync.now' }));
       });
-      const steps = await pushStepsOf(a);
+      const steps = await stepsOf(a);
       const b = await launch({ extension: dir });
       const bp = await b.page('vault.html');
+      const since = await workerNow(b);
       const [, join] = await timed(async () => {
         ok(await send(bp, { type: 'sync.join', url: server.url, username: USER, password: PASS, passphrase: PASSPHRASE }));
         return ok(await send(bp, { type: 'sync.now' }));
       });
       const here = ok(await send(bp, { type: 'vault.status' })).messages;
-      results.push({ build: name, round, setup_to_all_on_server_seconds: +push.toFixed(2), push_steps_in_the_worker: steps, join_to_all_here_seconds: +join.toFixed(2), messages_on_the_new_device: here, server_files: filesOf(server.dir).length });
+      const joinSteps = await stepsOf(b);
+      const embedded = await backfillAfterJoin(b, since);
+      results.push({ build: name, round, setup_to_all_on_server_seconds: +push.toFixed(2), push_steps_in_the_worker: steps, join_to_all_here_seconds: +join.toFixed(2), join_steps_in_the_worker: joinSteps, join_to_all_embedded_seconds: embedded, messages_on_the_new_device: here, server_files: filesOf(server.dir).length });
       await a.close();
       await b.close();
       await server.close();
@@ -101,17 +133,21 @@ const [, pushSeconds] = await timed(async () => {
   return ok(await send(a, { type: 'sync.now' }));
 });
 // Where the push's time went: the worker's User Timing measures of each step.
-const pushSteps = await pushStepsOf(first);
+const pushSteps = await stepsOf(first);
 const files = filesOf(server.dir);
 const serverMiB = files.reduce((n, f) => n + f.bytes.length, 0) / 1048576;
 
 const second = await launch();
 const b = await second.page('vault.html');
+const since = await workerNow(second);
 const [, pullSeconds] = await timed(async () => {
   ok(await send(b, { type: 'sync.join', url: server.url, username: USER, password: PASS, passphrase: PASSPHRASE }));
   return ok(await send(b, { type: 'sync.now' }));
 });
 const status = ok(await send(b, { type: 'vault.status' }));
+const joinSteps = await stepsOf(second);
+// Recall by meaning's backfill embeds what the join brought, after it.
+const embeddedSeconds = await backfillAfterJoin(second, since);
 const [again, noChangeSeconds] = await timed(async () => ok(await send(b, { type: 'sync.now' })));
 
 // One new turn in one conversation on the first device: its sync (pull, then push of one
@@ -137,6 +173,8 @@ console.log(JSON.stringify({
   server_files: files.length,
   server_mib: +serverMiB.toFixed(1),
   join_to_all_here_seconds: +pullSeconds.toFixed(2),
+  join_steps_in_the_worker: joinSteps,
+  join_to_all_embedded_seconds: embeddedSeconds,
   messages_on_the_new_device: status.messages,
   sync_with_nothing_new_seconds: +noChangeSeconds.toFixed(3),
   nothing_new_moved: again,

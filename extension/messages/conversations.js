@@ -3,6 +3,7 @@
 
 import { conversationMarkdown } from '../../build/web/threadkeeper.js';
 import { takeStaged } from '../staging.js';
+import { backfill } from '../meaning.js';
 import { check } from './check.js';
 
 const { fields, none } = check;
@@ -117,6 +118,7 @@ export default {
     async handler(_input, _sender, env) {
       const vault = await env.vaultReady();
       await vault.finishImport();
+      backfill(); // the import's messages wait for their vectors: embedded in steps after it
       return {};
     },
   },

@@ -28,7 +28,7 @@ use thiserror::Error;
 use crate::error::VaultError;
 
 pub use index::SearchIndex;
-pub use persist::{rename_conversations, Merges, Opened, PersistentIndex, Removal, Step, Writes};
+pub use persist::{rename_conversations, Embedding, Merges, Opened, PersistentIndex, Removal, Step, Writes};
 pub use snippet::{snippet, Snippet};
 
 /// One message as the index sees it.

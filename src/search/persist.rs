@@ -49,12 +49,15 @@
 //! merge asks for every term chunk).
 //!
 //! Recall by meaning ([`PersistentIndex::set_model`]): every document staged gets its
-//! vector then, and the vector chunks of the documents an update adds or deletes are
-//! written with the same [`Writes`] (a deleted message's vector is zeroed in them).
-//! Documents indexed without the model (a vault from before it) wait for theirs
-//! ([`PersistentIndex::embed_needs`], [`PersistentIndex::embed`]: the vault's
-//! resumable backfill); a vector chunk that is missing or does not decode is not an
-//! error: its documents wait for their vectors again and it is written anew.
+//! vector then ([`Embedding::Inline`]) or is marked as waiting for it
+//! ([`Embedding::Backfill`], bulk writes), and the vector chunks of the documents an
+//! update adds or deletes are written with the same [`Writes`] (a deleted message's
+//! vector is zeroed in them, a waiting one stays waiting): the text index and the
+//! vectors never disagree. Documents indexed without the model (a vault from before
+//! it) or staged for the backfill wait for theirs ([`PersistentIndex::embed_needs`],
+//! [`PersistentIndex::embed`]: the vault's resumable backfill); a vector chunk that is
+//! missing or does not decode is not an error: its documents wait for their vectors
+//! again and it is written anew.
 //!
 //! Chunk size: [`CHUNK_BYTES`] = 128 KiB of plaintext, about 3.4 ms to decrypt at
 //! 38 MiB/s (AES-GCM in wasm, the fallback; the vault opens them with WebCrypto, faster);
@@ -88,6 +91,21 @@ pub enum Merges {
     /// Kept in memory until the next [`Merges::Normal`] update: for the batches of a
     /// bulk import, which ends with one.
     Deferred,
+}
+
+/// When the documents staged get their vectors (with a model set; without one they
+/// get none either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Embedding {
+    /// Computed as they are staged, written with them: a capture is found by meaning at
+    /// once.
+    Inline,
+    /// Marked as waiting ([`Vectors::set_pending`]) and written so: the vault's
+    /// resumable backfill ([`PersistentIndex::embed_needs`], [`PersistentIndex::embed`])
+    /// embeds them after the write. For bulk writes (an import's batches, what sync
+    /// brings): embedding the 100k messages of a join inside its writes took about 20 s
+    /// of its 37.5 s.
+    Backfill,
 }
 
 /// What a step of the index asks for, or its answer.
@@ -849,12 +867,19 @@ impl PersistentIndex {
     }
 
     /// Takes in captured messages (a message with a known id replaces it) and deleted
-    /// conversations, in memory: [`PersistentIndex::writes`] writes them.
+    /// conversations, in memory: [`PersistentIndex::writes`] writes them. With a model,
+    /// `embedding` says whether the messages get their vectors now or wait for the
+    /// backfill.
     ///
     /// # Errors
     /// [`SearchError::Damaged`] if [`PersistentIndex::stage_needs`] are not loaded (nothing
     /// is changed then).
-    pub fn stage(&mut self, added: Vec<Doc>, removed_conversations: &[String]) -> Result<(), SearchError> {
+    pub fn stage(
+        &mut self,
+        added: Vec<Doc>,
+        removed_conversations: &[String],
+        embedding: Embedding,
+    ) -> Result<(), SearchError> {
         if let Some(name) = self.stage_needs().into_iter().next() {
             return Err(SearchError::Damaged(format!("search index segment {name} was not loaded")));
         }
@@ -877,8 +902,13 @@ impl PersistentIndex {
             }
             let n = self.docs.slots();
             if let Some(m) = &mut self.meaning {
-                let v = m.embed_doc(&doc.title, &doc.text);
-                m.vectors.set(n, v.as_deref());
+                match embedding {
+                    Embedding::Inline => {
+                        let v = m.embed_doc(&doc.title, &doc.text);
+                        m.vectors.set(n, v.as_deref());
+                    }
+                    Embedding::Backfill => m.vectors.set_pending(n..n + 1),
+                }
                 self.vectors_dirty.insert((n / VECTOR_CHUNK_DOCS) as usize);
             }
             add_doc(&mut self.docs, &mut pending.terms, &mut self.scratch, doc);
@@ -1138,7 +1168,7 @@ impl PersistentIndex {
 
     fn rebuild_from(self, docs: Vec<Doc>) -> Result<(Self, Writes), SearchError> {
         let mut ix = self;
-        ix.stage(docs, &[])?;
+        ix.stage(docs, &[], Embedding::Inline)?;
         let Some(Pending { terms: mut fresh, .. }) = ix.pending.take() else { unreachable!("staged") };
         fresh.sort();
         let merged = merge_live(Vec::new(), &fresh, &ix.docs);

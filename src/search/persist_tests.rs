@@ -75,7 +75,7 @@ impl Bytes {
         merges: Merges,
     ) -> Result<Writes, SearchError> {
         ix.load(self.give(ix.stage_needs()))?;
-        ix.stage(added, removed)?;
+        ix.stage(added, removed, Embedding::Inline)?;
         self.drive(ix, |ix| ix.writes(merges))
     }
 }
@@ -306,9 +306,12 @@ fn a_cold_update_asks_for_the_ids_and_a_full_merge_for_every_chunk_first() {
     let mut ix = store.open().unwrap();
     let needs = ix.stage_needs();
     assert!(needs.contains(&"a.0".to_owned()) && needs.contains(&"d.0".to_owned()), "{needs:?}");
-    assert!(matches!(ix.stage(docs[100..].to_vec(), &[]), Err(SearchError::Damaged(_))), "not loaded yet");
+    assert!(
+        matches!(ix.stage(docs[100..].to_vec(), &[], Embedding::Inline), Err(SearchError::Damaged(_))),
+        "not loaded yet"
+    );
     ix.load(store.give(needs)).unwrap();
-    ix.stage(docs[100..].to_vec(), &[]).unwrap();
+    ix.stage(docs[100..].to_vec(), &[], Embedding::Inline).unwrap();
     let deferred = store.drive(&mut ix, |ix| ix.writes(Merges::Deferred)).unwrap();
     store.apply(deferred);
     // 300 documents against 100: merged straight into the chunks, read first.

@@ -10,7 +10,7 @@ use super::Vault;
 use crate::capture::merge_imported;
 use crate::error::VaultError;
 use crate::model::Conversation;
-use crate::search::{Merges, PersistentIndex};
+use crate::search::{Embedding, Merges, PersistentIndex};
 use crate::store::Store;
 
 /// What importing conversations from a file did.
@@ -38,7 +38,9 @@ impl<S: Store> Vault<S> {
         }
         let keys = self.keys()?;
         let mut report = ImportReport::default();
-        let mut change = Change { merges: Merges::Deferred, ..Change::default() };
+        // Embedded after the import, in the backfill (the extension starts it once the
+        // import is finished).
+        let mut change = Change { merges: Merges::Deferred, embedding: Embedding::Backfill, ..Change::default() };
         // What is already stored for every incoming conversation, read at once.
         let incoming_keys: Vec<String> =
             conversations.iter().map(|c| keys.data.derive_store_key(&[c.site.as_str(), &c.conversation_id])).collect();
@@ -95,7 +97,7 @@ mod tests {
     use super::*;
     use crate::model::{Message, Role, Site};
     use crate::store::StoreName;
-    use crate::vault::test_support::{reopened, unlocked, PASS};
+    use crate::vault::test_support::{conversation, meaning_model, reopened, stored_vectors, unlocked, waiting, PASS};
     use pollster::block_on;
 
     fn conv(id: &str, n: usize) -> Conversation {
@@ -172,5 +174,29 @@ mod tests {
         assert!(out.rebuilt, "the marker says the index is behind");
         assert_eq!(out.total, 22);
         assert_eq!(block_on(restarted.search("c2 turn", 50)).unwrap().total, 6);
+    }
+
+    #[test]
+    fn an_import_is_found_by_words_at_once_and_by_meaning_once_the_backfill_embedded_it() {
+        let v = unlocked();
+        v.set_meaning_model(meaning_model());
+        let batch = vec![conversation("levy", &["a levy on imports"]), conversation("bread", &["bread", "more bread"])];
+        block_on(v.import_conversations(batch)).unwrap();
+        block_on(v.finish_import()).unwrap();
+        // The import's writes computed no vector: every message waits for the backfill.
+        assert_eq!(waiting(&stored_vectors(&v)), 3);
+        let before = block_on(v.embed_step(0)).unwrap();
+        assert_eq!((before.done, before.total), (0, 3));
+        assert_eq!(block_on(v.search("levy", 10)).unwrap().total, 1, "found by its words at once");
+        assert!(block_on(v.search("tax", 10)).unwrap().results.is_empty(), "not by meaning yet");
+        let after = block_on(v.embed_step(100)).unwrap();
+        assert_eq!((after.done, after.total), (3, 3));
+        assert_eq!(waiting(&stored_vectors(&v)), 0);
+        let out = block_on(v.search("tax", 10)).unwrap();
+        assert_eq!(out.results[0].title, "Title of levy");
+        assert!(out.results[0].hits[0].by_meaning);
+        // A capture after it still gets its vector in its own write.
+        block_on(v.capture(&crate::vault::test_support::snapshot(Site::Claude, "c", &["tax"]), 3)).unwrap();
+        assert_eq!(waiting(&stored_vectors(&v)), 0);
     }
 }

@@ -21,7 +21,7 @@ use crate::crypto::CryptoError;
 use crate::error::VaultError;
 use crate::model::{Conversation, Role, Site};
 use crate::search::{
-    group_by_conversation, snippet, Doc, Merges, Opened, PersistentIndex, Removal, SearchError, Step, Writes,
+    group_by_conversation, snippet, Doc, Embedding, Merges, Opened, PersistentIndex, Removal, SearchError, Step, Writes,
 };
 use crate::store::{Op, Plain, Store, StoreName};
 
@@ -353,12 +353,13 @@ impl<S: Store> Vault<S> {
         added: Vec<Doc>,
         removed: &[String],
         merges: Merges,
+        embedding: Embedding,
     ) -> Result<Writes, VaultError> {
         let needs = index.stage_needs();
         if !needs.is_empty() {
             index.load(self.open_index_segments(keys, needs).await?)?;
         }
-        index.stage(added, removed)?;
+        index.stage(added, removed, embedding)?;
         self.drive_index(keys, index, |ix| ix.writes(merges)).await
     }
 

@@ -3,47 +3,16 @@
 //! indexed before the model. The model is the tiny one of the model's tests ("tax"
 //! and "levy" mean nearly the same; "bread" something else).
 
-use std::sync::Arc;
-
 use pollster::block_on;
 
-use super::test_support::{snapshot, unlocked, PASS};
+use super::test_support::{meaning_model as model, snapshot, stored_vectors, unlocked, with_vector, PASS};
 use super::Vault;
 use crate::model::Site;
-use crate::search::meaning::model::tests::tiny;
-use crate::search::meaning::{Model, Vectors};
 use crate::store::memory::MemoryStore;
 use crate::store::StoreName;
 
-fn model() -> Arc<Model> {
-    Arc::new(Model::from_bytes(&tiny()).unwrap())
-}
-
 fn capture(v: &Vault<MemoryStore>, id: &str, texts: &[&str]) -> String {
     block_on(v.capture(&snapshot(Site::Claude, id, texts), 1)).unwrap().id.unwrap()
-}
-
-/// The vector chunks stored, opened, decoded.
-fn stored_vectors(v: &Vault<MemoryStore>) -> Vectors {
-    let keys = v.keys().unwrap();
-    let names: Vec<String> = v
-        .store()
-        .raw()
-        .into_iter()
-        .filter(|(s, k, _)| *s == StoreName::Index && k.starts_with("v."))
-        .map(|(_, k, _)| k)
-        .collect();
-    assert!(!names.is_empty(), "vector chunks are stored");
-    let mut vectors = Vectors::default();
-    for (_, plain) in block_on(v.open_index_segments(&keys, names)).unwrap() {
-        let plain = plain.unwrap();
-        vectors.decode_into(&mut crate::search::codec::Reader::new(&plain)).unwrap();
-    }
-    vectors
-}
-
-fn with_vector(vectors: &Vectors) -> usize {
-    (0..vectors.slots()).filter(|&d| vectors.has(d)).count()
 }
 
 #[test]

@@ -79,6 +79,7 @@ use crate::crypto::sync_keys::SyncKeys;
 use crate::crypto::CryptoError;
 use crate::error::VaultError;
 use crate::model::Conversation;
+use crate::search::Embedding;
 use crate::store::{Op, Store, StoreName};
 use crate::sync::chain::{self, Order};
 use crate::sync::format::{self, hex_bytes, Cover, DeviceRecord, Head, KeyedEntry, KeyedFolded, Place};
@@ -975,7 +976,9 @@ impl<S: Store> Vault<S> {
             known.entry(e.key).or_default().learn(&id, seq, e.entry);
         }
         let outbox = self.outbox(&keys).await;
-        let mut change = Change { from_sync: true, ..Change::default() };
+        // What sync brings is embedded after, in the backfill (the extension starts it
+        // once a pull wrote something): a join of 100k messages would embed them all here.
+        let mut change = Change { from_sync: true, embedding: Embedding::Backfill, ..Change::default() };
         let (written, deleted) = self.settle(&keys, &rec.device, known, &outbox, &mut change).await?;
         rec.cursors.insert(device.to_owned(), Head { seq, hash: chain::digest(bytes) });
         change.ops.push(record_put(StoreName::Meta, SYNC_KEY.into(), &rec));
@@ -1150,7 +1153,9 @@ impl<S: Store> Vault<S> {
             kn.compact(bases.remove(k).unwrap_or_default(), |d| covers.get(d).copied().unwrap_or(0));
         }
         let outbox = self.outbox(&keys).await;
-        let mut change = Change { from_sync: true, ..Change::default() };
+        // What sync brings is embedded after, in the backfill (the extension starts it
+        // once a pull wrote something): a join of 100k messages would embed them all here.
+        let mut change = Change { from_sync: true, embedding: Embedding::Backfill, ..Change::default() };
         let (written, deleted) = self.settle(&keys, &rec.device, known, &outbox, &mut change).await?;
         rec.epoch = epoch;
         rec.covers = covers;

@@ -7,6 +7,7 @@ use crate::capture::merge_thread;
 use crate::model::{Role, Site};
 use crate::store::memory::MemoryStore;
 use crate::vault::test_support::{claude_snapshot, conversation, snapshot, unlocked, PASS};
+use crate::vault::test_support::{meaning_model, stored_vectors, waiting, with_vector};
 
 /// A sync folder: names to bytes (the WebDAV side, without HTTP).
 type Folder = BTreeMap<String, Vec<u8>>;
@@ -123,6 +124,58 @@ fn a_second_device_joins_with_the_passphrase_and_gets_every_conversation() {
     b.lock();
     block_on(b.unlock(PASS)).unwrap();
     assert_eq!(everything(&b).len(), 2);
+}
+
+#[test]
+fn a_join_writes_no_vector_and_the_backfill_embeds_what_it_brought_but_what_was_deleted_since() {
+    let a = unlocked();
+    a.set_meaning_model(meaning_model());
+    block_on(a.capture(&snapshot(Site::Claude, "levy", &["a levy on imports", "the levy again"]), 5)).unwrap();
+    block_on(a.capture(&snapshot(Site::Claude, "bread", &["bread"]), 5)).unwrap();
+    let mut folder = set_up(&a);
+    push(&a, &mut folder).unwrap();
+
+    let b = join(&mut folder);
+    b.set_meaning_model(meaning_model());
+    pull(&b, &folder);
+    // Applying the segment computed no vector: all three wait for the backfill.
+    let stored = stored_vectors(&b);
+    assert_eq!((waiting(&stored), with_vector(&stored)), (3, 0));
+    assert_eq!(block_on(b.search("levy", 10)).unwrap().total, 2, "found by its words at once");
+    assert!(block_on(b.search("tax", 10)).unwrap().results.is_empty(), "not by meaning yet");
+
+    // Deleted on the first device before the backfill ran here: its vector is zeroed,
+    // and the backfill has only the rest to do.
+    let bread = block_on(a.list_conversations()).unwrap().conversations.into_iter().find(|c| c.title == "Chat bread");
+    block_on(a.delete_conversation(&bread.unwrap().id)).unwrap();
+    push(&a, &mut folder).unwrap();
+    pull(&b, &folder);
+    assert_eq!(waiting(&stored_vectors(&b)), 2);
+    let progress = block_on(b.embed_step(2048)).unwrap();
+    assert_eq!((progress.done, progress.total), (2, 2));
+    let stored = stored_vectors(&b);
+    assert_eq!((waiting(&stored), with_vector(&stored)), (0, 2));
+    let out = block_on(b.search("tax", 10)).unwrap();
+    assert_eq!(out.results[0].title, "Chat levy");
+    assert!(out.results[0].hits[0].by_meaning);
+}
+
+#[test]
+fn a_push_neither_reads_nor_writes_the_search_index() {
+    let a = unlocked();
+    block_on(a.put_conversation(&conversation("c", &["one", "two"]))).unwrap();
+    let mut folder = set_up(&a);
+    let index = |v: &Vault<MemoryStore>| -> Vec<_> {
+        v.store().raw().into_iter().filter(|(s, _, _)| *s == StoreName::Index).collect()
+    };
+    let before = index(&a);
+    assert!(!before.is_empty());
+    // A worker started anew: nothing of the index is open.
+    a.lock();
+    block_on(a.unlock(PASS)).unwrap();
+    push(&a, &mut folder).unwrap();
+    assert!(index(&a) == before, "sealing a segment rewrote the index");
+    assert!(a.index.borrow().is_none(), "the index was opened for a push");
 }
 
 #[test]

@@ -1,10 +1,14 @@
 //! What the vault's tests share: a vault, conversations and snapshots to put in it,
 //! and views of what the store holds.
 
+use std::sync::Arc;
+
 use super::Vault;
 use crate::capture::{Snapshot, SnapshotMessage};
 use crate::crypto::kdf::KdfParams;
 use crate::model::{Conversation, Message, Role, Site};
+use crate::search::meaning::model::tests::tiny;
+use crate::search::meaning::{Model, Vectors};
 use crate::store::memory::MemoryStore;
 use crate::store::StoreName;
 
@@ -91,4 +95,39 @@ pub fn claude_snapshot(id: &str, turns: &[(Role, &str)]) -> Snapshot {
         m.role = *role;
     }
     s
+}
+
+/// The tiny model of the model's tests ("tax" and "levy" mean nearly the same; "bread"
+/// something else), for recall by meaning.
+pub fn meaning_model() -> Arc<Model> {
+    Arc::new(Model::from_bytes(&tiny()).unwrap())
+}
+
+/// The vector chunks stored, opened, decoded.
+pub fn stored_vectors(v: &Vault<MemoryStore>) -> Vectors {
+    let keys = v.keys().unwrap();
+    let names: Vec<String> = v
+        .store()
+        .raw()
+        .into_iter()
+        .filter(|(s, k, _)| *s == StoreName::Index && k.starts_with("v."))
+        .map(|(_, k, _)| k)
+        .collect();
+    assert!(!names.is_empty(), "vector chunks are stored");
+    let mut vectors = Vectors::default();
+    for (_, plain) in pollster::block_on(v.open_index_segments(&keys, names)).unwrap() {
+        let plain = plain.unwrap();
+        vectors.decode_into(&mut crate::search::codec::Reader::new(&plain)).unwrap();
+    }
+    vectors
+}
+
+/// Documents with a vector.
+pub fn with_vector(vectors: &Vectors) -> usize {
+    (0..vectors.slots()).filter(|&d| vectors.has(d)).count()
+}
+
+/// Documents waiting for their vector (the backfill's).
+pub fn waiting(vectors: &Vectors) -> usize {
+    (0..vectors.slots()).filter(|&d| vectors.is_pending(d)).count()
 }

@@ -15,7 +15,7 @@ use super::{random_error, Unlocked, Vault};
 use crate::crypto::bulk::ToSeal;
 use crate::error::VaultError;
 use crate::model::{Conversation, ConversationSummary};
-use crate::search::{Doc, Merges};
+use crate::search::{Doc, Embedding, Merges, PersistentIndex};
 use crate::store::{Op, Store, StoreName};
 
 /// One change of the vault, as the writer knows it.
@@ -35,6 +35,10 @@ pub(super) struct Change {
     pub docs: Vec<Doc>,
     /// When the index writes its deltas (deferred by the batches of an import).
     pub merges: Merges,
+    /// When the messages written get their vectors (recall by meaning): in this write
+    /// (captures), or after it in the backfill (bulk writes: an import's batches, what
+    /// sync applies; the extension starts the backfill after them).
+    pub embedding: Embedding,
     /// The change comes from sync itself (a segment or snapshot applied, a push): it is
     /// not recorded in the sync outbox. Every other change to conversations is, when
     /// sync is set up (see `super::sync`).
@@ -51,6 +55,7 @@ impl Default for Change {
             replaced: Vec::new(),
             docs: Vec::new(),
             merges: Merges::Normal,
+            embedding: Embedding::Inline,
             from_sync: false,
         }
     }
@@ -91,7 +96,7 @@ impl<S: Store> Vault<S> {
     /// when the change touches conversations; so is the index in memory when the write
     /// fails (it was already updated), to be read again from what is stored.
     pub(super) async fn commit(&self, keys: &Unlocked, change: Change) -> Result<(), VaultError> {
-        let Change { mut ops, message_delta, written, deleted, replaced, docs, merges, from_sync } = change;
+        let Change { mut ops, message_delta, written, deleted, replaced, docs, merges, embedding, from_sync } = change;
         if let Some(delta) = message_delta {
             ops.push(self.counts_op(delta).await?);
         }
@@ -103,7 +108,7 @@ impl<S: Store> Vault<S> {
             ops.push(self.recent_list_op(keys, written, &deleted).await?);
         }
         let unindexed: Vec<String> = deleted.into_iter().chain(replaced).collect();
-        ops.extend(self.index_ops(keys, docs, &unindexed, merges).await);
+        ops.extend(self.index_ops(keys, docs, &unindexed, merges, embedding).await);
         if touches_conversations {
             self.last_captured.borrow_mut().take();
         }
@@ -167,7 +172,22 @@ impl<S: Store> Vault<S> {
     /// The index writes for `added` messages and `removed` conversations, to go into
     /// the same atomic write as the records. The index never stands in the way of
     /// saving: if it cannot be updated it is dropped and rebuilt at the next search.
-    async fn index_ops(&self, keys: &Unlocked, added: Vec<Doc>, removed: &[String], merges: Merges) -> Vec<Op> {
+    async fn index_ops(
+        &self,
+        keys: &Unlocked,
+        added: Vec<Doc>,
+        removed: &[String],
+        merges: Merges,
+        embedding: Embedding,
+    ) -> Vec<Op> {
+        // Nothing for the index (a push's bookkeeping, the sync record): it is neither
+        // opened nor written, unless an import's batches wait in it for a normal update
+        // (`finish_import`). Each segment a push sealed used to rewrite the manifest, and
+        // the first one to load the whole index (every id and vector chunk) for that.
+        let deferred = self.index.borrow().as_ref().is_some_and(PersistentIndex::has_pending);
+        if added.is_empty() && removed.is_empty() && merges == Merges::Normal && !deferred {
+            return Vec::new();
+        }
         let current = self.index.borrow_mut().take();
         let mut index = match current {
             Some(index) => index,
@@ -176,7 +196,7 @@ impl<S: Store> Vault<S> {
                 Err(_) => return Vec::new(),
             },
         };
-        match self.update_index(keys, &mut index, added, removed, merges).await {
+        match self.update_index(keys, &mut index, added, removed, merges, embedding).await {
             Ok(writes) => {
                 *self.index.borrow_mut() = Some(index);
                 index_write_ops(writes)

@@ -326,6 +326,31 @@ test('rclone serve webdav: set up, join, converge', async () => {
   await z.close();
 });
 
+test('a chat that came by sync is found by meaning on the new device once the background has embedded it (its query shares none of its words)', async () => {
+  const server = await startRclone();
+  try {
+    const x = await device();
+    ok(await send(x.ext, { type: 'vault.create', passphrase: PASSPHRASE, kdf: FAST_KDF }));
+    ok(await send(x.ext, { type: 'conversation.put', conversation: {
+      site: 'chatgpt', conversationId: 'meaning-1', title: 'Yellow leaves', url: 'https://chatgpt.com/c/meaning-1',
+      messages: [{ role: 'user', markdown: 'The leaves of my monstera are turning yellow and the soil stays wet for a week after watering.' }],
+    } }));
+    ok(await send(x.ext, { type: 'sync.configure', url: server.url, username: USER, password: PASS }));
+    ok(await send(x.ext, { type: 'sync.now' }));
+    const { b: y, reply } = await join(server);
+    ok(reply);
+    ok(await send(y.ext, { type: 'sync.now' }));
+    assert.equal(ok(await send(y.ext, { type: 'search', query: 'monstera', limit: 10 })).results.length, 1, 'found by its words at once');
+    // The join wrote no vector: the backfill the pull started embeds it, in the queue.
+    await waitFor(async () => {
+      const found = ok(await send(y.ext, { type: 'search', query: 'indoor plant drowning', limit: 10 }));
+      return found.results.some((r) => r.title === 'Yellow leaves' && r.hits.some((h) => h.byMeaning));
+    }, { what: 'the synced chat found by meaning' });
+  } finally {
+    await server.close();
+  }
+});
+
 /** A conversation of `messages` turns of about `kib` KiB each of text that does not compress. */
 function bigConversation(id, messages, kib) {
   const turn = (i) => `${id} turn ${i}: ${crypto.randomBytes(kib * 768).toString('base64')}`;
